@@ -1,0 +1,406 @@
+//! The war room's state: what the UI reads. Mutated only by `App::update` (see `update.rs`).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use crate::app::alerts::{Alert, Severity};
+use crate::journal::Record;
+use crate::runbook::model::{Item, Metric, Quota, Runbook};
+use crate::source::{AlarmState, Sample};
+use crate::time::TOffset;
+
+/// Points kept per metric: at 10 s resolution, two hours; bounded whatever the source sends.
+pub const SERIES_CAPACITY: usize = 720;
+/// Journal records kept in memory for the timeline pane.
+pub const TIMELINE_CAPACITY: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Simulated,
+    Live,
+}
+
+impl Mode {
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Simulated => "SIMULATED",
+            Mode::Live => "LIVE",
+        }
+    }
+}
+
+/// A metric's health as shown in its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Ok,
+    Warn,
+    Crit,
+    /// Data is older than it should be: the value shown may no longer be true.
+    Stale,
+    NoData,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "WARN",
+            Status::Crit => "CRIT",
+            Status::Stale => "stale",
+            Status::NoData => "no data",
+        }
+    }
+    pub fn from_severity(s: Option<Severity>) -> Status {
+        match s {
+            None => Status::Ok,
+            Some(Severity::Warn) => Status::Warn,
+            Some(Severity::Crit) => Status::Crit,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MetricState {
+    /// Oldest first, strictly increasing timestamps, at most `SERIES_CAPACITY`.
+    pub series: VecDeque<Sample>,
+    /// When the last update for this metric arrived (as opposed to the time of its data).
+    pub received_at: Option<DateTime<Utc>>,
+    /// Threshold severity of the latest value, with hysteresis.
+    pub severity: Option<Severity>,
+}
+
+impl MetricState {
+    pub fn latest(&self) -> Option<Sample> {
+        self.series.back().copied()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct QuotaState {
+    pub value: Option<f64>,
+    pub usage: Option<f64>,
+    pub at: Option<DateTime<Utc>>,
+    pub severity: Option<Severity>,
+    /// Recent (time, usage) for the growth-rate forecast.
+    pub history: VecDeque<(DateTime<Utc>, f64)>,
+}
+
+impl QuotaState {
+    /// Used share of the quota in percent, when both value and usage are known.
+    pub fn used_pct(&self) -> Option<f64> {
+        match (self.value, self.usage) {
+            (Some(v), Some(u)) if v > 0.0 && u.is_finite() => Some((u / v * 100.0).max(0.0)),
+            _ => None,
+        }
+    }
+    /// Free share of the quota in percent.
+    pub fn headroom_pct(&self) -> Option<f64> {
+        self.used_pct().map(|p| (100.0 - p).max(0.0))
+    }
+    /// Seconds until usage reaches the quota at the recent growth rate; None when not growing.
+    pub fn seconds_to_exhaustion(&self) -> Option<i64> {
+        let (first, last) = (self.history.front()?, self.history.back()?);
+        let dt = (last.0 - first.0).num_seconds();
+        let value = self.value?;
+        if dt <= 0 {
+            return None;
+        }
+        let rate = (last.1 - first.1) / dt as f64;
+        if !(rate > 0.0) || !rate.is_finite() {
+            return None;
+        }
+        let left = (value - last.1).max(0.0);
+        let secs = left / rate;
+        (secs < 1e9).then_some(secs as i64)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmView {
+    pub name: String,
+    pub state: AlarmState,
+    pub reason: String,
+    pub changed_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemStatus {
+    Todo,
+    InProgress,
+    Done,
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemState {
+    pub status: ItemStatus,
+    pub skip_reason: Option<String>,
+    /// Who last changed it and when.
+    pub changed: Option<(String, DateTime<Utc>)>,
+    /// Ticked by its `verify:` rule.
+    pub auto: bool,
+}
+
+impl Default for ItemState {
+    fn default() -> Self {
+        Self {
+            status: ItemStatus::Todo,
+            skip_reason: None,
+            changed: None,
+            auto: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SourceHealth {
+    pub last_ok: Option<DateTime<Utc>>,
+    /// The last error and when it happened; cleared by the next success.
+    pub error: Option<(String, DateTime<Utc>)>,
+}
+
+/// Panes that take focus, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Checklist,
+    Metrics,
+    Quotas,
+    Alarms,
+    Timeline,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 5] = [
+        Pane::Checklist,
+        Pane::Metrics,
+        Pane::Quotas,
+        Pane::Alarms,
+        Pane::Timeline,
+    ];
+    pub fn index(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Checklist => "Checklist",
+            Pane::Metrics => "Metrics",
+            Pane::Quotas => "Quota headroom",
+            Pane::Alarms => "Alarms",
+            Pane::Timeline => "Timeline",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputPurpose {
+    /// Reason for skipping the item with this id.
+    SkipReason(String),
+    Note,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Overlay {
+    #[default]
+    None,
+    Help,
+    Input {
+        purpose: InputPurpose,
+        text: String,
+    },
+    ConfirmQuit,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UiState {
+    pub focus: Option<Pane>,
+    /// Selected row per pane, indexed by `Pane::index`.
+    pub selected: [usize; 5],
+    /// The focused pane fills the body (metrics: a full chart of the selected metric).
+    pub zoomed: bool,
+    pub overlay: Overlay,
+    /// Terminal size, for mouse hit-testing with the same layout the renderer uses.
+    pub size: (u16, u16),
+    /// A one-line message for the operator (e.g. why an action was refused), with its time.
+    pub flash: Option<(String, DateTime<Utc>)>,
+}
+
+impl UiState {
+    pub fn focused(&self) -> Pane {
+        self.focus.unwrap_or(Pane::Checklist)
+    }
+    pub fn selected(&self, pane: Pane) -> usize {
+        self.selected[pane.index()]
+    }
+}
+
+/// A checklist item with where it sits in the runbook.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemRef<'a> {
+    pub checklist: usize,
+    pub item: &'a Item,
+    pub state: &'a ItemState,
+    pub overdue: bool,
+}
+
+pub struct App {
+    pub runbook: Runbook,
+    pub runbook_path: String,
+    pub t0: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+    pub operator: String,
+    pub mode: Mode,
+    pub journal: Box<dyn crate::journal::JournalSink>,
+    pub metrics: Vec<MetricState>,
+    pub quotas: Vec<QuotaState>,
+    pub alarms: BTreeMap<String, AlarmView>,
+    /// Per runbook checklist, per item.
+    pub items: Vec<Vec<ItemState>>,
+    /// Open alerts and the recently closed ones (bounded), newest last.
+    pub alerts: Vec<Alert>,
+    pub timeline: VecDeque<Record>,
+    pub sources: BTreeMap<String, SourceHealth>,
+    pub phase: Option<usize>,
+    pub ui: UiState,
+    pub should_quit: bool,
+    /// Set by every change that the screen shows; cleared by the renderer's caller.
+    pub dirty: bool,
+    pub(crate) verify: Vec<crate::app::update::VerifyRule>,
+    /// The last phase the journal recorded, so a restart does not record it again.
+    pub(crate) last_phase_journalled: Option<String>,
+}
+
+impl App {
+    pub fn offset(&self) -> TOffset {
+        TOffset::between(self.t0, self.now)
+    }
+
+    pub fn phase_name(&self) -> &str {
+        self.phase
+            .and_then(|p| self.runbook.phases.get(p))
+            .map(|p| p.name.as_str())
+            .unwrap_or("Countdown")
+    }
+
+    /// Shown metrics (hidden helper queries left out): (runbook index, definition, state).
+    pub fn visible_metrics(&self) -> Vec<(usize, &Metric, &MetricState)> {
+        self.runbook
+            .metrics
+            .iter()
+            .zip(&self.metrics)
+            .enumerate()
+            .filter(|(_, (m, _))| !m.hidden)
+            .map(|(i, (m, s))| (i, m, s))
+            .collect()
+    }
+
+    pub fn quota_rows(&self) -> Vec<(&Quota, &QuotaState)> {
+        self.runbook.quotas.iter().zip(&self.quotas).collect()
+    }
+
+    /// Status of a metric for display, taking data age into account.
+    pub fn metric_status(&self, index: usize) -> Status {
+        let (Some(def), Some(st)) = (self.runbook.metrics.get(index), self.metrics.get(index))
+        else {
+            return Status::NoData;
+        };
+        match st.latest() {
+            None => Status::NoData,
+            Some(s) if (self.now - s.at).num_seconds() > stale_after_secs(def.period) => {
+                Status::Stale
+            }
+            Some(_) => Status::from_severity(st.severity),
+        }
+    }
+
+    /// Checklist indices in display order: the current phase's lists first, then the rest in
+    /// runbook order.
+    pub fn checklist_order(&self) -> Vec<usize> {
+        let current = self.phase_name().to_lowercase();
+        let belongs = |i: usize| {
+            let c = &self.runbook.checklists[i];
+            let p = c.phase.as_deref().unwrap_or(&c.name);
+            normalise(p) == normalise(&current)
+        };
+        let mut order: Vec<usize> = (0..self.runbook.checklists.len())
+            .filter(|&i| belongs(i))
+            .collect();
+        order.extend((0..self.runbook.checklists.len()).filter(|&i| !belongs(i)));
+        order
+    }
+
+    /// Every item in display order. The checklist pane's selection indexes into this.
+    pub fn visible_items(&self) -> Vec<ItemRef<'_>> {
+        let mut out = Vec::new();
+        for c in self.checklist_order() {
+            for (i, item) in self.runbook.checklists[c].items.iter().enumerate() {
+                let state = &self.items[c][i];
+                out.push(ItemRef {
+                    checklist: c,
+                    item,
+                    state,
+                    overdue: self.is_overdue(item, state),
+                });
+            }
+        }
+        out
+    }
+
+    pub fn is_overdue(&self, item: &Item, state: &ItemState) -> bool {
+        matches!(state.status, ItemStatus::Todo | ItemStatus::InProgress)
+            && item.due.is_some_and(|d| self.now > d.at(self.t0))
+    }
+
+    pub fn overdue_count(&self) -> usize {
+        self.visible_items().iter().filter(|r| r.overdue).count()
+    }
+
+    /// Share of checklist items done or skipped, in percent; None when there are no items.
+    pub fn readiness_pct(&self) -> Option<f64> {
+        let all: Vec<&ItemState> = self.items.iter().flatten().collect();
+        if all.is_empty() {
+            return None;
+        }
+        let complete = all
+            .iter()
+            .filter(|s| matches!(s.status, ItemStatus::Done | ItemStatus::Skipped))
+            .count();
+        Some(complete as f64 * 100.0 / all.len() as f64)
+    }
+
+    pub fn open_alerts(&self) -> impl Iterator<Item = &Alert> {
+        self.alerts.iter().filter(|a| a.is_open())
+    }
+
+    /// The alert the banner shows: unacknowledged before acknowledged, then most severe, then
+    /// highest escalation level, then oldest.
+    pub fn top_alert(&self) -> Option<&Alert> {
+        self.open_alerts().min_by_key(|a| {
+            (
+                a.acked.is_some(),
+                std::cmp::Reverse(a.severity),
+                std::cmp::Reverse(a.level),
+                a.opened_at,
+            )
+        })
+    }
+
+    /// Age in seconds of the freshest data of a source kind, for panel titles.
+    pub fn age_secs(&self, at: Option<DateTime<Utc>>) -> Option<i64> {
+        at.map(|t| (self.now - t).num_seconds().max(0))
+    }
+}
+
+/// Data older than this many seconds is stale: three periods, and never less than a minute,
+/// because CloudWatch data routinely lands a minute or two late.
+pub fn stale_after_secs(period: u32) -> i64 {
+    (i64::from(period) * 3).max(180)
+}
+
+fn normalise(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}

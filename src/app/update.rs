@@ -1,0 +1,791 @@
+//! `App::update`: the one place state changes. No terminal I/O here; the only I/O is the
+//! journal append, which must succeed before an operator action is applied.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+
+use super::alerts::{self, Alert, AlertKey, Severity};
+use super::state::*;
+use crate::journal::{Event, JournalSink, Record};
+use crate::runbook::model::Runbook;
+use crate::source::{AlarmState, Sample, Update};
+
+/// Closed alerts kept for the screen; the journal keeps them all.
+const CLOSED_ALERTS_KEPT: usize = 100;
+/// Quota usage points kept for the time-to-exhaustion forecast.
+const QUOTA_HISTORY: usize = 60;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    /// The clock moved: re-evaluate phases, overdue items and escalation.
+    Tick,
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Source(Update),
+}
+
+/// A parsed `verify:` rule: "<metric id> <op> <number>".
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyRule {
+    pub checklist: usize,
+    pub item: usize,
+    pub metric: usize,
+    pub op: String,
+    pub value: f64,
+}
+
+impl VerifyRule {
+    pub fn holds(&self, v: f64) -> bool {
+        match self.op.as_str() {
+            ">=" => v >= self.value,
+            "<=" => v <= self.value,
+            ">" => v > self.value,
+            "<" => v < self.value,
+            "==" => v == self.value,
+            _ => false,
+        }
+    }
+}
+
+/// Splits "web_instances >= 40" into its three parts. Shared with runbook validation.
+pub fn parse_verify(s: &str) -> Option<(String, String, f64)> {
+    let ops = [">=", "<=", "==", ">", "<"];
+    let (pos, op) = ops
+        .iter()
+        .filter_map(|op| s.find(op).map(|p| (p, *op)))
+        .min_by_key(|(p, op)| (*p, std::cmp::Reverse(op.len())))?;
+    let id = s[..pos].trim();
+    let value = s[pos + op.len()..].trim().parse::<f64>().ok()?;
+    if id.is_empty()
+        || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || !value.is_finite()
+    {
+        return None;
+    }
+    Some((id.to_string(), op.to_string(), value))
+}
+
+pub struct AppOptions {
+    pub runbook_path: String,
+    pub t0: DateTime<Utc>,
+    pub operator: String,
+    pub mode: Mode,
+}
+
+impl App {
+    /// Builds the app and replays `past` journal records into it, so a restart (or a crash)
+    /// resumes exactly where the journal left off.
+    pub fn new(
+        runbook: Runbook,
+        opts: AppOptions,
+        now: DateTime<Utc>,
+        journal: Box<dyn JournalSink>,
+        past: Vec<Record>,
+    ) -> App {
+        let items = runbook
+            .checklists
+            .iter()
+            .map(|c| vec![ItemState::default(); c.items.len()])
+            .collect();
+        let mut app = App {
+            metrics: vec![MetricState::default(); runbook.metrics.len()],
+            quotas: vec![QuotaState::default(); runbook.quotas.len()],
+            runbook,
+            runbook_path: opts.runbook_path,
+            t0: opts.t0,
+            now,
+            operator: opts.operator,
+            mode: opts.mode,
+            journal,
+            alarms: BTreeMap::new(),
+            items,
+            alerts: Vec::new(),
+            timeline: VecDeque::new(),
+            sources: BTreeMap::new(),
+            phase: None,
+            ui: UiState::default(),
+            should_quit: false,
+            dirty: true,
+            verify: Vec::new(),
+            last_phase_journalled: None,
+        };
+        app.verify = app.verify_rules();
+        for r in &past {
+            app.apply(r);
+        }
+        // Alerts restored as open resume with their severity, so hysteresis carries over.
+        for a in app.alerts.iter().filter(|a| a.is_open()) {
+            match &a.key {
+                AlertKey::Metric(id) => {
+                    if let Some(i) = app.runbook.metrics.iter().position(|m| &m.id == id) {
+                        app.metrics[i].severity = Some(a.severity);
+                    }
+                }
+                AlertKey::Quota(code) => {
+                    if let Some(i) = app.runbook.quotas.iter().position(|q| &q.code == code) {
+                        app.quotas[i].severity = Some(a.severity);
+                    }
+                }
+                _ => {}
+            }
+        }
+        app
+    }
+
+    fn verify_rules(&self) -> Vec<VerifyRule> {
+        let mut rules = Vec::new();
+        for (c, list) in self.runbook.checklists.iter().enumerate() {
+            for (i, item) in list.items.iter().enumerate() {
+                let Some((id, op, value)) = item.verify.as_deref().and_then(parse_verify) else {
+                    continue;
+                };
+                if let Some(metric) = self.runbook.metrics.iter().position(|m| m.id == id) {
+                    rules.push(VerifyRule {
+                        checklist: c,
+                        item: i,
+                        metric,
+                        op,
+                        value,
+                    });
+                }
+            }
+        }
+        rules
+    }
+
+    pub fn journal_location(&self) -> String {
+        self.journal.location()
+    }
+
+    /// Folds one message into the state. `now` is the clock's time when the message arrived.
+    pub fn update(&mut self, now: DateTime<Utc>, msg: Msg) {
+        let second_changed = now.timestamp() != self.now.timestamp();
+        self.now = now;
+        match msg {
+            Msg::Tick => {
+                if second_changed {
+                    self.dirty = true;
+                }
+            }
+            Msg::Key(key) => self.on_key(key),
+            Msg::Mouse(m) => self.on_mouse(m),
+            Msg::Resize(w, h) => {
+                self.ui.size = (w, h);
+                self.dirty = true;
+            }
+            Msg::Source(u) => self.on_source(u),
+        }
+        self.evaluate_time_rules();
+    }
+
+    /// Phase changes, overdue items and escalation all depend on the clock alone.
+    fn evaluate_time_rules(&mut self) {
+        let offset = self.offset();
+        let phase = self.runbook.phases.iter().rposition(|p| p.from <= offset);
+        if phase != self.phase {
+            self.phase = phase;
+            self.dirty = true;
+            if let Some(p) = phase {
+                let name = self.runbook.phases[p].name.clone();
+                if self.last_phase_journalled.as_deref() != Some(name.as_str()) {
+                    self.act(Event::PhaseEntered { phase: name });
+                }
+            }
+        }
+
+        let mut overdue = Vec::new();
+        for (c, list) in self.runbook.checklists.iter().enumerate() {
+            for (i, item) in list.items.iter().enumerate() {
+                let state = &self.items[c][i];
+                let wanted = self.is_overdue(item, state).then(|| {
+                    let owner = item.owner.as_deref().unwrap_or("no owner");
+                    let due = item.due.map(|d| d.to_string()).unwrap_or_default();
+                    (
+                        Severity::Warn,
+                        format!("\"{}\" overdue (due {due}) · owner {owner}", item.title),
+                    )
+                });
+                overdue.push((AlertKey::Overdue(item.id.clone()), wanted));
+            }
+        }
+        for (key, wanted) in overdue {
+            self.sync_alert(key, wanted);
+        }
+
+        let levels = &self.runbook.escalation.levels;
+        let mut escalations = Vec::new();
+        for a in self
+            .alerts
+            .iter()
+            .filter(|a| a.is_open() && a.acked.is_none())
+        {
+            let reached = alerts::escalation_level(levels, (self.now - a.opened_at).num_seconds());
+            if let Some(l) = reached
+                && a.level.is_none_or(|cur| l > cur)
+            {
+                let lvl = &levels[l];
+                escalations.push(Event::AlertEscalated {
+                    key: a.key.clone(),
+                    level: l,
+                    who: lvl.who.clone(),
+                    contact: lvl.contact.clone(),
+                });
+            }
+        }
+        for e in escalations {
+            self.act(e);
+        }
+    }
+
+    /// Opens, changes or closes the alert for `key` to match `wanted`, journalling each change.
+    fn sync_alert(&mut self, key: AlertKey, wanted: Option<(Severity, String)>) {
+        let open = self.alerts.iter().find(|a| a.is_open() && a.key == key);
+        let event = match (open, wanted) {
+            (None, Some((severity, message))) => Some(Event::AlertOpened {
+                key,
+                severity,
+                message,
+            }),
+            (Some(a), Some((severity, message))) if a.severity != severity => {
+                Some(Event::AlertSeverity {
+                    key,
+                    severity,
+                    message,
+                })
+            }
+            (Some(_), None) => Some(Event::AlertClosed { key }),
+            _ => None,
+        };
+        if let Some(e) = event {
+            self.act(e);
+        }
+    }
+
+    /// Journals `event` and, only once it is durably written, applies it. On a failed write the
+    /// action is refused and the operator told why.
+    pub fn act(&mut self, event: Event) -> bool {
+        let record = Record {
+            ts: self.now,
+            operator: self.operator.clone(),
+            event,
+        };
+        match self.journal.append(&record) {
+            Ok(()) => {
+                self.apply(&record);
+                true
+            }
+            Err(e) => {
+                self.flash(format!("NOT SAVED: {e:#}"));
+                false
+            }
+        }
+    }
+
+    fn flash(&mut self, text: String) {
+        self.ui.flash = Some((text, self.now));
+        self.dirty = true;
+    }
+
+    /// Applies a journal record to the state: used for live actions and for start-up replay.
+    fn apply(&mut self, r: &Record) {
+        self.dirty = true;
+        match &r.event {
+            Event::SessionStarted { .. } | Event::Note { .. } => {}
+            Event::PhaseEntered { phase } => self.last_phase_journalled = Some(phase.clone()),
+            Event::ItemDone { item, auto } => self.set_item(item, ItemStatus::Done, None, r, *auto),
+            Event::ItemInProgress { item } => {
+                self.set_item(item, ItemStatus::InProgress, None, r, false)
+            }
+            Event::ItemReopened { item } => self.set_item(item, ItemStatus::Todo, None, r, false),
+            Event::ItemSkipped { item, reason } => {
+                self.set_item(item, ItemStatus::Skipped, Some(reason.clone()), r, false)
+            }
+            Event::AlertOpened {
+                key,
+                severity,
+                message,
+            } => {
+                // A journal cut short by a crash may hold an open alert already: replace it.
+                self.alerts.retain(|a| !(a.is_open() && &a.key == key));
+                self.alerts.push(Alert {
+                    key: key.clone(),
+                    severity: *severity,
+                    message: message.clone(),
+                    opened_at: r.ts,
+                    acked: None,
+                    level: None,
+                    closed_at: None,
+                });
+            }
+            Event::AlertSeverity {
+                key,
+                severity,
+                message,
+            } => {
+                if let Some(a) = self.open_alert_mut(key) {
+                    a.severity = *severity;
+                    a.message = message.clone();
+                }
+            }
+            Event::AlertEscalated { key, level, .. } => {
+                if let Some(a) = self.open_alert_mut(key) {
+                    a.level = Some(*level);
+                }
+            }
+            Event::AlertAcknowledged { key } => {
+                if let Some(a) = self.open_alert_mut(key) {
+                    a.acked = Some((r.operator.clone(), r.ts));
+                }
+            }
+            Event::AlertClosed { key } => {
+                if let Some(a) = self.open_alert_mut(key) {
+                    a.closed_at = Some(r.ts);
+                }
+                let closed = self.alerts.iter().filter(|a| !a.is_open()).count();
+                if closed > CLOSED_ALERTS_KEPT
+                    && let Some(i) = self.alerts.iter().position(|a| !a.is_open())
+                {
+                    self.alerts.remove(i);
+                }
+            }
+        }
+        if self.timeline.len() == TIMELINE_CAPACITY {
+            self.timeline.pop_front();
+        }
+        self.timeline.push_back(r.clone());
+    }
+
+    fn open_alert_mut(&mut self, key: &AlertKey) -> Option<&mut Alert> {
+        self.alerts
+            .iter_mut()
+            .find(|a| a.is_open() && &a.key == key)
+    }
+
+    fn set_item(
+        &mut self,
+        id: &str,
+        status: ItemStatus,
+        reason: Option<String>,
+        r: &Record,
+        auto: bool,
+    ) {
+        for (c, list) in self.runbook.checklists.iter().enumerate() {
+            if let Some(i) = list.items.iter().position(|it| it.id == id) {
+                self.items[c][i] = ItemState {
+                    status,
+                    skip_reason: reason,
+                    changed: Some((r.operator.clone(), r.ts)),
+                    auto,
+                };
+                return;
+            }
+        }
+        // An item removed from the runbook since it was journalled: nothing to show.
+    }
+
+    // ---- data ---------------------------------------------------------------------------
+
+    fn on_source(&mut self, u: Update) {
+        self.dirty = true;
+        match u {
+            Update::Samples { metric, points } => self.on_samples(metric, points),
+            Update::Quota {
+                quota,
+                value,
+                usage,
+                at,
+            } => self.on_quota(quota, value, usage, at),
+            Update::Alarm {
+                name,
+                state,
+                reason,
+                changed_at,
+            } => {
+                let key = AlertKey::Alarm(name.clone());
+                let wanted = (state == AlarmState::Alarm)
+                    .then(|| (Severity::Crit, format!("alarm {name} in ALARM: {reason}")));
+                self.alarms.insert(
+                    name.clone(),
+                    AlarmView {
+                        name,
+                        state,
+                        reason,
+                        changed_at,
+                        received_at: self.now,
+                    },
+                );
+                self.sync_alert(key, wanted);
+            }
+            Update::Health { source, error, at } => {
+                let h = self.sources.entry(source).or_default();
+                match error {
+                    None => {
+                        h.last_ok = Some(at);
+                        h.error = None;
+                    }
+                    Some(e) => h.error = Some((e, at)),
+                }
+            }
+        }
+    }
+
+    fn on_samples(&mut self, metric: usize, points: Vec<Sample>) {
+        let (Some(def), Some(st)) = (
+            self.runbook.metrics.get(metric),
+            self.metrics.get_mut(metric),
+        ) else {
+            return;
+        };
+        st.received_at = Some(self.now);
+        for p in points {
+            match st.series.back() {
+                Some(last) if p.at < last.at => {
+                    // Late or repeated data: replace the matching point, never reorder.
+                    if let Some(existing) = st.series.iter_mut().rev().find(|s| s.at == p.at) {
+                        existing.value = p.value;
+                    }
+                    continue;
+                }
+                Some(last) if p.at == last.at => {
+                    if let Some(l) = st.series.back_mut() {
+                        l.value = p.value;
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            if st.series.len() == SERIES_CAPACITY {
+                st.series.pop_front();
+            }
+            st.series.push_back(p);
+        }
+        let Some(latest) = st.latest() else { return };
+        st.severity =
+            alerts::metric_severity(latest.value, def.warn, def.crit, def.direction, st.severity);
+        let wanted = st.severity.map(|sev| {
+            let threshold = if sev == Severity::Crit {
+                def.crit
+            } else {
+                def.warn
+            };
+            let unit = def.unit.as_deref().unwrap_or("");
+            let cmp = match def.direction {
+                crate::runbook::model::Direction::Above => ">=",
+                crate::runbook::model::Direction::Below => "<=",
+            };
+            (
+                sev,
+                format!(
+                    "{} {} {unit} {cmp} {}",
+                    def.display_title(),
+                    crate::ui::format::value(latest.value),
+                    crate::ui::format::value(threshold.unwrap_or(f64::NAN))
+                ),
+            )
+        });
+        let key = AlertKey::Metric(def.id.clone());
+        self.sync_alert(key, wanted);
+
+        let ticks: Vec<String> = self
+            .verify
+            .iter()
+            .filter(|r| r.metric == metric && r.holds(latest.value))
+            .filter(|r| {
+                matches!(
+                    self.items[r.checklist][r.item].status,
+                    ItemStatus::Todo | ItemStatus::InProgress
+                )
+            })
+            .map(|r| {
+                self.runbook.checklists[r.checklist].items[r.item]
+                    .id
+                    .clone()
+            })
+            .collect();
+        for item in ticks {
+            self.act(Event::ItemDone { item, auto: true });
+        }
+    }
+
+    fn on_quota(
+        &mut self,
+        quota: usize,
+        value: Option<f64>,
+        usage: Option<f64>,
+        at: DateTime<Utc>,
+    ) {
+        let (Some(def), Some(st)) = (self.runbook.quotas.get(quota), self.quotas.get_mut(quota))
+        else {
+            return;
+        };
+        st.value = value.or(st.value);
+        st.usage = usage;
+        st.at = Some(at);
+        if let Some(u) = usage.filter(|u| u.is_finite()) {
+            if st.history.len() == QUOTA_HISTORY {
+                st.history.pop_front();
+            }
+            st.history.push_back((at, u));
+        }
+        let Some(headroom) = st.headroom_pct() else {
+            return;
+        };
+        st.severity =
+            alerts::quota_severity(headroom, def.warn_below.0, def.crit_below.0, st.severity);
+        let wanted = st.severity.map(|sev| {
+            (
+                sev,
+                format!(
+                    "{} headroom {:.0}% (below {:.0}%)",
+                    def.display_title(),
+                    headroom,
+                    match sev {
+                        Severity::Crit => def.crit_below.0,
+                        Severity::Warn => def.warn_below.0,
+                    }
+                ),
+            )
+        });
+        self.sync_alert(AlertKey::Quota(def.code.clone()), wanted);
+    }
+
+    // ---- operator input -----------------------------------------------------------------
+
+    fn on_key(&mut self, key: KeyEvent) {
+        if key.kind == KeyEventKind::Release {
+            return;
+        }
+        self.dirty = true;
+        self.ui.flash = None;
+        match &mut self.ui.overlay {
+            Overlay::Help => {
+                if matches!(
+                    key.code,
+                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
+                ) {
+                    self.ui.overlay = Overlay::None;
+                }
+                return;
+            }
+            Overlay::ConfirmQuit => {
+                match key.code {
+                    KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Char('q') => {
+                        self.should_quit = true
+                    }
+                    _ => self.ui.overlay = Overlay::None,
+                }
+                return;
+            }
+            Overlay::Input { text, .. } => {
+                match key.code {
+                    KeyCode::Esc => self.ui.overlay = Overlay::None,
+                    KeyCode::Enter => self.submit_input(),
+                    KeyCode::Backspace => {
+                        text.pop();
+                    }
+                    KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                        text.clear()
+                    }
+                    KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                        if text.chars().count() < 500 {
+                            text.push(c);
+                        }
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            Overlay::None => {}
+        }
+
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('c') if ctrl => self.request_quit(),
+            KeyCode::Char('q') => self.request_quit(),
+            KeyCode::Char('?') => self.ui.overlay = Overlay::Help,
+            KeyCode::Esc => self.ui.zoomed = false,
+            KeyCode::Tab => self.cycle_focus(1),
+            KeyCode::BackTab => self.cycle_focus(-1),
+            KeyCode::Char('l') | KeyCode::Right => self.cycle_focus(1),
+            KeyCode::Char('h') | KeyCode::Left => self.cycle_focus(-1),
+            KeyCode::Char(c @ '1'..='5') => {
+                self.ui.focus = Some(Pane::ALL[(c as u8 - b'1') as usize]);
+            }
+            KeyCode::Down | KeyCode::Char('j') => self.move_selection(1),
+            KeyCode::Up | KeyCode::Char('k') => self.move_selection(-1),
+            KeyCode::PageDown => self.move_selection(10),
+            KeyCode::PageUp => self.move_selection(-10),
+            KeyCode::Home | KeyCode::Char('g') => self.move_selection(i64::MIN / 2),
+            KeyCode::End | KeyCode::Char('G') => self.move_selection(i64::MAX / 2),
+            KeyCode::Char('z') => self.ui.zoomed = !self.ui.zoomed,
+            KeyCode::Char(' ') | KeyCode::Enter => {
+                if self.ui.focused() == Pane::Checklist {
+                    self.toggle_selected_item();
+                } else {
+                    self.ui.zoomed = !self.ui.zoomed;
+                }
+            }
+            KeyCode::Char('p') => self.mark_selected_in_progress(),
+            KeyCode::Char('s') => self.start_skip(),
+            KeyCode::Char('n') => {
+                self.ui.overlay = Overlay::Input {
+                    purpose: InputPurpose::Note,
+                    text: String::new(),
+                };
+            }
+            KeyCode::Char('a') => self.acknowledge_top(),
+            _ => {}
+        }
+    }
+
+    fn request_quit(&mut self) {
+        if self.open_alerts().next().is_some() {
+            self.ui.overlay = Overlay::ConfirmQuit;
+        } else {
+            self.should_quit = true;
+        }
+    }
+
+    fn cycle_focus(&mut self, step: i64) {
+        let n = Pane::ALL.len() as i64;
+        let cur = self.ui.focused().index() as i64;
+        self.ui.focus = Some(Pane::ALL[(cur + step).rem_euclid(n) as usize]);
+    }
+
+    /// Rows in a pane, for clamping its selection.
+    pub fn row_count(&self, pane: Pane) -> usize {
+        match pane {
+            Pane::Checklist => self.visible_items().len(),
+            Pane::Metrics => self.visible_metrics().len(),
+            Pane::Quotas => self.runbook.quotas.len(),
+            Pane::Alarms => self.alarms.len(),
+            Pane::Timeline => self.timeline.len(),
+        }
+    }
+
+    fn move_selection(&mut self, step: i64) {
+        let pane = self.ui.focused();
+        let rows = self.row_count(pane) as i64;
+        let cur = self.ui.selected[pane.index()] as i64;
+        self.ui.selected[pane.index()] =
+            (cur.saturating_add(step)).clamp(0, (rows - 1).max(0)) as usize;
+    }
+
+    fn selected_item_id(&self) -> Option<(String, ItemStatus)> {
+        if self.ui.focused() != Pane::Checklist {
+            return None;
+        }
+        let items = self.visible_items();
+        let r = items.get(self.ui.selected(Pane::Checklist))?;
+        Some((r.item.id.clone(), r.state.status))
+    }
+
+    fn toggle_selected_item(&mut self) {
+        let Some((item, status)) = self.selected_item_id() else {
+            return;
+        };
+        let event = match status {
+            ItemStatus::Done => Event::ItemReopened { item },
+            _ => Event::ItemDone { item, auto: false },
+        };
+        self.act(event);
+    }
+
+    fn mark_selected_in_progress(&mut self) {
+        match self.selected_item_id() {
+            Some((item, ItemStatus::InProgress)) => {
+                self.act(Event::ItemReopened { item });
+            }
+            Some((item, _)) => {
+                self.act(Event::ItemInProgress { item });
+            }
+            None => self.flash("select a checklist item first (Tab to the checklist)".into()),
+        }
+    }
+
+    fn start_skip(&mut self) {
+        match self.selected_item_id() {
+            Some((item, _)) => {
+                self.ui.overlay = Overlay::Input {
+                    purpose: InputPurpose::SkipReason(item),
+                    text: String::new(),
+                }
+            }
+            None => self.flash("select a checklist item first (Tab to the checklist)".into()),
+        }
+    }
+
+    fn submit_input(&mut self) {
+        let Overlay::Input { purpose, text } = std::mem::take(&mut self.ui.overlay) else {
+            return;
+        };
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            // Keep the dialog open: a skip needs a reason, and an empty note is a mis-key.
+            self.ui.overlay = Overlay::Input { purpose, text };
+            return;
+        }
+        let event = match &purpose {
+            InputPurpose::SkipReason(item) => Event::ItemSkipped {
+                item: item.clone(),
+                reason: text.clone(),
+            },
+            InputPurpose::Note => Event::Note { text: text.clone() },
+        };
+        if !self.act(event) {
+            // Not saved: give the operator their text back rather than lose it.
+            self.ui.overlay = Overlay::Input { purpose, text };
+        }
+    }
+
+    fn acknowledge_top(&mut self) {
+        let target = self
+            .open_alerts()
+            .filter(|a| a.acked.is_none())
+            .min_by_key(|a| {
+                (
+                    std::cmp::Reverse(a.severity),
+                    std::cmp::Reverse(a.level),
+                    a.opened_at,
+                )
+            })
+            .map(|a| a.key.clone());
+        match target {
+            Some(key) => {
+                self.act(Event::AlertAcknowledged { key });
+            }
+            None => self.flash("no unacknowledged alert".into()),
+        }
+    }
+
+    fn on_mouse(&mut self, m: MouseEvent) {
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                if self.ui.overlay != Overlay::None {
+                    return;
+                }
+                if let Some((pane, row)) = crate::ui::hit_test(self, m.column, m.row) {
+                    self.ui.focus = Some(pane);
+                    if let Some(r) = row.filter(|r| *r < self.row_count(pane)) {
+                        self.ui.selected[pane.index()] = r;
+                    }
+                    self.dirty = true;
+                }
+            }
+            MouseEventKind::ScrollDown => {
+                self.move_selection(1);
+                self.dirty = true;
+            }
+            MouseEventKind::ScrollUp => {
+                self.move_selection(-1);
+                self.dirty = true;
+            }
+            _ => {}
+        }
+    }
+}

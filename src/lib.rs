@@ -1,0 +1,13 @@
+//! tminus: a terminal war room for launch day.
+//!
+//! Data flows one way: sources send `Update`s, `App::update` folds them and terminal input into
+//! state (journalling operator actions first), and `ui::draw` renders that state.
+
+pub mod app;
+pub mod clock;
+pub mod journal;
+pub mod runbook;
+pub mod source;
+pub mod theme;
+pub mod time;
+pub mod ui;

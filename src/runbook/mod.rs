@@ -1,0 +1,5 @@
+//! Runbooks: the YAML model, its loader and its validation.
+
+pub mod model;
+
+pub use model::Runbook;

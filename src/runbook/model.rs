@@ -1,0 +1,287 @@
+//! The runbook as written in YAML: serde types only. Loading and validation live beside it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::time::{Span, TOffset};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runbook {
+    pub event: Event,
+    #[serde(default)]
+    pub aws: AwsConfig,
+    #[serde(default)]
+    pub phases: Vec<Phase>,
+    #[serde(default)]
+    pub metrics: Vec<Metric>,
+    #[serde(default)]
+    pub alarms: AlarmSelector,
+    #[serde(default)]
+    pub quotas: Vec<Quota>,
+    #[serde(default)]
+    pub checklists: Vec<Checklist>,
+    #[serde(default)]
+    pub escalation: Escalation,
+    #[serde(default)]
+    pub rehearsal: Option<Rehearsal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    pub name: String,
+    /// T-0 as an RFC 3339 instant. `tminus demo` and `--t0` override it.
+    pub starts_at: DateTime<Utc>,
+    #[serde(default)]
+    pub ends_at: Option<TOffset>,
+    /// IANA zone names shown in the header next to the countdown.
+    #[serde(default)]
+    pub zones: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    pub name: String,
+    pub from: TOffset,
+}
+
+/// Which side of a threshold is bad.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Higher is worse (latency, errors): alert when value >= threshold.
+    #[default]
+    Above,
+    /// Lower is worse (orders/s, healthy hosts): alert when value <= threshold.
+    Below,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    /// CloudWatch query id: starts with a lowercase letter; letters, digits and underscores.
+    pub id: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub metric: Option<String>,
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+    /// CloudWatch statistic: Average, Sum, Maximum, Minimum, SampleCount, p99, tm99...
+    #[serde(default)]
+    pub stat: Option<String>,
+    /// Seconds: 1, 5, 10, 20, 30 or a multiple of 60.
+    #[serde(default = "default_period")]
+    pub period: u32,
+    /// CloudWatch metric math over other metric ids, instead of namespace/metric.
+    #[serde(default)]
+    pub expression: Option<String>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub warn: Option<f64>,
+    #[serde(default)]
+    pub crit: Option<f64>,
+    #[serde(default)]
+    pub direction: Direction,
+    /// Region override for multi-region events.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// A helper query used by expressions only: fetched but not shown (ReturnData=false).
+    #[serde(default)]
+    pub hidden: bool,
+    /// How the simulator should shape this metric; ignored against live AWS.
+    #[serde(default)]
+    pub sim: Option<MetricSim>,
+}
+
+pub fn default_period() -> u32 {
+    60
+}
+
+impl Metric {
+    pub fn display_title(&self) -> &str {
+        self.title.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// Simulator hints: the metric's value at rest and at the launch peak, and relative noise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricSim {
+    pub base: f64,
+    pub peak: f64,
+    /// Relative noise, 0.05 = 5 % of the value.
+    #[serde(default = "default_noise")]
+    pub noise: f64,
+}
+
+fn default_noise() -> f64 {
+    0.05
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmSelector {
+    /// Show every CloudWatch alarm whose name starts with this.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// And these alarms by exact name.
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+/// A percentage written "30%" or 30.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+pub struct Percent(pub f64);
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(f64),
+            S(String),
+        }
+        let bad = |s: &str| {
+            serde::de::Error::custom(format!(
+                "bad percentage {s:?}: write a number from 0 to 100 with an optional %, e.g. 30%"
+            ))
+        };
+        let v = match Raw::deserialize(d)? {
+            Raw::N(n) => n,
+            Raw::S(s) => s
+                .trim()
+                .trim_end_matches('%')
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| bad(&s))?,
+        };
+        if !(0.0..=100.0).contains(&v) {
+            return Err(bad(&v.to_string()));
+        }
+        Ok(Percent(v))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    /// Service Quotas service code: lambda, ec2, dynamodb, bedrock...
+    pub service: String,
+    /// Quota code, e.g. L-B99A9384.
+    pub code: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Warn when headroom (free share of the quota) falls below this.
+    #[serde(default = "default_warn_below")]
+    pub warn_below: Percent,
+    #[serde(default = "default_crit_below")]
+    pub crit_below: Percent,
+    /// Usage source for quotas without a Service Quotas usage metric: a metric id from `metrics`.
+    #[serde(default)]
+    pub usage_metric: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub sim: Option<QuotaSim>,
+}
+
+fn default_warn_below() -> Percent {
+    Percent(30.0)
+}
+fn default_crit_below() -> Percent {
+    Percent(10.0)
+}
+
+impl Quota {
+    pub fn display_title(&self) -> String {
+        self.title
+            .clone()
+            .unwrap_or_else(|| format!("{} {}", self.service, self.code))
+    }
+}
+
+/// Simulator hints for a quota: its value, and usage at rest and at the peak (same unit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSim {
+    pub value: f64,
+    pub base: f64,
+    pub peak: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checklist {
+    pub name: String,
+    /// The phase this list belongs to; shown first while that phase is current.
+    #[serde(default)]
+    pub phase: Option<String>,
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    /// Unique across the runbook: the journal refers to items by id.
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub due: Option<TOffset>,
+    /// "<metric id> <op> <number>" with op one of >= <= > < ==: ticks itself when data says so.
+    #[serde(default)]
+    pub verify: Option<String>,
+    #[serde(default)]
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    #[serde(default)]
+    pub levels: Vec<EscalationLevel>,
+    #[serde(default)]
+    pub notify: Option<Notify>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationLevel {
+    /// Time since the alert opened after which this level is reached.
+    pub after: Span,
+    pub who: String,
+    pub contact: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// Program and arguments; the alert is written to its stdin as JSON. Never run by a shell.
+    pub command: Vec<String>,
+}
+
+/// Game-day fault injection (used by `tminus rehearse`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rehearsal {
+    #[serde(default)]
+    pub inject: Vec<serde_yaml::Value>,
+}

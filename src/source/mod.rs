@@ -1,0 +1,73 @@
+//! Data sources: anything that feeds the war room with metric samples, quota usage and alarm
+//! states. Each source runs on its own task and only talks to the app through `Update`s on a
+//! channel, so the simulator, a recording and AWS are interchangeable and the UI never waits on one.
+
+pub mod sim;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::Sender;
+
+/// One data point: when the value was measured (not when it was fetched) and the value.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub at: DateTime<Utc>,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+    #[serde(rename = "INSUFFICIENT_DATA")]
+    InsufficientData,
+}
+
+impl AlarmState {
+    pub fn label(self) -> &'static str {
+        match self {
+            AlarmState::Ok => "OK",
+            AlarmState::Alarm => "ALARM",
+            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+        }
+    }
+}
+
+/// What a source tells the app. Indices refer to the runbook's `metrics` and `quotas` lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Update {
+    /// New points for a metric, oldest first. May overlap points already received.
+    Samples { metric: usize, points: Vec<Sample> },
+    /// A quota's applied value and current usage (either may be unknown).
+    Quota {
+        quota: usize,
+        value: Option<f64>,
+        usage: Option<f64>,
+        at: DateTime<Utc>,
+    },
+    Alarm {
+        name: String,
+        state: AlarmState,
+        reason: String,
+        changed_at: DateTime<Utc>,
+    },
+    /// A source's health: `error: None` after a successful fetch, `Some(message)` after a failure.
+    Health {
+        source: String,
+        error: Option<String>,
+        at: DateTime<Utc>,
+    },
+}
+
+pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A feed that runs until the receiving side of its channel is dropped.
+pub trait Source: Send + 'static {
+    fn name(&self) -> &str;
+    /// Takes the source by value and returns the task that feeds `tx`.
+    fn run(self: Box<Self>, tx: Sender<Update>) -> BoxFuture;
+}
