@@ -10,4 +10,7 @@ pub mod runbook;
 pub mod source;
 pub mod theme;
 pub mod time;
+// pub mod run;
+pub mod cli;
+pub mod tui;
 pub mod ui;

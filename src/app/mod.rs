@@ -5,3 +5,5 @@ pub mod state;
 pub mod update;
 
 pub use state::*;
+#[cfg(test)]
+mod tests;

@@ -107,7 +107,7 @@ impl QuotaState {
             return None;
         }
         let rate = (last.1 - first.1) / dt as f64;
-        if !(rate > 0.0) || !rate.is_finite() {
+        if rate <= 0.0 || !rate.is_finite() {
             return None;
         }
         let left = (value - last.1).max(0.0);

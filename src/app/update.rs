@@ -591,10 +591,11 @@ impl App {
                     KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
                         text.clear()
                     }
-                    KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                        if text.chars().count() < 500 {
-                            text.push(c);
-                        }
+                    KeyCode::Char(c)
+                        if !key.modifiers.contains(KeyModifiers::CONTROL)
+                            && text.chars().count() < 500 =>
+                    {
+                        text.push(c);
                     }
                     _ => {}
                 }

@@ -1,0 +1,441 @@
+//! App::update driven by a manual clock: the state rules, journalling and restart.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use chrono::{DateTime, Duration, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::update::{AppOptions, Msg};
+use super::*;
+use crate::app::alerts::{AlertKey, Severity};
+use crate::journal::{Event, JournalSink, MemoryJournal, Record};
+use crate::runbook::Runbook;
+use crate::source::{AlarmState, Sample, Update};
+
+const RUNBOOK: &str = r##"
+event:
+  name: Test Launch
+  starts_at: 2026-12-01T17:00:00Z
+phases:
+  - { name: Pre-flight, from: T-2h }
+  - { name: Go/no-go, from: T-15m }
+  - { name: Launch, from: T-0 }
+metrics:
+  - { id: p99, title: p99 latency, namespace: AWS/ApplicationELB, metric: TargetResponseTime, stat: p99, unit: ms, warn: 500, crit: 900 }
+  - { id: hosts, namespace: AWS/ApplicationELB, metric: HealthyHostCount, stat: Minimum, warn: 10, crit: 5, direction: below }
+quotas:
+  - { service: lambda, code: L-B99A9384, title: Lambda concurrency }
+checklists:
+  - name: Pre-flight
+    items:
+      - { id: freeze, title: Freeze deploys, owner: release-mgr, due: T-2h }
+      - { id: scale, title: Scale web ASG, owner: platform-oncall, due: T-30m, verify: "hosts >= 40" }
+  - name: Go/no-go
+    items:
+      - { id: go, title: Go decision, owner: launch-lead, due: T-5m }
+escalation:
+  levels:
+    - { after: 0m, who: Platform on-call, contact: "#launch-bridge" }
+    - { after: 10m, who: Service owner, contact: "+1 555 0100" }
+"##;
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-01T17:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+/// A journal shared with the test so it can look at, and replay, what the app wrote.
+#[derive(Clone, Default)]
+struct SharedJournal(Rc<RefCell<MemoryJournal>>);
+
+impl JournalSink for SharedJournal {
+    fn append(&mut self, r: &Record) -> anyhow::Result<()> {
+        self.0.borrow_mut().append(r)
+    }
+    fn location(&self) -> String {
+        "(test)".into()
+    }
+}
+
+impl SharedJournal {
+    fn records(&self) -> Vec<Record> {
+        self.0.borrow().records.clone()
+    }
+    fn events(&self) -> Vec<Event> {
+        self.records().into_iter().map(|r| r.event).collect()
+    }
+}
+
+fn app_at(now: DateTime<Utc>, journal: SharedJournal, past: Vec<Record>) -> App {
+    let runbook: Runbook = serde_yaml::from_str(RUNBOOK).unwrap();
+    let opts = AppOptions {
+        runbook_path: "t.yaml".into(),
+        t0: t0(),
+        operator: "jane".into(),
+        mode: Mode::Simulated,
+    };
+    App::new(runbook, opts, now, Box::new(journal), past)
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+fn code(k: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(k, KeyModifiers::NONE))
+}
+fn samples(metric: usize, at: DateTime<Utc>, value: f64) -> Msg {
+    Msg::Source(Update::Samples {
+        metric,
+        points: vec![Sample { at, value }],
+    })
+}
+fn item_status(app: &App, id: &str) -> ItemStatus {
+    app.visible_items()
+        .iter()
+        .find(|r| r.item.id == id)
+        .unwrap()
+        .state
+        .status
+}
+
+#[test]
+fn ticking_an_item_is_journalled_then_shown_and_survives_restart() {
+    let j = SharedJournal::default();
+    let now = t0() - Duration::hours(3);
+    let mut app = app_at(now, j.clone(), vec![]);
+    app.update(now, Msg::Tick);
+    // Nothing is current 3 h before T-0, so lists are in runbook order: "freeze" is first.
+    app.update(now, key(' '));
+    assert_eq!(item_status(&app, "freeze"), ItemStatus::Done);
+    assert_eq!(
+        j.events(),
+        vec![Event::ItemDone {
+            item: "freeze".into(),
+            auto: false
+        }]
+    );
+
+    app.update(now, key('j'));
+    app.update(now, key('p'));
+    assert_eq!(item_status(&app, "scale"), ItemStatus::InProgress);
+
+    // Restart from the journal: the same state.
+    let again = app_at(now, SharedJournal::default(), j.records());
+    assert_eq!(item_status(&again, "freeze"), ItemStatus::Done);
+    assert_eq!(item_status(&again, "scale"), ItemStatus::InProgress);
+    assert_eq!(again.readiness_pct(), Some(100.0 / 3.0));
+}
+
+#[test]
+fn a_failed_journal_write_changes_nothing_and_says_so() {
+    let j = SharedJournal::default();
+    let now = t0() - Duration::hours(3);
+    let mut app = app_at(now, j.clone(), vec![]);
+    j.0.borrow_mut().fail = true;
+    app.update(now, key(' '));
+    assert_eq!(item_status(&app, "freeze"), ItemStatus::Todo);
+    assert!(app.ui.flash.as_ref().unwrap().0.contains("NOT SAVED"));
+
+    // A note typed while the disk is failing is kept in the dialog, not lost.
+    app.update(now, key('n'));
+    for c in "db failover ok".chars() {
+        app.update(now, key(c));
+    }
+    app.update(now, code(KeyCode::Enter));
+    assert!(matches!(&app.ui.overlay, Overlay::Input { text, .. } if text == "db failover ok"));
+    j.0.borrow_mut().fail = false;
+    app.update(now, code(KeyCode::Enter));
+    assert_eq!(app.ui.overlay, Overlay::None);
+    assert_eq!(
+        j.events(),
+        vec![Event::Note {
+            text: "db failover ok".into()
+        }]
+    );
+}
+
+#[test]
+fn skip_needs_a_reason_and_records_it() {
+    let j = SharedJournal::default();
+    let now = t0() - Duration::hours(3);
+    let mut app = app_at(now, j.clone(), vec![]);
+    app.update(now, key('s'));
+    app.update(now, code(KeyCode::Enter));
+    assert!(
+        matches!(app.ui.overlay, Overlay::Input { .. }),
+        "empty reason keeps the dialog open"
+    );
+    for c in "done in CAB".chars() {
+        app.update(now, key(c));
+    }
+    app.update(now, code(KeyCode::Enter));
+    assert_eq!(item_status(&app, "freeze"), ItemStatus::Skipped);
+    assert_eq!(
+        j.events(),
+        vec![Event::ItemSkipped {
+            item: "freeze".into(),
+            reason: "done in CAB".into()
+        }]
+    );
+}
+
+#[test]
+fn phases_change_with_the_clock_and_are_journalled_once() {
+    let j = SharedJournal::default();
+    let start = t0() - Duration::minutes(16);
+    let mut app = app_at(start, j.clone(), vec![]);
+    app.update(start, Msg::Tick);
+    assert_eq!(app.phase_name(), "Pre-flight");
+    let gng = t0() - Duration::minutes(15);
+    app.update(gng, Msg::Tick);
+    assert_eq!(app.phase_name(), "Go/no-go");
+    // The current phase's checklist comes first.
+    assert_eq!(app.visible_items()[0].item.id, "go");
+    app.update(gng + Duration::seconds(1), Msg::Tick);
+    let phases: Vec<_> = j
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, Event::PhaseEntered { .. }))
+        .collect();
+    assert_eq!(phases.len(), 2);
+
+    // A restart in the same phase does not record it again.
+    let j2 = SharedJournal::default();
+    let mut again = app_at(gng + Duration::seconds(5), j2.clone(), j.records());
+    again.update(gng + Duration::seconds(5), Msg::Tick);
+    assert!(
+        !j2.events()
+            .iter()
+            .any(|e| matches!(e, Event::PhaseEntered { .. }))
+    );
+}
+
+#[test]
+fn thresholds_open_escalate_ack_and_close_alerts() {
+    let j = SharedJournal::default();
+    let at = t0() + Duration::minutes(1);
+    let mut app = app_at(at, j.clone(), vec![]);
+    // Tick every item off so overdue alerts stay out of the way.
+    for id in ["freeze", "scale", "go"] {
+        app.act(Event::ItemDone {
+            item: id.into(),
+            auto: false,
+        });
+    }
+    app.update(at, samples(0, at, 950.0));
+    let a = app.top_alert().unwrap();
+    assert_eq!(
+        (a.key.clone(), a.severity, a.level),
+        (AlertKey::Metric("p99".into()), Severity::Crit, Some(0))
+    );
+    assert!(a.message.contains("p99 latency 950"), "{}", a.message);
+    assert_eq!(app.metric_status(0), Status::Crit);
+
+    let later = at + Duration::minutes(10);
+    app.update(later, Msg::Tick);
+    assert_eq!(app.top_alert().unwrap().level, Some(1));
+
+    app.update(later, key('a'));
+    assert_eq!(app.top_alert().unwrap().acked.as_ref().unwrap().0, "jane");
+    // Acknowledged alerts stop escalating (there is no level 2 here, so check nothing new is written).
+    let n = j.records().len();
+    app.update(later + Duration::minutes(30), Msg::Tick);
+    assert_eq!(j.records().len(), n);
+
+    // Back under warn minus hysteresis: closed.
+    app.update(later, samples(0, later, 400.0));
+    assert!(app.top_alert().is_none());
+    let kinds: Vec<&str> = j
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::AlertOpened { .. } => Some("open"),
+            Event::AlertEscalated { .. } => Some("escalate"),
+            Event::AlertAcknowledged { .. } => Some("ack"),
+            Event::AlertClosed { .. } => Some("close"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["open", "escalate", "escalate", "ack", "close"]);
+}
+
+#[test]
+fn overdue_items_open_alerts_naming_the_owner() {
+    let j = SharedJournal::default();
+    let at = t0() - Duration::minutes(20);
+    let mut app = app_at(at, j.clone(), vec![]);
+    app.update(at, Msg::Tick);
+    // "freeze" (T-2h) is overdue; "scale" (T-30m) too; "go" (T-5m) not yet.
+    assert_eq!(app.overdue_count(), 2);
+    let msgs: Vec<String> = app.open_alerts().map(|a| a.message.clone()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("Freeze deploys") && m.contains("release-mgr")),
+        "{msgs:?}"
+    );
+    // Doing the item closes its alert.
+    app.act(Event::ItemDone {
+        item: "freeze".into(),
+        auto: false,
+    });
+    app.update(at, Msg::Tick);
+    assert_eq!(app.open_alerts().count(), 1);
+}
+
+#[test]
+fn verify_rules_tick_items_from_data() {
+    let j = SharedJournal::default();
+    let at = t0() - Duration::hours(3);
+    let mut app = app_at(at, j.clone(), vec![]);
+    app.update(at, samples(1, at, 39.0));
+    assert_eq!(item_status(&app, "scale"), ItemStatus::Todo);
+    app.update(at, samples(1, at + Duration::seconds(10), 40.0));
+    assert_eq!(item_status(&app, "scale"), ItemStatus::Done);
+    assert!(j.events().contains(&Event::ItemDone {
+        item: "scale".into(),
+        auto: true
+    }));
+}
+
+#[test]
+fn series_are_ordered_deduplicated_bounded_and_nan_safe() {
+    let j = SharedJournal::default();
+    let at = t0() - Duration::hours(3);
+    let mut app = app_at(at, j.clone(), vec![]);
+    let pts: Vec<Sample> = (0..SERIES_CAPACITY as i64 + 50)
+        .map(|i| Sample {
+            at: at + Duration::seconds(i * 10),
+            value: i as f64,
+        })
+        .collect();
+    app.update(
+        at,
+        Msg::Source(Update::Samples {
+            metric: 0,
+            points: pts,
+        }),
+    );
+    let s = &app.metrics[0].series;
+    assert_eq!(s.len(), SERIES_CAPACITY);
+    assert!(s.iter().zip(s.iter().skip(1)).all(|(a, b)| a.at < b.at));
+    // A repeated point replaces; an old one is not appended out of order.
+    let last = s.back().unwrap().at;
+    app.update(at, samples(0, last, 1.0));
+    app.update(at, samples(0, last - Duration::hours(5), 2.0));
+    assert_eq!(app.metrics[0].series.len(), SERIES_CAPACITY);
+    assert_eq!(app.metrics[0].latest().unwrap().value, 1.0);
+    // NaN and infinities neither panic nor open alerts; unknown indices are ignored.
+    app.update(at, samples(0, last + Duration::seconds(10), f64::NAN));
+    app.update(at, samples(0, last + Duration::seconds(20), f64::INFINITY));
+    app.update(at, samples(99, at, 1.0));
+    assert!(app.open_alerts().next().is_none());
+}
+
+#[test]
+fn stale_and_missing_data_are_labelled() {
+    let j = SharedJournal::default();
+    let at = t0() - Duration::hours(3);
+    let mut app = app_at(at, j, vec![]);
+    assert_eq!(app.metric_status(0), Status::NoData);
+    app.update(at, samples(0, at, 100.0));
+    assert_eq!(app.metric_status(0), Status::Ok);
+    app.update(at + Duration::minutes(10), Msg::Tick);
+    assert_eq!(app.metric_status(0), Status::Stale);
+}
+
+#[test]
+fn quotas_alert_on_low_headroom_and_alarms_on_alarm() {
+    let j = SharedJournal::default();
+    let at = t0();
+    let mut app = app_at(at, j, vec![]);
+    for id in ["freeze", "scale", "go"] {
+        app.act(Event::ItemDone {
+            item: id.into(),
+            auto: false,
+        });
+    }
+    app.update(
+        at,
+        Msg::Source(Update::Quota {
+            quota: 0,
+            value: Some(1000.0),
+            usage: Some(950.0),
+            at,
+        }),
+    );
+    assert_eq!(
+        app.top_alert().unwrap().key,
+        AlertKey::Quota("L-B99A9384".into())
+    );
+    assert_eq!(app.top_alert().unwrap().severity, Severity::Crit);
+    app.update(
+        at,
+        Msg::Source(Update::Alarm {
+            name: "web-p99".into(),
+            state: AlarmState::Alarm,
+            reason: "Threshold Crossed".into(),
+            changed_at: at,
+        }),
+    );
+    assert_eq!(app.open_alerts().count(), 2);
+    assert_eq!(app.alarms["web-p99"].state, AlarmState::Alarm);
+}
+
+#[test]
+fn quitting_with_open_alerts_asks_first() {
+    let j = SharedJournal::default();
+    let at = t0() - Duration::minutes(20);
+    let mut app = app_at(at, j, vec![]);
+    app.update(at, Msg::Tick);
+    assert!(app.open_alerts().next().is_some());
+    app.update(at, key('q'));
+    assert!(!app.should_quit);
+    assert_eq!(app.ui.overlay, Overlay::ConfirmQuit);
+    app.update(at, key('n'));
+    assert!(!app.should_quit);
+    app.update(at, key('q'));
+    app.update(at, key('y'));
+    assert!(app.should_quit);
+}
+
+#[test]
+fn clock_jumps_backwards_and_far_forwards_do_not_panic() {
+    let j = SharedJournal::default();
+    let at = t0();
+    let mut app = app_at(at, j, vec![]);
+    app.update(at, samples(0, at, 950.0));
+    app.update(at - Duration::days(400), Msg::Tick);
+    app.update(at + Duration::days(4000), Msg::Tick);
+    app.update(DateTime::<Utc>::MIN_UTC, Msg::Tick);
+    app.update(DateTime::<Utc>::MAX_UTC, Msg::Tick);
+    assert!(app.top_alert().is_some());
+}
+
+#[test]
+fn navigation_clamps_and_cycles() {
+    let j = SharedJournal::default();
+    let at = t0() - Duration::hours(3);
+    let mut app = app_at(at, j, vec![]);
+    app.update(at, key('G'));
+    assert_eq!(app.ui.selected(Pane::Checklist), 2);
+    app.update(at, key('j'));
+    assert_eq!(app.ui.selected(Pane::Checklist), 2);
+    app.update(at, code(KeyCode::Tab));
+    assert_eq!(app.ui.focused(), Pane::Metrics);
+    app.update(
+        at,
+        Msg::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+    );
+    app.update(
+        at,
+        Msg::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+    );
+    assert_eq!(app.ui.focused(), Pane::Timeline);
+    app.update(at, key('k'));
+    app.update(at, key('?'));
+    assert_eq!(app.ui.overlay, Overlay::Help);
+    app.update(at, code(KeyCode::Esc));
+    assert_eq!(app.ui.overlay, Overlay::None);
+}

@@ -1,0 +1,82 @@
+//! Command-line interface: what each subcommand takes. Behaviour lives in `run.rs` and friends.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tminus",
+    version,
+    about = "A terminal war room for launch day",
+    long_about = "A terminal war room for launch day: a countdown to T-0 with the current phase, \
+                  CloudWatch metrics and alarms against thresholds, service-quota headroom, runbook \
+                  checklists with owners and due times, and escalation with a timeline of what happened.",
+    after_help = "Examples:\n  \
+                  tminus demo                                 # the demo runbook, simulated, T-0 in 3 minutes\n  \
+                  tminus run runbooks/launch.yaml --simulate  # any runbook on simulated data\n  \
+                  tminus check runbooks/*.yaml themes/*.yaml  # validate, like a linter\n\n\
+                  Inside the war room press ? for every key."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the war room on the bundled demo runbook with simulated data, T-0 a few minutes away
+    Demo(DemoArgs),
+    /// Open the war room on a runbook
+    Run(RunArgs),
+    /// Validate runbooks and themes; print every problem as file:line:column and exit 1 if any
+    Check {
+        /// Runbook or theme files (themes are files under a themes/ directory)
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How long until T-0 when a new demo starts (e.g. 90s, 3m, 1h)
+    #[arg(long = "in", value_name = "DURATION", default_value = "3m")]
+    pub t0_in: crate::time::Span,
+    /// Start a new demo even if an earlier one in the same journal is still running
+    #[arg(long)]
+    pub fresh: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The runbook (YAML) to open
+    #[arg(value_name = "RUNBOOK")]
+    pub runbook: PathBuf,
+    /// Use the built-in simulator instead of live AWS data
+    #[arg(long)]
+    pub simulate: bool,
+    /// Override the runbook's T-0: an RFC 3339 time (2026-12-01T17:00:00Z) or a delay from now (+10m)
+    #[arg(long, value_name = "TIME")]
+    pub t0: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Colour theme: a name from themes/ (dark, light, high-contrast, colorblind) or a path.
+    /// NO_COLOR=1 forces a monochrome screen
+    #[arg(long, value_name = "NAME|PATH", env = "TMINUS_THEME")]
+    pub theme: Option<String>,
+    /// Journal file (JSON lines) holding every action and alert [default: .tminus/<runbook>.journal]
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+    /// Name recorded with your actions in the journal [default: $USER]
+    #[arg(long, value_name = "NAME")]
+    pub operator: Option<String>,
+    /// Simulator seed: the same seed gives the same simulated event
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    pub seed: u64,
+}

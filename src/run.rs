@@ -1,0 +1,185 @@
+//! Wiring for the interactive war room: load the runbook and the journal, start the sources on
+//! their own tasks, and run the event loop that feeds `App::update` and redraws on change.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::app::update::{AppOptions, Msg};
+use crate::app::{App, Mode};
+use crate::clock::{Clock, WallClock};
+use crate::journal::{self, Event, FileJournal, Record};
+use crate::runbook::Runbook;
+use crate::source::Source;
+use crate::theme::Theme;
+use crate::tui::TerminalGuard;
+
+/// Everything needed to open the war room, decided by the subcommand.
+pub struct Session {
+    pub runbook: Runbook,
+    pub runbook_path: PathBuf,
+    pub t0: DateTime<Utc>,
+    pub journal_path: PathBuf,
+    pub operator: String,
+    pub mode: Mode,
+    pub seed: u64,
+    pub theme: Theme,
+}
+
+/// The default journal for a runbook: `.tminus/<runbook file stem>.journal` in the working
+/// directory, so each event keeps its own history next to where the team runs it.
+pub fn default_journal(runbook: &Path) -> PathBuf {
+    let stem = runbook.file_stem().and_then(|s| s.to_str()).unwrap_or("runbook");
+    PathBuf::from(".tminus").join(format!("{stem}.journal"))
+}
+
+pub fn default_operator() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "operator".to_string())
+}
+
+/// Parses `--t0`: RFC 3339, or "+10m" meaning that long from now.
+pub fn parse_t0(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    if let Some(rest) = s.strip_prefix('+') {
+        let span: crate::time::Span = rest.parse()?;
+        return Ok(now + chrono::Duration::seconds(span.secs()));
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.to_utc())
+        .with_context(|| format!("--t0 {s:?}: expected an RFC 3339 time like 2026-12-01T17:00:00Z, or +10m"))
+}
+
+/// Opens the war room and runs it until the operator quits or a signal arrives.
+pub fn run_war_room(session: Session) -> Result<()> {
+    let journal = FileJournal::open(&session.journal_path)?;
+    let past = journal::read(&session.journal_path)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(event_loop(session, journal, past))
+}
+
+async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -> Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(WallClock);
+    let Session { runbook, runbook_path, t0, operator, mode, seed, theme, .. } = session;
+    let mut app = App::new(
+        runbook,
+        AppOptions { runbook_path: runbook_path.display().to_string(), t0, operator, mode },
+        clock.now(),
+        Box::new(journal),
+        past,
+    );
+    let started = app.act(Event::SessionStarted {
+        runbook: app.runbook_path.clone(),
+        event_name: app.runbook.event.name.clone(),
+        t0,
+        mode: mode.label().to_lowercase(),
+        seed: (mode == Mode::Simulated).then_some(seed),
+    });
+    if !started {
+        let why = app.ui.flash.take().map(|f| f.0).unwrap_or_default();
+        bail!("cannot write the journal: {why}");
+    }
+
+    let (tx, mut rx) = mpsc::channel(1024);
+    let sources: Vec<Box<dyn Source>> = match mode {
+        Mode::Simulated => vec![Box::new(crate::source::sim::Simulator::new(
+            &app.runbook,
+            t0,
+            seed,
+            clock.clone(),
+        ))],
+        Mode::Live => bail!("live AWS is not wired yet: run with --simulate"),
+    };
+    for s in sources {
+        tokio::spawn(s.run(tx.clone()));
+    }
+    drop(tx);
+
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+
+    let mut guard = TerminalGuard::enter()?;
+    let size = guard.terminal.size()?;
+    app.update(clock.now(), Msg::Resize(size.width, size.height));
+    let mut events = EventStream::new();
+
+    loop {
+        if app.dirty {
+            guard.terminal.draw(|f| crate::ui::draw(f, &app, &theme))?;
+            app.dirty = false;
+        }
+        if app.should_quit {
+            break;
+        }
+        let msg = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => match term_msg(ev) { Some(m) => m, None => continue },
+                Some(Err(e)) => return Err(e).context("reading terminal input"),
+                None => break,
+            },
+            Some(update) = rx.recv() => Msg::Source(update),
+            () = tokio::time::sleep(until_next_second(clock.now())) => Msg::Tick,
+            _ = sigterm.recv() => break,
+            _ = sighup.recv() => break,
+            _ = sigint.recv() => break,
+        };
+        app.update(clock.now(), msg);
+        // Fold whatever else is queued before drawing, so a burst of updates costs one frame.
+        while let Ok(update) = rx.try_recv() {
+            app.update(clock.now(), Msg::Source(update));
+        }
+    }
+    drop(guard);
+    Ok(())
+}
+
+fn term_msg(ev: TermEvent) -> Option<Msg> {
+    match ev {
+        TermEvent::Key(k) => Some(Msg::Key(k)),
+        TermEvent::Mouse(m) => Some(Msg::Mouse(m)),
+        TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
+        _ => None,
+    }
+}
+
+/// Time until the next whole second (plus a little, so the tick lands after the boundary).
+fn until_next_second(now: DateTime<Utc>) -> Duration {
+    let ms = 1000 - u64::from(now.timestamp_subsec_millis().min(999));
+    Duration::from_millis(ms + 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t0_forms() {
+        let now = DateTime::parse_from_rfc3339("2026-12-01T16:00:00Z").unwrap().to_utc();
+        assert_eq!(parse_t0("+10m", now).unwrap(), now + chrono::Duration::minutes(10));
+        assert_eq!(parse_t0("2026-12-01T17:00:00Z", now).unwrap(), now + chrono::Duration::hours(1));
+        assert!(parse_t0("tomorrow", now).unwrap_err().to_string().contains("RFC 3339"));
+    }
+
+    #[test]
+    fn ticks_land_just_after_the_second() {
+        let now = DateTime::parse_from_rfc3339("2026-12-01T16:00:00.250Z").unwrap().to_utc();
+        assert_eq!(until_next_second(now), Duration::from_millis(752));
+    }
+
+    #[test]
+    fn journal_defaults_next_to_the_team() {
+        assert_eq!(default_journal(Path::new("runbooks/launch.yaml")), PathBuf::from(".tminus/launch.journal"));
+    }
+}
