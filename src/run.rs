@@ -114,11 +114,16 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
     let size = guard.terminal.size()?;
     app.update(clock.now(), Msg::Resize(size.width, size.height));
     let mut events = EventStream::new();
+    // For the end-to-end test that proves a panic restores the terminal.
+    let crash_after_first_frame = std::env::var_os("TMINUS_PANIC_AFTER_FIRST_FRAME").is_some();
 
     loop {
         if app.dirty {
             guard.terminal.draw(|f| crate::ui::draw(f, &app, &theme))?;
             app.dirty = false;
+            if crash_after_first_frame {
+                panic!("TMINUS_PANIC_AFTER_FIRST_FRAME is set: crashing on purpose");
+            }
         }
         if app.should_quit {
             break;

@@ -1,0 +1,232 @@
+//! End to end in a real terminal: the binary under tmux, driven with send-keys and read back
+//! with capture-pane. Each test uses its own tmux server socket and its own directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tminus::journal::{self, Event};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tminus");
+
+struct Tmux {
+    socket: String,
+    dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn new(name: &str) -> Tmux {
+        assert!(
+            Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()),
+            "tmux is required for the end-to-end tests (scripts/test installs it)"
+        );
+        Tmux {
+            socket: format!("tminus-e2e-{name}-{}", std::process::id()),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn journal(&self) -> PathBuf {
+        self.dir.path().join("demo.journal")
+    }
+
+    /// Starts `tminus <args>` in a detached session of the given size; the pane stays after the
+    /// program exits so the test can look at what it left behind.
+    fn start(&self, args: &str, env: &str, w: u16, h: u16) {
+        let cmd = format!(
+            "cd {} && exec env {env} {BIN} {args} --journal {} --operator e2e",
+            self.dir.path().display(),
+            self.journal().display()
+        );
+        self.tmux(&["kill-server"]);
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null", "new-session", "-d", "-s", "e2e"])
+            .args(["-x", &w.to_string(), "-y", &h.to_string()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
+        self.tmux(&["set-option", "-g", "remain-on-exit", "on"]);
+        self.tmux(&["set-window-option", "-g", "window-size", "manual"]);
+        self.tmux(&["respawn-pane", "-k", "-t", "e2e", &cmd]);
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    fn format(&self, f: &str) -> String {
+        self.tmux(&["display-message", "-p", "-t", "e2e", f]).trim().to_string()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.tmux(&["send-keys", "-t", "e2e", k]);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn wait_for(&self, what: &str, cond: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = self.screen();
+            if cond(&s) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_exit(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.format("#{pane_dead}") != "1" {
+            assert!(Instant::now() < deadline, "tminus did not exit; screen:\n{}", self.screen());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn pid(&self) -> String {
+        self.format("#{pane_pid}")
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+/// The war room is up once a countdown is on screen (plain or big digits both carry the
+/// phase line; the plain clock text is in the header's accessible line).
+fn running(s: &str) -> bool {
+    s.contains("T-00:") || s.contains("T+00:")
+}
+
+fn done_items(path: &Path) -> Vec<String> {
+    let mut done = Vec::new();
+    for r in journal::read(path).unwrap() {
+        match r.event {
+            Event::ItemDone { item, .. } => done.push(item),
+            Event::ItemReopened { item } => done.retain(|i| *i != item),
+            _ => {}
+        }
+    }
+    done
+}
+
+fn title_of(item: &str) -> String {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/demo.yaml")).unwrap();
+    let rb = tminus::runbook::parse("demo.yaml", &text).unwrap();
+    rb.checklists.iter().flat_map(|c| &c.items).find(|i| i.id == item).unwrap().title.clone()
+}
+
+fn row_with<'a>(screen: &'a str, title: &str) -> &'a str {
+    // Titles may be cut to fit; their first 12 characters identify the row.
+    let key: String = title.chars().take(12).collect();
+    screen
+        .lines()
+        .find(|l| l.contains(&key))
+        .unwrap_or_else(|| panic!("no row for {title:?} in:\n{screen}"))
+}
+
+fn quit(t: &Tmux) {
+    t.keys(&["q"]);
+    // With alerts open tminus asks first.
+    std::thread::sleep(Duration::from_millis(300));
+    if t.format("#{pane_dead}") != "1" {
+        t.keys(&["y"]);
+    }
+    t.wait_exit();
+    assert_eq!(t.format("#{alternate_on}"), "0", "terminal left in the alternate screen");
+}
+
+#[test]
+fn tick_quit_restart_and_the_item_is_still_ticked() {
+    let t = Tmux::new("tick");
+    t.start("demo", "", 120, 40);
+    t.wait_for("the war room", running);
+    t.keys(&["Space"]);
+    let ticked = done_items(&t.journal());
+    assert_eq!(ticked.len(), 1, "one item ticked and journalled");
+    let title = title_of(&ticked[0]);
+    let s = t.wait_for("the ticked box", |s| s.contains("[x]"));
+    assert!(row_with(&s, &title).contains("[x]"), "{s}");
+    quit(&t);
+
+    t.start("demo", "", 120, 40);
+    let s = t.wait_for("the war room again", running);
+    assert!(row_with(&s, &title).contains("[x]"), "after restart:\n{s}");
+    quit(&t);
+}
+
+#[test]
+fn kill_9_loses_nothing_that_was_shown() {
+    let t = Tmux::new("kill9");
+    t.start("demo", "", 120, 40);
+    t.wait_for("the war room", running);
+    t.keys(&["j", "Space", "n"]);
+    t.tmux(&["send-keys", "-t", "e2e", "-l", "bridge ok"]);
+    t.keys(&["Enter"]);
+    t.wait_for("the note in the timeline", |s| s.contains("bridge ok"));
+    let pid = t.pid();
+    assert!(Command::new("kill").args(["-9", &pid]).status().unwrap().success());
+    t.wait_exit();
+
+    let records = journal::read(&t.journal()).unwrap();
+    assert!(records.iter().any(|r| r.event == Event::Note { text: "bridge ok".into() }));
+    let ticked = done_items(&t.journal());
+    assert_eq!(ticked.len(), 1);
+    t.start("demo", "", 120, 40);
+    let s = t.wait_for("the war room again", running);
+    assert!(row_with(&s, &title_of(&ticked[0])).contains("[x]"), "{s}");
+    assert!(s.contains("bridge ok"), "note in the timeline after restart:\n{s}");
+    quit(&t);
+}
+
+#[test]
+fn resizing_while_running_adapts_and_never_breaks() {
+    let t = Tmux::new("resize");
+    t.start("demo", "", 120, 40);
+    t.wait_for("the war room", running);
+    for (w, h) in [(250u16, 70u16), (80, 24), (60, 30), (20, 5), (1, 1), (100, 30)] {
+        t.tmux(&["resize-window", "-t", "e2e", "-x", &w.to_string(), "-y", &h.to_string()]);
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(t.format("#{pane_dead}"), "0", "died at {w}x{h}:\n{}", t.screen());
+        if w >= 80 {
+            t.wait_for(&format!("the countdown at {w}x{h}"), running);
+        }
+        if (w, h) == (20, 5) {
+            t.wait_for("the too-small message", |s| s.to_lowercase().contains("small"));
+        }
+    }
+    quit(&t);
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    for sig in ["-TERM", "-HUP"] {
+        let t = Tmux::new(&format!("sig{}", sig[1..].to_lowercase()));
+        t.start("demo", "", 100, 30);
+        t.wait_for("the war room", running);
+        assert_eq!(t.format("#{alternate_on}"), "1");
+        assert!(Command::new("kill").args([sig, &t.pid()]).status().unwrap().success());
+        t.wait_exit();
+        assert_eq!(t.format("#{alternate_on}"), "0", "{sig}: alternate screen left on");
+        assert_eq!(t.format("#{mouse_any_flag}"), "0", "{sig}: mouse capture left on");
+    }
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_prints_the_message() {
+    let t = Tmux::new("panic");
+    t.start("demo", "TMINUS_PANIC_AFTER_FIRST_FRAME=1", 100, 30);
+    t.wait_exit();
+    assert_eq!(t.format("#{alternate_on}"), "0");
+    let s = t.screen();
+    assert!(s.contains("panicked"), "panic message visible on the restored screen:\n{s}");
+}
