@@ -6,6 +6,7 @@
 pub mod app;
 pub mod clock;
 pub mod journal;
+pub mod notify;
 pub mod runbook;
 pub mod source;
 pub mod theme;

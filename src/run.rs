@@ -92,6 +92,7 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
     }
 
     let (tx, mut rx) = mpsc::channel(1024);
+    let notify_tx = tx.clone();
     let sources: Vec<Box<dyn Source>> = match mode {
         Mode::Simulated => vec![Box::new(crate::source::sim::Simulator::new(
             &app.runbook,
@@ -105,6 +106,7 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         tokio::spawn(s.run(tx.clone()));
     }
     drop(tx);
+    dispatch_notifications(&mut app, &notify_tx);
 
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -145,9 +147,23 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         while let Ok(update) = rx.try_recv() {
             app.update(clock.now(), Msg::Source(update));
         }
+        dispatch_notifications(&mut app, &notify_tx);
     }
     drop(guard);
     Ok(())
+}
+
+/// Hands alert records journalled since the last call to the runbook's notify command.
+fn dispatch_notifications(app: &mut App, tx: &mpsc::Sender<crate::source::Update>) {
+    let records = app.take_outbox();
+    let Some(notify) = &app.runbook.escalation.notify else { return };
+    for r in &records {
+        if let Some(n) = crate::notify::notification(&app.runbook.event.name, r)
+            && let Ok(payload) = serde_json::to_vec(&n)
+        {
+            crate::notify::spawn(&notify.command, payload, tx.clone());
+        }
+    }
 }
 
 fn term_msg(ev: TermEvent) -> Option<Msg> {

@@ -269,6 +269,8 @@ pub struct App {
     pub(crate) verify: Vec<crate::app::update::VerifyRule>,
     /// The last phase the journal recorded, so a restart does not record it again.
     pub(crate) last_phase_journalled: Option<String>,
+    /// Records journalled by this session and not yet taken by the event loop (for notify).
+    pub(crate) outbox: Vec<Record>,
 }
 
 impl App {

@@ -113,6 +113,7 @@ impl App {
             dirty: true,
             verify: Vec::new(),
             last_phase_journalled: None,
+            outbox: Vec::new(),
         };
         app.verify = app.verify_rules();
         for r in &past {
@@ -156,6 +157,12 @@ impl App {
             }
         }
         rules
+    }
+
+    /// Records this session journalled since the last call: the event loop hands alert
+    /// events to the notify command.
+    pub fn take_outbox(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.outbox)
     }
 
     pub fn journal_location(&self) -> String {
@@ -277,6 +284,7 @@ impl App {
         match self.journal.append(&record) {
             Ok(()) => {
                 self.apply(&record);
+                self.outbox.push(record);
                 true
             }
             Err(e) => {
