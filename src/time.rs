@@ -167,6 +167,14 @@ impl Span {
     }
 }
 
+/// "updated 12s ago", or "updated just now": for panel titles.
+pub fn ago(secs: i64) -> String {
+    match age_label(secs).as_str() {
+        "now" => "just now".to_string(),
+        a => format!("{a} ago"),
+    }
+}
+
 /// Human age of a piece of data: "now", "12s", "4m", "2h", "3d".
 pub fn age_label(secs: i64) -> String {
     match secs {

@@ -1,0 +1,178 @@
+//! The zoomed metric: a chart of the selected metric with time and value axes, the warn and
+//! crit thresholds as lines and a T-0 marker. Time runs in seconds from T-0.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
+
+use super::{format, pane_block, status_style};
+use crate::app::{App, Pane};
+use crate::theme::Theme;
+use crate::time::{TOffset, age_label};
+
+/// What the chart plots, computed apart from drawing so it can be tested.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartData {
+    pub points: Vec<(f64, f64)>,
+    pub x: [f64; 2],
+    pub y: [f64; 2],
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+    /// Whether T-0 lies inside the time range.
+    pub t0_visible: bool,
+}
+
+pub fn chart_data(app: &App, index: usize) -> Option<ChartData> {
+    let def = app.runbook.metrics.get(index)?;
+    let st = app.metrics.get(index)?;
+    let points: Vec<(f64, f64)> = st
+        .series
+        .iter()
+        .filter(|s| s.value.is_finite())
+        .map(|s| ((s.at - app.t0).num_seconds() as f64, s.value))
+        .collect();
+    let now = (app.now - app.t0).num_seconds() as f64;
+    let x0 = points.first().map(|p| p.0).unwrap_or(now - 1800.0).min(now - 60.0);
+    let x = [x0, now.max(x0 + 1.0)];
+    let mut lo = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let mut hi = points.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+    for t in [def.warn, def.crit].into_iter().flatten().filter(|t| t.is_finite()) {
+        lo = lo.min(t);
+        hi = hi.max(t);
+    }
+    if !lo.is_finite() || !hi.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    lo = lo.min(0.0).max(-1e300);
+    hi = hi.min(1e300);
+    let pad = ((hi - lo) * 0.08).max(hi.abs() * 0.01).max(1e-9);
+    Some(ChartData {
+        points,
+        x,
+        y: [lo, hi + pad],
+        warn: def.warn,
+        crit: def.crit,
+        t0_visible: x[0] <= 0.0 && 0.0 <= x[1],
+    })
+}
+
+fn offset_label(secs: f64) -> String {
+    TOffset(secs as i64).to_string()
+}
+
+pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let metrics = app.visible_metrics();
+    let Some(&(index, def, st)) = metrics.get(app.ui.selected(Pane::Metrics)) else {
+        let block = pane_block(Pane::Metrics, vec![], true, theme);
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        f.render_widget(Paragraph::new("no metric selected"), inner);
+        return;
+    };
+    let status = app.metric_status(index);
+    let latest = st.latest();
+    let mut summary = vec![
+        Span::styled(def.display_title().to_string(), theme.accent()),
+        Span::styled(
+            format!(
+                "{} {}",
+                latest.map(|s| format::value(s.value)).unwrap_or("—".into()),
+                def.unit.as_deref().unwrap_or("")
+            ),
+            theme.base(),
+        ),
+        Span::styled(status.label().to_string(), status_style(theme, status)),
+    ];
+    if let Some(s) = latest {
+        summary.push(Span::styled(
+            format!("data {} old", age_label((app.now - s.at).num_seconds())),
+            theme.muted(),
+        ));
+    }
+    summary.push(Span::styled("Esc/z: back · j/k: other metric", theme.muted()));
+    let block = pane_block(Pane::Metrics, summary, true, theme);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(data) = chart_data(app, index) else {
+        return;
+    };
+    if data.points.is_empty() {
+        f.render_widget(
+            Paragraph::new(Span::styled("no data yet", theme.muted())),
+            inner,
+        );
+        return;
+    }
+    let line = |v: f64| vec![(data.x[0], v), (data.x[1], v)];
+    let warn_line = data.warn.map(line);
+    let crit_line = data.crit.map(line);
+    let t0_line = vec![(0.0, data.y[0]), (0.0, data.y[1])];
+    let mut datasets = vec![
+        Dataset::default()
+            .name(def.display_title().to_string())
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(status_style(theme, status))
+            .data(&data.points),
+    ];
+    if let Some(w) = &warn_line {
+        datasets.push(
+            Dataset::default()
+                .name(format!("warn {}", format::value(data.warn.unwrap_or_default())))
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Line)
+                .style(theme.warn())
+                .data(w),
+        );
+    }
+    if let Some(c) = &crit_line {
+        datasets.push(
+            Dataset::default()
+                .name(format!("crit {}", format::value(data.crit.unwrap_or_default())))
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Line)
+                .style(theme.crit())
+                .data(c),
+        );
+    }
+    if data.t0_visible {
+        datasets.push(
+            Dataset::default()
+                .name("T-0")
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Line)
+                .style(theme.accent())
+                .data(&t0_line),
+        );
+    }
+    // Axis labels are evenly spaced, so the middle one is the midpoint; T-0 is the marked line.
+    let mid_x = (data.x[0] + data.x[1]) / 2.0;
+    let x_labels = vec![
+        Span::styled(offset_label(data.x[0]), theme.muted()),
+        Span::styled(offset_label(mid_x), theme.muted()),
+        Span::styled(format!("now {}", offset_label(data.x[1])), theme.muted()),
+    ];
+    let y_labels = vec![
+        Span::styled(format::value(data.y[0]), theme.muted()),
+        Span::styled(format::value((data.y[0] + data.y[1]) / 2.0), theme.muted()),
+        Span::styled(format::value(data.y[1]), theme.muted()),
+    ];
+    let chart = Chart::new(datasets)
+        .style(Style::default())
+        .x_axis(
+            Axis::default()
+                .title(Line::from("time from T-0").style(theme.muted()))
+                .bounds(data.x)
+                .labels(x_labels),
+        )
+        .y_axis(
+            Axis::default()
+                .title(Line::from(def.unit.clone().unwrap_or_default()).style(theme.muted()))
+                .bounds(data.y)
+                .labels(y_labels),
+        );
+    f.render_widget(chart, inner);
+}

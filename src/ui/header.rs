@@ -1,0 +1,156 @@
+//! The header: event, phase, the countdown (big digits where there is room), zone clocks and
+//! readiness.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use tui_big_text::{BigText, PixelSize};
+
+use super::layout::Digits;
+use super::text;
+use crate::app::{App, Mode};
+use crate::theme::Theme;
+use crate::time::TOffset;
+
+pub fn render(f: &mut Frame, area: Rect, digits: Digits, app: &App, theme: &Theme) {
+    let [title, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    f.render_widget(Paragraph::new(title_line(app, theme, title.width)), title);
+
+    let clock = app.offset().clock();
+    let clock_style = countdown_style(app, theme);
+    let zones = zone_clocks(&app.runbook.event.zones, app.now);
+    if digits == Digits::Plain {
+        let mut spans = vec![
+            Span::styled(format!(" {clock} "), clock_style),
+            Span::styled(next_phase(app), theme.muted()),
+        ];
+        for (label, time) in zones {
+            spans.push(Span::styled("  ", theme.muted()));
+            spans.push(Span::styled(label, theme.muted()));
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(time, theme.base()));
+        }
+        f.render_widget(Paragraph::new(Line::from(spans)), rest);
+        return;
+    }
+
+    let big_cols = digits.cols(text::width(&clock) as u16);
+    let [big, side] =
+        Layout::horizontal([Constraint::Length(big_cols + 1), Constraint::Min(0)]).areas(rest);
+    let pixel = match digits {
+        Digits::Full => PixelSize::Full,
+        Digits::HalfHeight => PixelSize::HalfHeight,
+        _ => PixelSize::Quadrant,
+    };
+    let big_text = BigText::builder()
+        .pixel_size(pixel)
+        .style(clock_style)
+        .lines(vec![Line::from(clock.clone())])
+        .build();
+    f.render_widget(&big_text, big.inner(ratatui::layout::Margin::new(1, 0)));
+
+    // Beside the digits: the same countdown as text (for screen readers and copy-paste), what
+    // comes next, and the zone clocks.
+    let mut lines = vec![Line::from(vec![
+        Span::styled(clock, clock_style.remove_modifier(Modifier::REVERSED)),
+        Span::raw("  "),
+        Span::styled(next_phase(app), theme.muted()),
+    ])];
+    let label_w = zones.iter().map(|(l, _)| text::width(l)).max().unwrap_or(0);
+    for (label, time) in zones {
+        lines.push(Line::from(vec![
+            Span::styled(text::fit(&label, label_w), theme.muted()),
+            Span::raw(" "),
+            Span::styled(time, theme.base()),
+        ]));
+    }
+    f.render_widget(Paragraph::new(lines), side);
+}
+
+fn title_line<'a>(app: &App, theme: &Theme, width: u16) -> Line<'a> {
+    let mut left = vec![
+        Span::styled(format!(" {} ", app.runbook.event.name), theme.accent()),
+        Span::styled("· phase ", theme.muted()),
+        Span::styled(
+            app.phase_name().to_uppercase(),
+            theme.base().add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" "),
+    ];
+    if app.mode == Mode::Simulated {
+        left.push(Span::styled("· SIMULATED DATA ", theme.stale()));
+    }
+    let readiness = app
+        .readiness_pct()
+        .map(|p| format!("readiness {p:.0}%"))
+        .unwrap_or_else(|| "no checklist".into());
+    let overdue = app.overdue_count();
+    let mut right = vec![Span::styled(readiness, theme.base().add_modifier(Modifier::BOLD))];
+    if overdue > 0 {
+        right.push(Span::styled(" · ", theme.muted()));
+        right.push(Span::styled(format!("{overdue} overdue"), theme.warn()));
+    }
+    right.push(Span::raw(" "));
+    let used: usize = left.iter().chain(&right).map(|s| text::width(&s.content)).sum();
+    let gap = (width as usize).saturating_sub(used);
+    left.push(Span::raw(" ".repeat(gap)));
+    left.extend(right);
+    Line::from(left)
+}
+
+/// Calm until the last minutes before T-0, then it draws the eye.
+fn countdown_style(app: &App, theme: &Theme) -> Style {
+    let secs = app.offset().secs();
+    if (-120..0).contains(&secs) {
+        theme.warn()
+    } else {
+        theme.accent()
+    }
+}
+
+/// "next: Launch in 2m10s", or where the event stands once the last phase began.
+fn next_phase(app: &App) -> String {
+    let offset = app.offset();
+    match app.runbook.phases.iter().find(|p| p.from > offset) {
+        Some(p) => format!(
+            "next: {} in {}",
+            p.name,
+            crate::time::Span(p.from.secs() - offset.secs())
+        ),
+        None => match app.runbook.event.ends_at {
+            Some(end) if end > offset => format!("ends {end}"),
+            Some(_) => "event over".into(),
+            None => String::new(),
+        },
+    }
+}
+
+/// (label, "Tue 17:45:12") for each configured zone. Unknown names were rejected by `check`;
+/// any that slip through show as UTC rather than break the header.
+pub fn zone_clocks(zones: &[String], now: DateTime<Utc>) -> Vec<(String, String)> {
+    zones
+        .iter()
+        .map(|z| {
+            let time = if z.eq_ignore_ascii_case("local") {
+                now.with_timezone(&chrono::Local)
+                    .format("%a %H:%M:%S")
+                    .to_string()
+            } else {
+                match z.parse::<chrono_tz::Tz>() {
+                    Ok(tz) => now.with_timezone(&tz).format("%a %H:%M:%S").to_string(),
+                    Err(_) => now.format("%a %H:%M:%S UTC").to_string(),
+                }
+            };
+            let label = z.rsplit('/').next().unwrap_or(z).replace('_', " ");
+            (label, time)
+        })
+        .collect()
+}
+
+/// Offsets shown next to times elsewhere ("T-2m"), kept here so the header and timeline agree.
+pub fn short_offset(t0: DateTime<Utc>, at: DateTime<Utc>) -> String {
+    TOffset::between(t0, at).to_string()
+}

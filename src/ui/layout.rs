@@ -1,0 +1,228 @@
+//! Where everything goes for a given terminal size. Shared by `draw` and by mouse hit-testing,
+//! so a click always lands on what was drawn there.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+use crate::app::{App, Pane};
+
+/// Below this the war room cannot be read: a message says so instead of drawing garbage.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 12;
+
+/// How large the countdown digits are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digits {
+    /// One line of plain text.
+    Plain,
+    /// 4 cells wide and 4 rows high per character (quadrant blocks).
+    Quadrant,
+    /// 8 wide, 4 high.
+    HalfHeight,
+    /// 8 wide, 8 high: readable from across a room on a wall screen.
+    Full,
+}
+
+impl Digits {
+    /// Rows the digits take (the header adds its title line).
+    pub fn rows(self) -> u16 {
+        match self {
+            Digits::Plain => 1,
+            Digits::Quadrant | Digits::HalfHeight => 4,
+            Digits::Full => 8,
+        }
+    }
+    /// Columns a countdown of `chars` characters takes.
+    pub fn cols(self, chars: u16) -> u16 {
+        match self {
+            Digits::Plain => chars,
+            Digits::Quadrant => chars * 4,
+            Digits::HalfHeight | Digits::Full => chars * 8,
+        }
+    }
+}
+
+/// How the panes are arranged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrangement {
+    /// Checklist | metrics | quotas over alarms, timeline along the bottom.
+    Wide,
+    /// Checklist | metrics on top, quotas | alarms, then the timeline.
+    Medium,
+    /// Every pane stacked, full width.
+    Stacked,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Areas {
+    pub header: Rect,
+    pub digits: Digits,
+    pub banner: Rect,
+    pub body: Vec<(Pane, Rect)>,
+    pub footer: Rect,
+    pub arrangement: Arrangement,
+}
+
+impl Areas {
+    pub fn pane(&self, pane: Pane) -> Option<Rect> {
+        self.body.iter().find(|(p, _)| *p == pane).map(|(_, r)| *r)
+    }
+}
+
+/// The countdown is at most this many characters ("T-00:14:32"; days add "3d ").
+const CLOCK_CHARS: u16 = 10;
+
+fn digits_for(area: Rect) -> Digits {
+    // The zone clocks sit beside the digits and need about 24 columns.
+    let room = area.width.saturating_sub(26);
+    if area.height >= 60 && room >= Digits::Full.cols(CLOCK_CHARS) {
+        Digits::Full
+    } else if area.height >= 36 && room >= Digits::HalfHeight.cols(CLOCK_CHARS) {
+        Digits::HalfHeight
+    } else if area.height >= 28 && room >= Digits::Quadrant.cols(CLOCK_CHARS) {
+        Digits::Quadrant
+    } else {
+        Digits::Plain
+    }
+}
+
+/// None when the terminal is below the minimum size.
+pub fn areas(app: &App, area: Rect) -> Option<Areas> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let digits = digits_for(area);
+    // Title line plus the digits; plain digits share a second line with the zone clocks.
+    let header_rows = 1 + digits.rows();
+    let [header, banner, body, footer] = Layout::vertical([
+        Constraint::Length(header_rows),
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+
+    let arrangement = if area.width >= 150 {
+        Arrangement::Wide
+    } else if area.width >= 100 {
+        Arrangement::Medium
+    } else {
+        Arrangement::Stacked
+    };
+
+    let body_panes = if app.ui.zoomed {
+        vec![(app.ui.focused(), body)]
+    } else {
+        arrange(arrangement, body)
+    };
+    Some(Areas {
+        header,
+        digits,
+        banner,
+        body: body_panes,
+        footer,
+        arrangement,
+    })
+}
+
+fn arrange(arrangement: Arrangement, body: Rect) -> Vec<(Pane, Rect)> {
+    match arrangement {
+        Arrangement::Wide => {
+            let timeline_rows = (body.height / 4).clamp(5, 12);
+            let [top, timeline] =
+                Layout::vertical([Constraint::Min(0), Constraint::Length(timeline_rows)])
+                    .areas(body);
+            let [checklist, metrics, right] = Layout::horizontal([
+                Constraint::Percentage(30),
+                Constraint::Percentage(40),
+                Constraint::Percentage(30),
+            ])
+            .areas(top);
+            let [quotas, alarms] =
+                Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)])
+                    .areas(right);
+            vec![
+                (Pane::Checklist, checklist),
+                (Pane::Metrics, metrics),
+                (Pane::Quotas, quotas),
+                (Pane::Alarms, alarms),
+                (Pane::Timeline, timeline),
+            ]
+        }
+        Arrangement::Medium => {
+            let [top, middle, timeline] = Layout::vertical([
+                Constraint::Fill(5),
+                Constraint::Fill(2),
+                Constraint::Fill(2),
+            ])
+            .areas(body);
+            let [checklist, metrics] =
+                Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                    .areas(top);
+            let [quotas, alarms] =
+                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                    .areas(middle);
+            vec![
+                (Pane::Checklist, checklist),
+                (Pane::Metrics, metrics),
+                (Pane::Quotas, quotas),
+                (Pane::Alarms, alarms),
+                (Pane::Timeline, timeline),
+            ]
+        }
+        // Short and narrow: quotas and alarms share a row so every pane keeps a few lines.
+        Arrangement::Stacked if body.height < 25 => {
+            let [checklist, metrics, middle, timeline] = Layout::vertical([
+                Constraint::Fill(3),
+                Constraint::Fill(3),
+                Constraint::Fill(2),
+                Constraint::Fill(2),
+            ])
+            .areas(body);
+            let [quotas, alarms] =
+                Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+                    .areas(middle);
+            vec![
+                (Pane::Checklist, checklist),
+                (Pane::Metrics, metrics),
+                (Pane::Quotas, quotas),
+                (Pane::Alarms, alarms),
+                (Pane::Timeline, timeline),
+            ]
+        }
+        Arrangement::Stacked => {
+            let rects: [Rect; 5] = Layout::vertical([
+                Constraint::Fill(3),
+                Constraint::Fill(3),
+                Constraint::Fill(2),
+                Constraint::Fill(1),
+                Constraint::Fill(2),
+            ])
+            .areas(body);
+            Pane::ALL.into_iter().zip(rects).collect()
+        }
+    }
+}
+
+/// First list line to show so that `selected` stays visible in `height` rows, without any
+/// remembered scroll state: the selection sits at the bottom once it would fall off.
+pub fn scroll_offset(selected: usize, total: usize, height: usize) -> usize {
+    if height == 0 || total <= height || selected < height {
+        return 0;
+    }
+    (selected + 1 - height).min(total - height)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scroll_offset;
+
+    #[test]
+    fn scrolling_keeps_the_selection_in_view() {
+        assert_eq!(scroll_offset(0, 100, 10), 0);
+        assert_eq!(scroll_offset(9, 100, 10), 0);
+        assert_eq!(scroll_offset(10, 100, 10), 1);
+        assert_eq!(scroll_offset(99, 100, 10), 90);
+        assert_eq!(scroll_offset(5, 3, 10), 0);
+        assert_eq!(scroll_offset(5, 30, 0), 0);
+    }
+}

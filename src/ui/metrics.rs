@@ -1,0 +1,171 @@
+//! The metrics pane: one row per metric with a sparkline, value, thresholds, status and age.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::{format, pane_block, render_list, row_style, status_style, text};
+use crate::app::{App, Pane, Status};
+use crate::runbook::model::{Direction, Metric};
+use crate::theme::Theme;
+use crate::time::age_label;
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The last `width` values as bar characters, scaled between the lowest and highest value but
+/// over a span of at least a quarter of the highest, so a ramp fills the height while a quiet
+/// series stays quiet rather than showing magnified noise. Non-finite values draw as gaps.
+pub fn sparkline(values: impl Iterator<Item = f64>, width: usize) -> String {
+    let all: Vec<f64> = values.collect();
+    let tail = &all[all.len().saturating_sub(width)..];
+    let finite = tail.iter().copied().filter(|v| v.is_finite());
+    let hi = finite.clone().fold(f64::NEG_INFINITY, f64::max);
+    let lo = finite.fold(f64::INFINITY, f64::min).min(hi - hi.abs() * 0.25);
+    let mut out: String = tail
+        .iter()
+        .map(|&v| {
+            if !v.is_finite() {
+                return ' ';
+            }
+            let span = hi - lo;
+            let level = if span > 0.0 && span.is_finite() {
+                ((v - lo) / span * 7.0).round().clamp(0.0, 7.0) as usize
+            } else {
+                0
+            };
+            BARS[level]
+        })
+        .collect();
+    // Pad on the left so the newest point is always at the same column.
+    let pad = width.saturating_sub(tail.len());
+    out.insert_str(0, &" ".repeat(pad));
+    out
+}
+
+/// "≥500 ≥900" (warn, crit) in the metric's direction.
+pub fn thresholds(m: &Metric) -> String {
+    let cmp = match m.direction {
+        Direction::Above => "≥",
+        Direction::Below => "≤",
+    };
+    match (m.warn, m.crit) {
+        (Some(w), Some(c)) => format!("{cmp}{} {cmp}{}", format::value(w), format::value(c)),
+        (Some(w), None) => format!("{cmp}{}", format::value(w)),
+        (None, Some(c)) => format!("{cmp}{}", format::value(c)),
+        (None, None) => String::new(),
+    }
+}
+
+pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
+    let metrics = app.visible_metrics();
+    let newest = metrics.iter().filter_map(|(_, _, s)| s.received_at).max();
+    let mut summary = vec![Span::styled(
+        match app.age_secs(newest) {
+            Some(a) => format!("updated {}", crate::time::ago(a)),
+            None => "waiting for data".into(),
+        },
+        theme.muted(),
+    )];
+    summary.extend(super::footer::source_errors(app, theme));
+    let block = pane_block(Pane::Metrics, summary, focused, theme);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if metrics.is_empty() {
+        f.render_widget(
+            ratatui::widgets::Paragraph::new(Span::styled(
+                "no metrics in this runbook",
+                theme.muted(),
+            )),
+            inner,
+        );
+        return;
+    }
+
+    let width = inner.width as usize;
+    let (value_w, unit_w, status_w, age_w) = (7, 6, 7, 4);
+    let thr_w = if width >= 60 { 11 } else { 0 };
+    let title_w = (width / 4).clamp(8, 20);
+    let fixed = title_w + value_w + unit_w + status_w + age_w + thr_w + 5;
+    let spark_w = width.saturating_sub(fixed);
+    let selected = app.ui.selected(Pane::Metrics);
+    let rows: Vec<Line> = metrics
+        .iter()
+        .enumerate()
+        .map(|(row, (i, def, st))| {
+            let status = app.metric_status(*i);
+            let sty = status_style(theme, status);
+            let base = row_style(theme, row == selected, focused);
+            let latest = st.latest();
+            let value = latest
+                .map(|s| format::value(s.value))
+                .unwrap_or_else(|| "—".into());
+            let age = latest
+                .map(|s| age_label((app.now - s.at).num_seconds()))
+                .unwrap_or_default();
+            let spark_style = if status == Status::Stale {
+                theme.stale()
+            } else {
+                sty
+            };
+            let mut spans = vec![
+                Span::styled(
+                    format!("{} ", text::fit(def.display_title(), title_w)),
+                    theme.base().patch(base),
+                ),
+                Span::styled(
+                    sparkline(st.series.iter().map(|s| s.value), spark_w),
+                    spark_style.patch(base),
+                ),
+                Span::styled(
+                    format!(" {}", text::fit_right(&value, value_w)),
+                    theme.base().patch(base),
+                ),
+                Span::styled(
+                    format!(" {}", text::fit(def.unit.as_deref().unwrap_or(""), unit_w - 1)),
+                    theme.muted().patch(base),
+                ),
+            ];
+            if thr_w > 0 {
+                spans.push(Span::styled(
+                    format!(" {}", text::fit(&thresholds(def), thr_w - 1)),
+                    theme.muted().patch(base),
+                ));
+            }
+            spans.push(Span::styled(
+                format!(" {}", text::fit(status.label(), status_w)),
+                sty.patch(base),
+            ));
+            spans.push(Span::styled(
+                text::fit_right(&age, age_w),
+                theme.muted().patch(base),
+            ));
+            Line::from(spans)
+        })
+        .collect();
+    let ids: Vec<Option<usize>> = (0..rows.len()).map(Some).collect();
+    render_list(f, inner, rows, &ids, selected);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sparkline;
+
+    #[test]
+    fn sparkline_scales_and_survives_bad_values() {
+        let s = sparkline([0.0, 1.0, 2.0, 7.0].into_iter(), 4);
+        assert_eq!(s, "▁▂▃█");
+        assert_eq!(sparkline([5.0, 5.0].into_iter(), 4), "  ██");
+        // 5% noise on a steady 1000 stays low; it is not blown up to full height.
+        assert_eq!(sparkline([1000.0, 950.0, 1000.0].into_iter(), 3), "█▇█");
+        assert_eq!(sparkline([-4.0, -2.0].into_iter(), 2), "▁█");
+        assert_eq!(
+            sparkline([f64::NAN, 1.0, f64::INFINITY].into_iter(), 3),
+            " █ "
+        );
+        assert_eq!(sparkline([].into_iter(), 3), "   ");
+        assert_eq!(sparkline([1e308, -1e308].into_iter(), 2).chars().count(), 2);
+        // Only the newest `width` points are drawn.
+        assert_eq!(sparkline((0..100).map(f64::from), 2), "██");
+        assert_eq!(sparkline((0..100).map(f64::from), 8).chars().count(), 8);
+    }
+}

@@ -1,0 +1,148 @@
+//! Dialogs drawn over the war room: help, text input (skip reason, note) and quit confirmation.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+
+use crate::app::{App, InputPurpose, Overlay};
+use crate::theme::Theme;
+
+/// Every key, in the order an operator needs them. The help overlay lists exactly these.
+pub const KEYS: &[(&str, &str)] = &[
+    ("?", "this help (any of ? Esc q Enter closes it)"),
+    ("Tab / Shift-Tab", "next / previous pane"),
+    ("h l  ← →", "previous / next pane"),
+    ("1 … 5", "checklist, metrics, quotas, alarms, timeline"),
+    ("j k  ↓ ↑", "move the selection"),
+    ("PgDn PgUp", "move by ten"),
+    ("g G  Home End", "first / last"),
+    ("Space / Enter", "tick or untick the item (other panes: zoom)"),
+    ("p", "mark the item in progress (again: back to todo)"),
+    ("s", "skip the item, with a reason"),
+    ("n", "add a note to the timeline"),
+    ("a", "acknowledge the top alert (stops its escalation)"),
+    ("z", "zoom the pane (metrics: full chart)"),
+    ("Esc", "leave zoom / close a dialog"),
+    ("q  Ctrl-C", "quit (asks first while alerts are open)"),
+    ("mouse", "click a pane or a row; wheel scrolls"),
+];
+
+pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    match &app.ui.overlay {
+        Overlay::None => {}
+        Overlay::Help => help(f, area, app, theme),
+        Overlay::Input { purpose, text } => input(f, area, app, theme, purpose, text),
+        Overlay::ConfirmQuit => confirm_quit(f, area, app, theme),
+    }
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [r] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    r
+}
+
+fn dialog<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(theme.border(true))
+        .title(Span::styled(format!(" {title} "), theme.accent()))
+        .style(theme.base())
+}
+
+fn help(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let key_w = KEYS.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let mut lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<key_w$}  "), theme.accent()),
+                Span::styled(*what, theme.base()),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    for (label, value) in [
+        ("journal", app.journal_location()),
+        ("runbook", app.runbook_path.clone()),
+        ("operator", app.operator.clone()),
+        ("T-0", app.t0.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        ("data", app.mode.label().to_lowercase()),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {label:<9}"), theme.muted()),
+            Span::styled(value, theme.base()),
+        ]));
+    }
+    let rect = centered(area, 78, lines.len() as u16 + 2);
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(dialog("tminus keys", theme))
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+fn input(f: &mut Frame, area: Rect, app: &App, theme: &Theme, purpose: &InputPurpose, text: &str) {
+    let title = match purpose {
+        InputPurpose::SkipReason(id) => {
+            let name = app
+                .runbook
+                .checklists
+                .iter()
+                .flat_map(|c| &c.items)
+                .find(|i| &i.id == id)
+                .map(|i| i.title.as_str())
+                .unwrap_or(id);
+            format!("Skip \"{name}\": why?")
+        }
+        InputPurpose::Note => "Note for the timeline".to_string(),
+    };
+    let rect = centered(area, 72, 6);
+    let width = rect.width.saturating_sub(4) as usize;
+    // Show the end of a long entry: that is where the cursor is.
+    let shown: String = {
+        let chars: Vec<char> = text.chars().collect();
+        chars[chars.len().saturating_sub(width.saturating_sub(1))..]
+            .iter()
+            .collect()
+    };
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(format!(" {shown}"), theme.base()),
+            Span::styled("█", theme.accent().add_modifier(Modifier::SLOW_BLINK)),
+        ]),
+        Line::raw(""),
+        Line::from(Span::styled(
+            " Enter: save to the journal · Esc: cancel · Ctrl-U: clear",
+            theme.muted(),
+        )),
+    ];
+    f.render_widget(Clear, rect);
+    f.render_widget(Paragraph::new(lines).block(dialog(&title, theme)), rect);
+}
+
+fn confirm_quit(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let open = app.open_alerts().count();
+    let lines = vec![
+        Line::from(Span::styled(
+            format!(" {open} alert(s) still open. Quit anyway?"),
+            theme.warn(),
+        )),
+        Line::raw(""),
+        Line::from(Span::styled(
+            " y: quit · any other key: stay",
+            theme.muted(),
+        )),
+    ];
+    let rect = centered(area, 50, 5);
+    f.render_widget(Clear, rect);
+    f.render_widget(Paragraph::new(lines).block(dialog("Quit?", theme)), rect);
+}

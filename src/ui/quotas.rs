@@ -1,0 +1,145 @@
+//! The quota headroom pane: usage against the quota as a gauge with the warn and crit marks,
+//! the percentage, and how long until it runs out at the current growth rate.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::{format, pane_block, render_list, row_style, status_style, text};
+use crate::app::{App, Pane, QuotaState, Status};
+use crate::runbook::model::Quota;
+use crate::theme::Theme;
+use crate::time::{Span as Dur, age_label};
+
+/// A `width`-cell bar: filled up to `used_pct`, with '│' where usage would cross into warn and
+/// crit territory (100% minus each headroom threshold).
+pub fn gauge(used_pct: Option<f64>, warn_below: f64, crit_below: f64, width: usize) -> String {
+    let cell = |pct: f64| ((pct.clamp(0.0, 100.0) / 100.0) * width as f64).round() as usize;
+    let filled = used_pct.filter(|p| p.is_finite()).map(cell).unwrap_or(0);
+    let warn_at = cell(100.0 - warn_below);
+    let crit_at = cell(100.0 - crit_below);
+    (0..width)
+        .map(|i| {
+            if i < filled {
+                '█'
+            } else if used_pct.is_none() {
+                '·'
+            } else if (i == warn_at || i == crit_at) && i > 0 {
+                '│'
+            } else {
+                '░'
+            }
+        })
+        .collect()
+}
+
+pub fn status(app: &App, st: &QuotaState) -> Status {
+    match st.at {
+        None => Status::NoData,
+        // Quota usage comes from hourly-ish metrics; an hour without news is stale.
+        Some(at) if (app.now - at).num_seconds() > 3_600 => Status::Stale,
+        Some(_) if st.used_pct().is_none() => Status::NoData,
+        Some(_) => Status::from_severity(st.severity),
+    }
+}
+
+pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
+    let rows_data = app.quota_rows();
+    let newest = rows_data.iter().filter_map(|(_, s)| s.at).max();
+    let summary = vec![Span::styled(
+        match app.age_secs(newest) {
+            Some(a) => format!("updated {}", crate::time::ago(a)),
+            None => "waiting for data".into(),
+        },
+        theme.muted(),
+    )];
+    let block = pane_block(Pane::Quotas, summary, focused, theme);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if rows_data.is_empty() {
+        f.render_widget(
+            ratatui::widgets::Paragraph::new(Span::styled(
+                "no quotas in this runbook",
+                theme.muted(),
+            )),
+            inner,
+        );
+        return;
+    }
+    let width = inner.width as usize;
+    let selected = app.ui.selected(Pane::Quotas);
+    let rows: Vec<Line> = rows_data
+        .iter()
+        .enumerate()
+        .map(|(row, (def, st))| quota_line(app, theme, def, st, width, row == selected, focused))
+        .collect();
+    let ids: Vec<Option<usize>> = (0..rows.len()).map(Some).collect();
+    render_list(f, inner, rows, &ids, selected);
+}
+
+fn quota_line<'a>(
+    app: &App,
+    theme: &Theme,
+    def: &Quota,
+    st: &QuotaState,
+    width: usize,
+    selected: bool,
+    focused: bool,
+) -> Line<'a> {
+    let base = row_style(theme, selected, focused);
+    let status = status(app, st);
+    let sty = status_style(theme, status);
+    let title_w = (width / 3).clamp(8, 28);
+    let detail = match (st.value, st.usage, st.used_pct()) {
+        (_, _, Some(p)) => {
+            let mut d = format!("{:>3.0}% used", p.min(999.0));
+            if width >= 70
+                && let (Some(u), Some(v)) = (st.usage, st.value)
+            {
+                d.push_str(&format!(" {}/{}", format::value(u), format::value(v)));
+            }
+            if width >= 90
+                && let Some(secs) = st.seconds_to_exhaustion()
+            {
+                d.push_str(&format!(" full in {}", Dur(secs)));
+            }
+            d
+        }
+        (None, _, _) => "quota unknown".into(),
+        (Some(_), None, _) => "usage unknown".into(),
+        _ => "no data".into(),
+    };
+    let status_w = 7;
+    let detail_w = text::width(&detail).min(width / 2);
+    let gauge_w = width.saturating_sub(title_w + detail_w + status_w + 4);
+    Line::from(vec![
+        Span::styled(
+            format!("{} ", text::fit(&def.display_title(), title_w)),
+            theme.base().patch(base),
+        ),
+        Span::styled(
+            gauge(st.used_pct(), def.warn_below.0, def.crit_below.0, gauge_w),
+            sty.patch(base),
+        ),
+        Span::styled(
+            format!(" {} ", text::fit(&detail, detail_w)),
+            theme.base().patch(base),
+        ),
+        Span::styled(text::fit(status.label(), status_w), sty.patch(base)),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gauge;
+
+    #[test]
+    fn gauge_marks_thresholds_and_never_overflows() {
+        assert_eq!(gauge(Some(50.0), 30.0, 10.0, 10), "█████░░│░│");
+        assert_eq!(gauge(Some(100.0), 30.0, 10.0, 4), "████");
+        assert_eq!(gauge(Some(250.0), 30.0, 10.0, 4), "████");
+        assert_eq!(gauge(Some(f64::NAN), 30.0, 10.0, 4).chars().count(), 4);
+        assert_eq!(gauge(None, 30.0, 10.0, 3), "···");
+        assert_eq!(gauge(Some(10.0), 30.0, 10.0, 0), "");
+    }
+}

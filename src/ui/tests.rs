@@ -1,0 +1,497 @@
+//! Rendering into ratatui's TestBackend: every size from 1x1 to 250x70, real assertions on
+//! the buffer, and snapshots of the common sizes.
+
+use chrono::{DateTime, Duration, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+
+use crate::app::update::{AppOptions, Msg};
+use crate::app::{App, Mode, Pane};
+use crate::journal::MemoryJournal;
+use crate::runbook::Runbook;
+use crate::source::{AlarmState, Sample, Update};
+use crate::theme::Theme;
+
+const RUNBOOK: &str = r##"
+event:
+  name: Spring Sale Launch
+  starts_at: 2026-12-01T17:00:00Z
+  ends_at: T+4h
+  zones: [UTC, America/New_York, Asia/Tokyo]
+phases:
+  - { name: Pre-flight, from: T-2h }
+  - { name: Go/no-go, from: T-15m }
+  - { name: Launch, from: T-0 }
+metrics:
+  - { id: requests, title: Requests/s, namespace: AWS/ApplicationELB, metric: RequestCount, stat: Sum, unit: req/s }
+  - { id: p99, title: p99 latency, namespace: AWS/ApplicationELB, metric: TargetResponseTime, stat: p99, unit: ms, warn: 500, crit: 900 }
+  - { id: errors, title: Error rate, expression: "100 * requests / requests", unit: "%", warn: 1, crit: 5 }
+  - { id: hosts, title: Healthy hosts, namespace: AWS/ApplicationELB, metric: HealthyHostCount, stat: Minimum, warn: 10, crit: 5, direction: below }
+  - { id: helper, namespace: AWS/Lambda, metric: Errors, stat: Sum, hidden: true }
+alarms: { prefix: web- }
+quotas:
+  - { service: lambda, code: L-B99A9384, title: Lambda concurrency }
+  - { service: ec2, code: L-1216C47A, title: EC2 On-Demand vCPU }
+checklists:
+  - name: Pre-flight
+    items:
+      - { id: freeze, title: Freeze deploys, owner: release-mgr, due: T-2h }
+      - { id: scale-web, title: Scale web ASG to 40 instances, owner: platform-oncall, due: T-60m }
+  - name: Go/no-go
+    items:
+      - { id: gono, title: Go/no-go call with all leads, owner: launch-lead, due: T-5m }
+      - { id: warm, title: Warm caches, owner: platform-oncall, due: T-2m }
+escalation:
+  levels:
+    - { after: 0m, who: Platform on-call, contact: "#launch-bridge" }
+    - { after: 10m, who: Service owner, contact: "+1 555 0100" }
+    - { after: 20m, who: AWS Support case, contact: "Sev: business-critical" }
+"##;
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-01T17:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+fn app_at(now: DateTime<Utc>) -> App {
+    let runbook: Runbook = serde_yaml::from_str(RUNBOOK).unwrap();
+    let opts = AppOptions {
+        runbook_path: "runbooks/test.yaml".into(),
+        t0: t0(),
+        operator: "jane".into(),
+        mode: Mode::Simulated,
+    };
+    App::new(
+        runbook,
+        opts,
+        now,
+        Box::new(MemoryJournal::default()),
+        vec![],
+    )
+}
+
+/// Half an hour of 10 s points ending at `now`, shaped by `f(i)`.
+fn feed(app: &mut App, metric: usize, now: DateTime<Utc>, f: impl Fn(i64) -> f64) {
+    let points = (0..180)
+        .map(|i| Sample {
+            at: now - Duration::seconds(1790 - i * 10),
+            value: f(i),
+        })
+        .collect();
+    app.update(now, Msg::Source(Update::Samples { metric, points }));
+}
+
+/// A war room twelve minutes before T-0 with data everywhere and a crit alert escalated twice.
+fn busy_app() -> App {
+    let opened = t0() - Duration::minutes(33);
+    let mut app = app_at(opened);
+    feed(&mut app, 1, opened, |i| 300.0 + (i % 7) as f64 * 10.0 + 700.0);
+    let now = t0() - Duration::minutes(12);
+    app.update(now, Msg::Tick);
+    feed(&mut app, 0, now, |i| 1_000.0 + i as f64 * 20.0);
+    feed(&mut app, 1, now, |i| 400.0 + i as f64 * 3.0);
+    feed(&mut app, 2, now, |i| 0.2 + (i % 5) as f64 * 0.1);
+    feed(&mut app, 3, now, |_| 24.0);
+    let quota = |q, usage| Update::Quota {
+        quota: q,
+        value: Some(1000.0),
+        usage: Some(usage),
+        at: now,
+    };
+    app.update(now, Msg::Source(quota(0, 450.0)));
+    app.update(now, Msg::Source(quota(1, 930.0)));
+    for (name, state) in [
+        ("web-p99-latency", AlarmState::Alarm),
+        ("web-5xx", AlarmState::Ok),
+    ] {
+        app.update(
+            now,
+            Msg::Source(Update::Alarm {
+                name: name.into(),
+                state,
+                reason: "Threshold Crossed".into(),
+                changed_at: now - Duration::minutes(3),
+            }),
+        );
+    }
+    app.update(
+        now,
+        Msg::Source(Update::Health {
+            source: "simulator".into(),
+            error: None,
+            at: now,
+        }),
+    );
+    app
+}
+
+fn render(app: &mut App, theme: &Theme, w: u16, h: u16) -> Buffer {
+    app.update(app.now, Msg::Resize(w, h));
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| super::draw(f, app, theme)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    text(&render(app, &Theme::dark(), w, h))
+}
+
+/// The first line holding `t`, leaving out the alert banner (which quotes metric names).
+fn row<'a>(s: &'a str, t: &str) -> &'a str {
+    s.lines()
+        .find(|l| l.contains(t) && !l.starts_with(" ▲"))
+        .unwrap_or_else(|| panic!("no row with {t:?} in:\n{s}"))
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.update(
+        app.now,
+        Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+    );
+}
+
+#[test]
+fn every_size_renders_without_panicking() {
+    for (w, h) in [
+        (1, 1),
+        (20, 5),
+        (39, 30),
+        (40, 12),
+        (60, 30),
+        (80, 24),
+        (99, 30),
+        (120, 40),
+        (160, 45),
+        (250, 70),
+        (400, 10),
+        (10, 200),
+    ] {
+        let mut app = busy_app();
+        let s = screen(&mut app, w, h);
+        assert_eq!(s.lines().count(), h as usize);
+        for zoom in [false, true] {
+            app.ui.zoomed = zoom;
+            for pane in Pane::ALL {
+                app.ui.focus = Some(pane);
+                screen(&mut app, w, h);
+            }
+        }
+    }
+}
+
+#[test]
+fn tiny_terminals_say_so() {
+    let mut app = busy_app();
+    let s = screen(&mut app, 20, 5);
+    assert!(s.contains("too small"), "{s}");
+    assert!(s.contains("40x12"), "{s}");
+    let s = screen(&mut app, 1, 1);
+    assert_eq!(s, "T\n");
+}
+
+#[test]
+fn the_80x24_screen_shows_every_pane() {
+    let mut app = busy_app();
+    let s = screen(&mut app, 80, 24);
+    for want in [
+        "Spring Sale Launch",
+        "GO/NO-GO",
+        "T-00:12:00",
+        "1 Checklist",
+        "2 Metrics",
+        "3 Quota headroom",
+        "4 Alarms",
+        "5 Timeline",
+        "readiness 0%",
+        "? help",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in:\n{s}");
+    }
+    insta::assert_snapshot!("war_room_80x24", s);
+}
+
+#[test]
+fn the_120x40_screen_has_big_digits_zone_clocks_and_side_by_side_panes() {
+    let mut app = busy_app();
+    let s = screen(&mut app, 120, 40);
+    let lines: Vec<&str> = s.lines().collect();
+    // Big digits: block glyphs in the header rows.
+    assert!(lines[1..5].iter().any(|l| l.contains('█') || l.contains('▀')), "{s}");
+    // The countdown as text beside them, and each zone's time.
+    assert!(lines[1].contains("T-00:12:00"), "{s}");
+    assert!(s.contains("New York Tue 11:48:00"), "{s}");
+    assert!(s.contains("Tokyo    Wed 01:48:00"), "{s}");
+    // Checklist and metrics share a row.
+    let row = lines.iter().find(|l| l.contains("1 Checklist")).unwrap();
+    assert!(row.contains("2 Metrics"), "{row}");
+    insta::assert_snapshot!("war_room_120x40", s);
+}
+
+#[test]
+fn the_250x70_screen_uses_full_size_digits_and_three_columns() {
+    let mut app = busy_app();
+    let s = screen(&mut app, 250, 70);
+    let lines: Vec<&str> = s.lines().collect();
+    let full_rows = lines[1..9].iter().filter(|l| l.contains('█')).count();
+    assert!(full_rows >= 6, "full-size digits span the header:\n{s}");
+    let row = lines.iter().find(|l| l.contains("1 Checklist")).unwrap();
+    assert!(row.contains("2 Metrics") && row.contains("3 Quota headroom"), "{row}");
+    assert!(s.contains("Scale web ASG to 40 instances"), "{s}");
+}
+
+#[test]
+fn narrow_terminals_stack_the_panes() {
+    let mut app = busy_app();
+    let s = screen(&mut app, 80, 40);
+    let at = |t: &str| s.lines().position(|l| l.contains(t)).unwrap();
+    assert!(at("1 Checklist") < at("2 Metrics"));
+    assert!(at("2 Metrics") < at("3 Quota headroom"));
+    assert!(at("3 Quota headroom") < at("4 Alarms"));
+    assert!(at("4 Alarms") < at("5 Timeline"));
+}
+
+#[test]
+fn metric_rows_show_value_unit_thresholds_status_and_age() {
+    let mut app = busy_app();
+    let s = screen(&mut app, 160, 45);
+    let p99 = row(&s, "p99 latency");
+    // Last point 400 + 179*3 = 937: past crit.
+    assert!(p99.contains("937"), "{p99}");
+    assert!(p99.contains("ms"), "{p99}");
+    assert!(p99.contains("≥500 ≥900"), "{p99}");
+    assert!(p99.contains("CRIT"), "{p99}");
+    assert!(p99.contains("now"), "{p99}");
+    assert!(p99.chars().any(|c| "▁▂▃▄▅▆▇█".contains(c)), "sparkline in {p99}");
+    let hosts = row(&s, "Healthy hosts");
+    assert!(hosts.contains("≤10 ≤5") && hosts.contains("ok"), "{hosts}");
+    // The hidden helper query is not shown.
+    assert!(!s.contains("helper"), "{s}");
+}
+
+#[test]
+fn stale_missing_and_absurd_values_are_shown_as_such() {
+    let mut app = busy_app();
+    // Requests stop arriving: ten minutes later they are stale, not fresh.
+    let later = app.now + Duration::minutes(10);
+    app.update(later, Msg::Tick);
+    feed(&mut app, 1, later, |i| if i == 179 { f64::NAN } else { 1e300 });
+    feed(&mut app, 3, later, |_| f64::INFINITY);
+    let s = screen(&mut app, 160, 45);
+    assert!(row(&s, "Requests/s").contains("stale"), "{s}");
+    assert!(row(&s, "Requests/s").contains("10m"), "{s}");
+    assert!(row(&s, "p99 latency").contains("NaN"), "{s}");
+    assert!(row(&s, "Healthy hosts").contains("inf"), "{s}");
+    // A metric that never reported says so.
+    let mut empty = app_at(t0());
+    let s = screen(&mut empty, 160, 45);
+    let r = row(&s, "Requests/s");
+    assert!(r.contains("no data"), "{r}");
+    assert!(s.contains("waiting for data"), "{s}");
+}
+
+#[test]
+fn quotas_show_gauge_percentage_and_status() {
+    let mut app = busy_app();
+    let s = screen(&mut app, 160, 45);
+    let ec2 = row(&s, "EC2 On-Demand vCPU");
+    assert!(ec2.contains("93% used"), "{ec2}");
+    assert!(ec2.contains("930/1000"), "{ec2}");
+    assert!(ec2.contains("CRIT"), "{ec2}");
+    assert!(ec2.contains('█') && ec2.contains('│'), "gauge with threshold marks: {ec2}");
+    let lambda = row(&s, "Lambda concurrency");
+    assert!(lambda.contains("45% used") && lambda.contains("ok"), "{lambda}");
+}
+
+#[test]
+fn overdue_items_are_counted_and_marked() {
+    let mut app = busy_app();
+    let s = screen(&mut app, 120, 40);
+    // freeze (T-2h) and scale-web (T-60m) are overdue at T-12m.
+    assert!(s.contains("2 OVERDUE"), "{s}");
+    assert!(s.contains("2 overdue"), "{s}");
+    let row_f = row(&s, "Freeze deploys");
+    assert!(row_f.contains("[ ]!") && row_f.contains("late 1h"), "{row_f}");
+    let row_g = row(&s, "Go/no-go call");
+    assert!(row_g.contains("T-5m") && !row_g.contains('!'), "{row_g}");
+    // The current phase's list comes first.
+    let at = |t: &str| s.lines().position(|l| l.contains(t)).unwrap();
+    assert!(at("Go/no-go call") < at("Freeze deploys"), "{s}");
+    assert!(s.contains("current phase"), "{s}");
+}
+
+#[test]
+fn item_states_show_their_marks() {
+    let mut app = busy_app();
+    app.ui.focus = Some(Pane::Checklist);
+    key(&mut app, KeyCode::Char(' ')); // gono done
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('p')); // warm in progress
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('s')); // freeze skipped
+    for c in "done last week".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&mut app, 120, 40);
+    assert!(row(&s, "Go/no-go call").contains("[x]"), "{s}");
+    assert!(row(&s, "Warm caches").contains("[~]"), "{s}");
+    assert!(row(&s, "Freeze deploys").contains("[-]"), "{s}");
+    assert!(row(&s, "Freeze deploys").contains("skipped: done last week"), "{s}");
+    assert!(s.contains("readiness 50%"), "{s}");
+    let s = screen(&mut app, 250, 70);
+    assert!(s.contains("skipped \"Freeze deploys\": done last week"), "timeline: {s}");
+}
+
+#[test]
+fn the_banner_shows_escalation_and_how_to_acknowledge() {
+    let mut app = busy_app();
+    let s = screen(&mut app, 160, 45);
+    let banner = s.lines().find(|l| l.contains('▲')).unwrap().to_string();
+    assert!(banner.contains("CRIT"), "{banner}");
+    assert!(banner.contains("L3 of 3: call AWS Support case (Sev: business-critical)"), "{banner}");
+    assert!(banner.contains("a: ack"), "{banner}");
+    key(&mut app, KeyCode::Char('a'));
+    let s = screen(&mut app, 160, 45);
+    assert!(s.contains("acked by jane"), "{s}");
+}
+
+#[test]
+fn all_clear_when_nothing_is_open() {
+    let mut app = app_at(t0() - Duration::hours(3));
+    let s = screen(&mut app, 100, 30);
+    assert!(s.contains("ALL CLEAR"), "{s}");
+}
+
+#[test]
+fn help_lists_every_key_and_the_journal() {
+    let mut app = busy_app();
+    key(&mut app, KeyCode::Char('?'));
+    let s = screen(&mut app, 120, 40);
+    for (k, what) in super::overlay::KEYS {
+        assert!(s.contains(k), "key {k} missing:\n{s}");
+        assert!(s.contains(&what[..20.min(what.len())]), "{what} missing:\n{s}");
+    }
+    assert!(s.contains("journal  (memory)"), "{s}");
+}
+
+#[test]
+fn dialogs_show_what_is_typed_and_the_quit_question() {
+    let mut app = busy_app();
+    key(&mut app, KeyCode::Char('n'));
+    for c in "bridge ok".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let s = screen(&mut app, 100, 30);
+    assert!(s.contains("Note for the timeline") && s.contains("bridge ok█"), "{s}");
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('q'));
+    let s = screen(&mut app, 100, 30);
+    assert!(s.contains("still open. Quit anyway?"), "{s}");
+}
+
+#[test]
+fn zoom_draws_a_chart_with_thresholds_and_t0() {
+    let mut app = busy_app();
+    // Move past T-0 so the marker is inside the time range.
+    let later = t0() + Duration::minutes(5);
+    app.update(later, Msg::Tick);
+    feed(&mut app, 1, later, |i| 300.0 + i as f64 * 4.0);
+    app.ui.focus = Some(Pane::Metrics);
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('z'));
+    let data = super::chart::chart_data(&app, 1).unwrap();
+    assert!(data.t0_visible);
+    assert_eq!(data.x[1], 300.0);
+    assert!(data.y[0] <= 0.0 && data.y[1] >= 1016.0);
+    let s = screen(&mut app, 120, 40);
+    let first = crate::time::TOffset(data.x[0] as i64).to_string();
+    for want in ["p99 latency", "warn 500", "crit 900", "T-0", "time from T-0", "now T+5m", &first] {
+        assert!(s.contains(want), "missing {want:?}:\n{s}");
+    }
+    assert!(s.chars().any(|c| ('\u{2800}'..='\u{28ff}').contains(&c)), "braille plot:\n{s}");
+    assert!(!s.contains("4 Alarms"), "zoom hides the other panes:\n{s}");
+}
+
+#[test]
+fn mouse_clicks_select_the_pane_and_row_under_the_pointer() {
+    let mut app = busy_app();
+    let s = screen(&mut app, 120, 40);
+    let (y, line) = s
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("Warm caches"))
+        .unwrap();
+    let x = line.chars().position(|c| c == 'W').unwrap() as u16;
+    let click = |x, y| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.ui.focus = Some(Pane::Timeline);
+    app.update(app.now, click(x, y as u16));
+    assert_eq!(app.ui.focused(), Pane::Checklist);
+    let items = app.visible_items();
+    assert_eq!(items[app.ui.selected(Pane::Checklist)].item.id, "warm");
+    // A list heading selects the pane but no item.
+    let (hy, _) = s.lines().enumerate().find(|(_, l)| l.contains("─ Pre-flight")).unwrap();
+    app.update(app.now, click(x, hy as u16));
+    assert_eq!(app.visible_items()[app.ui.selected(Pane::Checklist)].item.id, "warm");
+    // The metrics pane by its p99 row.
+    let (my, mline) = s
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("p99 latency") && !l.starts_with(" ▲"))
+        .unwrap();
+    let mx = mline.find("p99 latency").map(|b| mline[..b].chars().count()).unwrap() as u16;
+    app.update(app.now, click(mx, my as u16));
+    assert_eq!(app.ui.focused(), Pane::Metrics);
+    assert_eq!(app.ui.selected(Pane::Metrics), 1);
+}
+
+#[test]
+fn no_color_is_monochrome_and_still_readable() {
+    let mut app = busy_app();
+    let buf = render(&mut app, &Theme::monochrome(), 120, 40);
+    for cell in buf.content() {
+        assert!(matches!(cell.fg, Color::Reset), "coloured cell {cell:?}");
+        assert!(matches!(cell.bg, Color::Reset), "coloured cell {cell:?}");
+    }
+    let s = text(&buf);
+    assert!(s.contains("CRIT") && s.contains("OVERDUE"), "{s}");
+}
+
+#[test]
+fn a_failing_source_says_so_where_its_data_is_shown() {
+    let mut app = busy_app();
+    let now = app.now + Duration::seconds(30);
+    app.update(
+        now,
+        Msg::Source(Update::Health {
+            source: "simulator".into(),
+            error: Some("connection refused".into()),
+            at: now,
+        }),
+    );
+    let s = screen(&mut app, 160, 45);
+    let metrics_title = s.lines().find(|l| l.contains("2 Metrics")).unwrap();
+    assert!(metrics_title.contains("simulator FAILING"), "{metrics_title}");
+    assert!(s.contains("simulator ✗"), "{s}");
+}

@@ -1,0 +1,126 @@
+//! The timeline pane: the journal, newest first, in words.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::{pane_block, render_list, row_style, text};
+use crate::app::alerts::Severity;
+use crate::app::{App, Pane};
+use crate::journal::{Event, Record};
+use crate::runbook::Runbook;
+use crate::theme::Theme;
+
+fn item_title<'a>(runbook: &'a Runbook, id: &'a str) -> &'a str {
+    runbook
+        .checklists
+        .iter()
+        .flat_map(|c| &c.items)
+        .find(|i| i.id == id)
+        .map(|i| i.title.as_str())
+        .unwrap_or(id)
+}
+
+/// What happened, in a sentence an operator reads at a glance.
+pub fn describe(runbook: &Runbook, e: &Event) -> String {
+    match e {
+        Event::SessionStarted { mode, t0, .. } => {
+            format!("opened the war room ({mode}, T-0 {})", t0.format("%Y-%m-%d %H:%M:%S UTC"))
+        }
+        Event::PhaseEntered { phase } => format!("phase: {phase}"),
+        Event::ItemDone { item, auto: false } => {
+            format!("ticked \"{}\"", item_title(runbook, item))
+        }
+        Event::ItemDone { item, auto: true } => {
+            format!("verified by data: \"{}\"", item_title(runbook, item))
+        }
+        Event::ItemInProgress { item } => format!("started \"{}\"", item_title(runbook, item)),
+        Event::ItemReopened { item } => format!("reopened \"{}\"", item_title(runbook, item)),
+        Event::ItemSkipped { item, reason } => {
+            format!("skipped \"{}\": {reason}", item_title(runbook, item))
+        }
+        Event::Note { text } => format!("note: {text}"),
+        Event::AlertOpened {
+            severity, message, ..
+        } => format!("{} {message}", severity.label()),
+        Event::AlertSeverity {
+            severity, message, ..
+        } => format!("now {} {message}", severity.label()),
+        Event::AlertEscalated {
+            key,
+            level,
+            who,
+            contact,
+        } => format!("escalated {key} to L{}: call {who} ({contact})", level + 1),
+        Event::AlertAcknowledged { key } => format!("acknowledged {key}"),
+        Event::AlertClosed { key } => format!("resolved {key}"),
+    }
+}
+
+fn event_style(theme: &Theme, e: &Event) -> Style {
+    match e {
+        Event::AlertOpened { severity, .. } | Event::AlertSeverity { severity, .. } => {
+            match severity {
+                Severity::Crit => theme.crit(),
+                Severity::Warn => theme.warn(),
+            }
+        }
+        Event::AlertEscalated { .. } => theme.warn(),
+        Event::AlertClosed { .. } | Event::ItemDone { .. } | Event::AlertAcknowledged { .. } => {
+            theme.ok()
+        }
+        Event::Note { .. } | Event::PhaseEntered { .. } => theme.accent(),
+        _ => theme.base(),
+    }
+}
+
+/// Newest first, so the latest event is always in view.
+pub fn ordered(app: &App) -> impl Iterator<Item = &Record> {
+    app.timeline.iter().rev()
+}
+
+pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
+    let summary = vec![Span::styled(
+        format!("{} events, newest first", app.timeline.len()),
+        theme.muted(),
+    )];
+    let block = pane_block(Pane::Timeline, summary, focused, theme);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let width = inner.width as usize;
+    let selected = app.ui.selected(Pane::Timeline);
+    let op_w = app
+        .timeline
+        .iter()
+        .map(|r| text::width(&r.operator))
+        .max()
+        .unwrap_or(0)
+        .min(12);
+    // Only the rows that can be on screen are formatted: the timeline can be long.
+    let visible = inner.height as usize + selected + 1;
+    let rows: Vec<Line> = ordered(app)
+        .take(visible)
+        .enumerate()
+        .map(|(row, r)| {
+            let base = row_style(theme, row == selected, focused);
+            let when = format!(
+                "{} {:>7} ",
+                r.ts.format("%H:%M:%S"),
+                super::header::short_offset(app.t0, r.ts)
+            );
+            let who = format!("{} ", text::fit(&r.operator, op_w));
+            let what_w = width.saturating_sub(text::width(&when) + text::width(&who));
+            Line::from(vec![
+                Span::styled(when, theme.muted().patch(base)),
+                Span::styled(who, theme.muted().patch(base)),
+                Span::styled(
+                    text::fit(&describe(&app.runbook, &r.event), what_w),
+                    event_style(theme, &r.event).patch(base),
+                ),
+            ])
+        })
+        .collect();
+    let ids: Vec<Option<usize>> = (0..rows.len()).map(Some).collect();
+    render_list(f, inner, rows, &ids, selected);
+}
