@@ -29,7 +29,11 @@ fn busy_runbook() -> Runbook {
     }
     y.push_str("quotas:\n");
     for i in 0..6 {
-        writeln!(y, "  - {{ service: lambda, code: L-0000000{i}, title: Quota {i} }}").unwrap();
+        writeln!(
+            y,
+            "  - {{ service: lambda, code: L-0000000{i}, title: Quota {i} }}"
+        )
+        .unwrap();
     }
     y.push_str("checklists:\n");
     for c in 0..3 {
@@ -43,27 +47,62 @@ fn busy_runbook() -> Runbook {
 }
 
 fn busy_app() -> App {
-    let t0: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-12-01T17:00:00Z").unwrap().to_utc();
+    let t0: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-12-01T17:00:00Z")
+        .unwrap()
+        .to_utc();
     let now = t0 + Duration::minutes(12);
-    let opts = AppOptions { runbook_path: "bench.yaml".into(), t0, operator: "bench".into(), mode: Mode::Simulated };
-    let mut app = App::new(busy_runbook(), opts, now, Box::new(MemoryJournal::default()), vec![]);
+    let opts = AppOptions {
+        runbook_path: "bench.yaml".into(),
+        t0,
+        operator: "bench".into(),
+        mode: Mode::Simulated,
+    };
+    let mut app = App::new(
+        busy_runbook(),
+        opts,
+        now,
+        Box::new(MemoryJournal::default()),
+        vec![],
+    );
     for m in 0..50 {
         let points = (0..720)
             .map(|i| Sample {
                 at: now - Duration::seconds(7200 - i * 10),
-                value: 300.0 + ((i as f64 + m as f64) * 0.1).sin() * 200.0 + if m == 3 { 500.0 } else { 0.0 },
+                value: 300.0
+                    + ((i as f64 + m as f64) * 0.1).sin() * 200.0
+                    + if m == 3 { 500.0 } else { 0.0 },
             })
             .collect();
         app.update(now, Msg::Source(Update::Samples { metric: m, points }));
     }
     for q in 0..6 {
         let usage = Some(100.0 + 150.0 * q as f64);
-        app.update(now, Msg::Source(Update::Quota { quota: q, value: Some(1000.0), usage, at: now }));
+        app.update(
+            now,
+            Msg::Source(Update::Quota {
+                quota: q,
+                value: Some(1000.0),
+                usage,
+                at: now,
+            }),
+        );
     }
     for a in 0..5 {
-        let state = if a == 0 { AlarmState::Alarm } else { AlarmState::Ok };
+        let state = if a == 0 {
+            AlarmState::Alarm
+        } else {
+            AlarmState::Ok
+        };
         let name = format!("web-alarm-{a}");
-        app.update(now, Msg::Source(Update::Alarm { name, state, reason: "Threshold Crossed".into(), changed_at: now }));
+        app.update(
+            now,
+            Msg::Source(Update::Alarm {
+                name,
+                state,
+                reason: "Threshold Crossed".into(),
+                changed_at: now,
+            }),
+        );
     }
     app.update(now + Duration::minutes(11), Msg::Tick);
     app
@@ -76,7 +115,9 @@ fn render(c: &mut Criterion) {
         let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
         c.bench_function(&format!("full frame {w}x{h}"), |b| {
             b.iter(|| {
-                terminal.draw(|f| tminus::ui::draw(f, &app, &theme)).unwrap();
+                terminal
+                    .draw(|f| tminus::ui::draw(f, &app, &theme))
+                    .unwrap();
             })
         });
     }

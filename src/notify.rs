@@ -53,15 +53,30 @@ pub fn notification<'a>(event_name: &'a str, r: &'a Record) -> Option<Notificati
         operator: &r.operator,
     };
     match &r.event {
-        Event::AlertOpened { key, severity, message } => {
-            Some(Notification { severity: Some(*severity), message: Some(message), ..base("alert_opened", key) })
-        }
-        Event::AlertSeverity { key, severity: Severity::Crit, message } => Some(Notification {
+        Event::AlertOpened {
+            key,
+            severity,
+            message,
+        } => Some(Notification {
+            severity: Some(*severity),
+            message: Some(message),
+            ..base("alert_opened", key)
+        }),
+        Event::AlertSeverity {
+            key,
+            severity: Severity::Crit,
+            message,
+        } => Some(Notification {
             severity: Some(Severity::Crit),
             message: Some(message),
             ..base("alert_critical", key)
         }),
-        Event::AlertEscalated { key, level, who, contact } => Some(Notification {
+        Event::AlertEscalated {
+            key,
+            level,
+            who,
+            contact,
+        } => Some(Notification {
             level: Some(*level),
             who: Some(who),
             contact: Some(contact),
@@ -74,12 +89,20 @@ pub fn notification<'a>(event_name: &'a str, r: &'a Record) -> Option<Notificati
 /// Runs the command for one notification on its own task; failures come back as a health
 /// update for the "notify" source so they show on screen instead of vanishing.
 pub fn spawn(command: &[String], payload: Vec<u8>, tx: Sender<Update>) {
-    let Some((program, args)) = command.split_first() else { return };
+    let Some((program, args)) = command.split_first() else {
+        return;
+    };
     let mut cmd = Command::new(program);
-    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
     tokio::spawn(async move {
         let result = async {
-            let mut child = cmd.spawn().map_err(|e| format!("cannot start notify command: {e}"))?;
+            let mut child = cmd
+                .spawn()
+                .map_err(|e| format!("cannot start notify command: {e}"))?;
             if let Some(mut stdin) = child.stdin.take() {
                 // A command that ignores stdin is fine; a broken pipe is not an error here.
                 let _ = stdin.write_all(&payload).await;
@@ -88,12 +111,19 @@ pub fn spawn(command: &[String], payload: Vec<u8>, tx: Sender<Update>) {
                 Ok(Ok(status)) if status.success() => Ok(()),
                 Ok(Ok(status)) => Err(format!("notify command failed: {status}")),
                 Ok(Err(e)) => Err(format!("notify command: {e}")),
-                Err(_) => Err(format!("notify command timed out after {}s and was killed", TIMEOUT.as_secs())),
+                Err(_) => Err(format!(
+                    "notify command timed out after {}s and was killed",
+                    TIMEOUT.as_secs()
+                )),
             }
         }
         .await;
         let _ = tx
-            .send(Update::Health { source: "notify".into(), error: result.err(), at: Utc::now() })
+            .send(Update::Health {
+                source: "notify".into(),
+                error: result.err(),
+                at: Utc::now(),
+            })
             .await;
     });
 }
@@ -104,19 +134,47 @@ mod tests {
 
     #[test]
     fn pages_for_opened_critical_and_escalated_alerts_only() {
-        let ts = DateTime::parse_from_rfc3339("2026-12-01T17:05:00Z").unwrap().to_utc();
-        let rec = |event| Record { ts, operator: "jane".into(), event };
+        let ts = DateTime::parse_from_rfc3339("2026-12-01T17:05:00Z")
+            .unwrap()
+            .to_utc();
+        let rec = |event| Record {
+            ts,
+            operator: "jane".into(),
+            event,
+        };
         let key = AlertKey::Metric("p99".into());
-        let opened = rec(Event::AlertOpened { key: key.clone(), severity: Severity::Warn, message: "p99 600".into() });
+        let opened = rec(Event::AlertOpened {
+            key: key.clone(),
+            severity: Severity::Warn,
+            message: "p99 600".into(),
+        });
         let json = serde_json::to_string(&notification("Launch", &opened).unwrap()).unwrap();
         assert_eq!(
             json,
             r#"{"event":"Launch","kind":"alert_opened","key":{"kind":"metric","id":"p99"},"severity":"warn","message":"p99 600","at":"2026-12-01T17:05:00Z","operator":"jane"}"#
         );
-        let esc = rec(Event::AlertEscalated { key: key.clone(), level: 1, who: "SO".into(), contact: "+1".into() });
-        assert_eq!(notification("Launch", &esc).unwrap().kind, "alert_escalated");
-        assert!(notification("Launch", &rec(Event::AlertAcknowledged { key: key.clone() })).is_none());
-        let down = rec(Event::AlertSeverity { key, severity: Severity::Warn, message: String::new() });
+        let esc = rec(Event::AlertEscalated {
+            key: key.clone(),
+            level: 1,
+            who: "SO".into(),
+            contact: "+1".into(),
+        });
+        assert_eq!(
+            notification("Launch", &esc).unwrap().kind,
+            "alert_escalated"
+        );
+        assert!(
+            notification(
+                "Launch",
+                &rec(Event::AlertAcknowledged { key: key.clone() })
+            )
+            .is_none()
+        );
+        let down = rec(Event::AlertSeverity {
+            key,
+            severity: Severity::Warn,
+            message: String::new(),
+        });
         assert!(notification("Launch", &down).is_none());
     }
 
@@ -126,13 +184,21 @@ mod tests {
         let out = dir.path().join("got.json");
         let script = format!("cat > {}", out.display());
         let (tx, mut rx) = tokio::sync::mpsc::channel(4);
-        spawn(&["sh".into(), "-c".into(), script], b"{\"a\":1}".to_vec(), tx.clone());
-        let Some(Update::Health { source, error, .. }) = rx.recv().await else { panic!("no health update") };
+        spawn(
+            &["sh".into(), "-c".into(), script],
+            b"{\"a\":1}".to_vec(),
+            tx.clone(),
+        );
+        let Some(Update::Health { source, error, .. }) = rx.recv().await else {
+            panic!("no health update")
+        };
         assert_eq!((source.as_str(), error), ("notify", None));
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "{\"a\":1}");
 
         spawn(&["/nonexistent/notify".into()], Vec::new(), tx);
-        let Some(Update::Health { error, .. }) = rx.recv().await else { panic!("no health update") };
+        let Some(Update::Health { error, .. }) = rx.recv().await else {
+            panic!("no health update")
+        };
         assert!(error.unwrap().contains("cannot start"));
     }
 }

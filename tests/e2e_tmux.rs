@@ -17,7 +17,10 @@ struct Tmux {
 impl Tmux {
     fn new(name: &str) -> Tmux {
         assert!(
-            Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()),
+            Command::new("tmux")
+                .arg("-V")
+                .output()
+                .is_ok_and(|o| o.status.success()),
             "tmux is required for the end-to-end tests (scripts/test installs it)"
         );
         Tmux {
@@ -27,7 +30,12 @@ impl Tmux {
     }
 
     fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().unwrap();
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -45,11 +53,24 @@ impl Tmux {
         );
         self.tmux(&["kill-server"]);
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null", "new-session", "-d", "-s", "e2e"])
+            .args([
+                "-L",
+                &self.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "e2e",
+            ])
             .args(["-x", &w.to_string(), "-y", &h.to_string()])
             .output()
             .unwrap();
-        assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         self.tmux(&["set-option", "-g", "remain-on-exit", "on"]);
         self.tmux(&["set-window-option", "-g", "window-size", "manual"]);
         self.tmux(&["respawn-pane", "-k", "-t", "e2e", &cmd]);
@@ -60,7 +81,9 @@ impl Tmux {
     }
 
     fn format(&self, f: &str) -> String {
-        self.tmux(&["display-message", "-p", "-t", "e2e", f]).trim().to_string()
+        self.tmux(&["display-message", "-p", "-t", "e2e", f])
+            .trim()
+            .to_string()
     }
 
     fn keys(&self, keys: &[&str]) {
@@ -77,7 +100,10 @@ impl Tmux {
             if cond(&s) {
                 return s;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{s}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{s}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -85,7 +111,11 @@ impl Tmux {
     fn wait_exit(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.format("#{pane_dead}") != "1" {
-            assert!(Instant::now() < deadline, "tminus did not exit; screen:\n{}", self.screen());
+            assert!(
+                Instant::now() < deadline,
+                "tminus did not exit; screen:\n{}",
+                self.screen()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -120,9 +150,16 @@ fn done_items(path: &Path) -> Vec<String> {
 }
 
 fn title_of(item: &str) -> String {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/demo.yaml")).unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/demo.yaml"))
+        .unwrap();
     let rb = tminus::runbook::parse("demo.yaml", &text).unwrap();
-    rb.checklists.iter().flat_map(|c| &c.items).find(|i| i.id == item).unwrap().title.clone()
+    rb.checklists
+        .iter()
+        .flat_map(|c| &c.items)
+        .find(|i| i.id == item)
+        .unwrap()
+        .title
+        .clone()
 }
 
 fn row_with<'a>(screen: &'a str, title: &str) -> &'a str {
@@ -142,7 +179,11 @@ fn quit(t: &Tmux) {
         t.keys(&["y"]);
     }
     t.wait_exit();
-    assert_eq!(t.format("#{alternate_on}"), "0", "terminal left in the alternate screen");
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "0",
+        "terminal left in the alternate screen"
+    );
 }
 
 #[test]
@@ -174,17 +215,29 @@ fn kill_9_loses_nothing_that_was_shown() {
     t.keys(&["Enter"]);
     t.wait_for("the note in the timeline", |s| s.contains("bridge ok"));
     let pid = t.pid();
-    assert!(Command::new("kill").args(["-9", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     t.wait_exit();
 
     let records = journal::read(&t.journal()).unwrap();
-    assert!(records.iter().any(|r| r.event == Event::Note { text: "bridge ok".into() }));
+    assert!(records.iter().any(|r| r.event
+        == Event::Note {
+            text: "bridge ok".into()
+        }));
     let ticked = done_items(&t.journal());
     assert_eq!(ticked.len(), 1);
     t.start("demo", "", 120, 40);
     let s = t.wait_for("the war room again", running);
     assert!(row_with(&s, &title_of(&ticked[0])).contains("[x]"), "{s}");
-    assert!(s.contains("bridge ok"), "note in the timeline after restart:\n{s}");
+    assert!(
+        s.contains("bridge ok"),
+        "note in the timeline after restart:\n{s}"
+    );
     quit(&t);
 }
 
@@ -193,15 +246,37 @@ fn resizing_while_running_adapts_and_never_breaks() {
     let t = Tmux::new("resize");
     t.start("demo", "", 120, 40);
     t.wait_for("the war room", running);
-    for (w, h) in [(250u16, 70u16), (80, 24), (60, 30), (20, 5), (1, 1), (100, 30)] {
-        t.tmux(&["resize-window", "-t", "e2e", "-x", &w.to_string(), "-y", &h.to_string()]);
+    for (w, h) in [
+        (250u16, 70u16),
+        (80, 24),
+        (60, 30),
+        (20, 5),
+        (1, 1),
+        (100, 30),
+    ] {
+        t.tmux(&[
+            "resize-window",
+            "-t",
+            "e2e",
+            "-x",
+            &w.to_string(),
+            "-y",
+            &h.to_string(),
+        ]);
         std::thread::sleep(Duration::from_millis(400));
-        assert_eq!(t.format("#{pane_dead}"), "0", "died at {w}x{h}:\n{}", t.screen());
+        assert_eq!(
+            t.format("#{pane_dead}"),
+            "0",
+            "died at {w}x{h}:\n{}",
+            t.screen()
+        );
         if w >= 80 {
             t.wait_for(&format!("the countdown at {w}x{h}"), running);
         }
         if (w, h) == (20, 5) {
-            t.wait_for("the too-small message", |s| s.to_lowercase().contains("small"));
+            t.wait_for("the too-small message", |s| {
+                s.to_lowercase().contains("small")
+            });
         }
     }
     quit(&t);
@@ -214,10 +289,24 @@ fn sigterm_and_sighup_restore_the_terminal() {
         t.start("demo", "", 100, 30);
         t.wait_for("the war room", running);
         assert_eq!(t.format("#{alternate_on}"), "1");
-        assert!(Command::new("kill").args([sig, &t.pid()]).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .args([sig, &t.pid()])
+                .status()
+                .unwrap()
+                .success()
+        );
         t.wait_exit();
-        assert_eq!(t.format("#{alternate_on}"), "0", "{sig}: alternate screen left on");
-        assert_eq!(t.format("#{mouse_any_flag}"), "0", "{sig}: mouse capture left on");
+        assert_eq!(
+            t.format("#{alternate_on}"),
+            "0",
+            "{sig}: alternate screen left on"
+        );
+        assert_eq!(
+            t.format("#{mouse_any_flag}"),
+            "0",
+            "{sig}: mouse capture left on"
+        );
     }
 }
 
@@ -228,5 +317,8 @@ fn a_panic_restores_the_terminal_and_prints_the_message() {
     t.wait_exit();
     assert_eq!(t.format("#{alternate_on}"), "0");
     let s = t.screen();
-    assert!(s.contains("panicked"), "panic message visible on the restored screen:\n{s}");
+    assert!(
+        s.contains("panicked"),
+        "panic message visible on the restored screen:\n{s}"
+    );
 }

@@ -37,39 +37,55 @@ pub fn line<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
         sev_style
     };
     let mut tail = Vec::new();
+    match &alert.acked {
+        Some((who, at)) => tail.push(Span::styled(
+            format!(
+                " · acked by {who} {} ago",
+                age_label((app.now - *at).num_seconds())
+            ),
+            theme.ok(),
+        )),
+        None => tail.push(Span::styled(" · a: ack", theme.accent())),
+    }
     let levels = &app.runbook.escalation.levels;
     match alert.level.and_then(|l| levels.get(l).map(|lv| (l, lv))) {
         Some((l, lv)) => {
             tail.push(Span::styled(" · ", theme.muted()));
             tail.push(Span::styled(
-                format!("L{} of {}: call {} ({})", l + 1, levels.len(), lv.who, lv.contact),
+                format!(
+                    "L{}/{}: call {} ({})",
+                    l + 1,
+                    levels.len(),
+                    lv.who,
+                    lv.contact
+                ),
                 theme.base().add_modifier(Modifier::BOLD),
             ));
         }
         None if levels.is_empty() => {
-            tail.push(Span::styled(" · no escalation levels in the runbook", theme.muted()));
+            tail.push(Span::styled(
+                " · no escalation levels in the runbook",
+                theme.muted(),
+            ));
         }
         None => {}
     }
-    match &alert.acked {
-        Some((who, at)) => tail.push(Span::styled(
-            format!(" · acked by {who} {} ago", age_label((app.now - *at).num_seconds())),
-            theme.ok(),
-        )),
-        None => tail.push(Span::styled(" · a: ack", theme.accent())),
-    }
     tail.push(Span::styled(
-        format!(" · open {}", age_label((app.now - alert.opened_at).num_seconds())),
+        format!(
+            " · open {}",
+            age_label((app.now - alert.opened_at).num_seconds())
+        ),
         theme.muted(),
     ));
     if open > 1 {
-        tail.push(Span::styled(format!(" · +{} more", open - 1), theme.muted()));
+        tail.push(Span::styled(
+            format!(" · +{} more", open - 1),
+            theme.muted(),
+        ));
     }
     let tag = format!(" ▲ {} ", alert.severity.label());
     let tail_w: usize = tail.iter().map(|s| text::width(&s.content)).sum();
-    let message_w = width
-        .saturating_sub(text::width(&tag) + 1 + tail_w)
-        .max(24);
+    let message_w = width.saturating_sub(text::width(&tag) + 1 + tail_w).max(24);
     let mut spans = vec![
         Span::styled(tag, tag_style),
         Span::raw(" "),

@@ -35,18 +35,26 @@ pub fn chart_data(app: &App, index: usize) -> Option<ChartData> {
         .map(|s| ((s.at - app.t0).num_seconds() as f64, s.value))
         .collect();
     let now = (app.now - app.t0).num_seconds() as f64;
-    let x0 = points.first().map(|p| p.0).unwrap_or(now - 1800.0).min(now - 60.0);
+    let x0 = points
+        .first()
+        .map(|p| p.0)
+        .unwrap_or(now - 1800.0)
+        .min(now - 60.0);
     let x = [x0, now.max(x0 + 1.0)];
     let mut lo = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
     let mut hi = points.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
-    for t in [def.warn, def.crit].into_iter().flatten().filter(|t| t.is_finite()) {
+    for t in [def.warn, def.crit]
+        .into_iter()
+        .flatten()
+        .filter(|t| t.is_finite())
+    {
         lo = lo.min(t);
         hi = hi.max(t);
     }
     if !lo.is_finite() || !hi.is_finite() {
         (lo, hi) = (0.0, 1.0);
     }
-    lo = lo.min(0.0).max(-1e300);
+    lo = lo.clamp(-1e300, 0.0);
     hi = hi.min(1e300);
     let pad = ((hi - lo) * 0.08).max(hi.abs() * 0.01).max(1e-9);
     Some(ChartData {
@@ -92,7 +100,10 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.muted(),
         ));
     }
-    summary.push(Span::styled("Esc/z: back · j/k: other metric", theme.muted()));
+    summary.push(Span::styled(
+        "Esc/z: back · j/k: other metric",
+        theme.muted(),
+    ));
     let block = pane_block(Pane::Metrics, summary, true, theme);
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -121,7 +132,10 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let Some(w) = &warn_line {
         datasets.push(
             Dataset::default()
-                .name(format!("warn {}", format::value(data.warn.unwrap_or_default())))
+                .name(format!(
+                    "warn {}",
+                    format::value(data.warn.unwrap_or_default())
+                ))
                 .marker(Marker::Dot)
                 .graph_type(GraphType::Line)
                 .style(theme.warn())
@@ -131,7 +145,10 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let Some(c) = &crit_line {
         datasets.push(
             Dataset::default()
-                .name(format!("crit {}", format::value(data.crit.unwrap_or_default())))
+                .name(format!(
+                    "crit {}",
+                    format::value(data.crit.unwrap_or_default())
+                ))
                 .marker(Marker::Dot)
                 .graph_type(GraphType::Line)
                 .style(theme.crit())

@@ -122,7 +122,10 @@ fn heading<'a>(app: &App, theme: &Theme, c: usize, current: bool, width: usize) 
     } else {
         theme.muted().add_modifier(Modifier::BOLD)
     };
-    Line::from(Span::styled(text::fit(&format!("─ {label} "), width), style))
+    Line::from(Span::styled(
+        text::fit(&format!("─ {label} "), width),
+        style,
+    ))
 }
 
 fn item_line<'a>(
@@ -143,10 +146,9 @@ fn item_line<'a>(
     };
     // Due column: the T-minus due time, or how late it is once overdue.
     let due = match r.item.due {
-        Some(d) if r.overdue => format!(
-            "late {}",
-            age_label((app.now - d.at(app.t0)).num_seconds())
-        ),
+        Some(d) if r.overdue => {
+            format!("late {}", age_label((app.now - d.at(app.t0)).num_seconds()))
+        }
         Some(d) => d.to_string(),
         None => String::new(),
     };

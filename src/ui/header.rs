@@ -88,13 +88,20 @@ fn title_line<'a>(app: &App, theme: &Theme, width: u16) -> Line<'a> {
         .map(|p| format!("readiness {p:.0}%"))
         .unwrap_or_else(|| "no checklist".into());
     let overdue = app.overdue_count();
-    let mut right = vec![Span::styled(readiness, theme.base().add_modifier(Modifier::BOLD))];
+    let mut right = vec![Span::styled(
+        readiness,
+        theme.base().add_modifier(Modifier::BOLD),
+    )];
     if overdue > 0 {
         right.push(Span::styled(" · ", theme.muted()));
         right.push(Span::styled(format!("{overdue} overdue"), theme.warn()));
     }
     right.push(Span::raw(" "));
-    let used: usize = left.iter().chain(&right).map(|s| text::width(&s.content)).sum();
+    let used: usize = left
+        .iter()
+        .chain(&right)
+        .map(|s| text::width(&s.content))
+        .sum();
     let gap = (width as usize).saturating_sub(used);
     left.push(Span::raw(" ".repeat(gap)));
     left.extend(right);

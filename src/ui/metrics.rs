@@ -20,7 +20,9 @@ pub fn sparkline(values: impl Iterator<Item = f64>, width: usize) -> String {
     let tail = &all[all.len().saturating_sub(width)..];
     let finite = tail.iter().copied().filter(|v| v.is_finite());
     let hi = finite.clone().fold(f64::NEG_INFINITY, f64::max);
-    let lo = finite.fold(f64::INFINITY, f64::min).min(hi - hi.abs() * 0.25);
+    let lo = finite
+        .fold(f64::INFINITY, f64::min)
+        .min(hi - hi.abs() * 0.25);
     let mut out: String = tail
         .iter()
         .map(|&v| {
@@ -121,7 +123,10 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
                     theme.base().patch(base),
                 ),
                 Span::styled(
-                    format!(" {}", text::fit(def.unit.as_deref().unwrap_or(""), unit_w - 1)),
+                    format!(
+                        " {}",
+                        text::fit(def.unit.as_deref().unwrap_or(""), unit_w - 1)
+                    ),
                     theme.muted().patch(base),
                 ),
             ];

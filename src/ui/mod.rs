@@ -85,7 +85,9 @@ pub fn hit_test(app: &App, x: u16, y: u16) -> Option<(Pane, Option<usize>)> {
         .iter()
         .find(|(_, r)| r.contains(ratatui::layout::Position { x, y }))?;
     let inner = pane_block(*pane, Vec::new(), false, &Theme::default()).inner(*rect);
-    if !inner.contains(ratatui::layout::Position { x, y }) || (app.ui.zoomed && *pane == Pane::Metrics) {
+    if !inner.contains(ratatui::layout::Position { x, y })
+        || (app.ui.zoomed && *pane == Pane::Metrics)
+    {
         return Some((*pane, None));
     }
     let lines = row_lines(app, *pane);
@@ -110,10 +112,7 @@ pub fn row_lines(app: &App, pane: Pane) -> Vec<Option<usize>> {
 }
 
 fn selected_line(lines: &[Option<usize>], selected: usize) -> usize {
-    lines
-        .iter()
-        .position(|l| *l == Some(selected))
-        .unwrap_or(0)
+    lines.iter().position(|l| *l == Some(selected)).unwrap_or(0)
 }
 
 /// The frame around a pane: its number (the key that focuses it), its name and a summary.

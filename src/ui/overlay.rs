@@ -18,7 +18,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("j k  ↓ ↑", "move the selection"),
     ("PgDn PgUp", "move by ten"),
     ("g G  Home End", "first / last"),
-    ("Space / Enter", "tick or untick the item (other panes: zoom)"),
+    (
+        "Space / Enter",
+        "tick or untick the item (other panes: zoom)",
+    ),
     ("p", "mark the item in progress (again: back to todo)"),
     ("s", "skip the item, with a reason"),
     ("n", "add a note to the timeline"),
@@ -57,7 +60,11 @@ fn dialog<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
 }
 
 fn help(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let key_w = KEYS.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let key_w = KEYS
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut lines: Vec<Line> = KEYS
         .iter()
         .map(|(k, what)| {

@@ -9,7 +9,7 @@ use super::{format, pane_block, render_list, row_style, status_style, text};
 use crate::app::{App, Pane, QuotaState, Status};
 use crate::runbook::model::Quota;
 use crate::theme::Theme;
-use crate::time::{Span as Dur, age_label};
+use crate::time::Span as Dur;
 
 /// A `width`-cell bar: filled up to `used_pct`, with '│' where usage would cross into warn and
 /// crit territory (100% minus each headroom threshold).
@@ -93,12 +93,12 @@ fn quota_line<'a>(
     let detail = match (st.value, st.usage, st.used_pct()) {
         (_, _, Some(p)) => {
             let mut d = format!("{:>3.0}% used", p.min(999.0));
-            if width >= 70
+            if width >= 56
                 && let (Some(u), Some(v)) = (st.usage, st.value)
             {
                 d.push_str(&format!(" {}/{}", format::value(u), format::value(v)));
             }
-            if width >= 90
+            if width >= 80
                 && let Some(secs) = st.seconds_to_exhaustion()
             {
                 d.push_str(&format!(" full in {}", Dur(secs)));

@@ -89,7 +89,9 @@ fn feed(app: &mut App, metric: usize, now: DateTime<Utc>, f: impl Fn(i64) -> f64
 fn busy_app() -> App {
     let opened = t0() - Duration::minutes(33);
     let mut app = app_at(opened);
-    feed(&mut app, 1, opened, |i| 300.0 + (i % 7) as f64 * 10.0 + 700.0);
+    feed(&mut app, 1, opened, |i| {
+        300.0 + (i % 7) as f64 * 10.0 + 700.0
+    });
     let now = t0() - Duration::minutes(12);
     app.update(now, Msg::Tick);
     feed(&mut app, 0, now, |i| 1_000.0 + i as f64 * 20.0);
@@ -159,10 +161,7 @@ fn row<'a>(s: &'a str, t: &str) -> &'a str {
 }
 
 fn key(app: &mut App, code: KeyCode) {
-    app.update(
-        app.now,
-        Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)),
-    );
+    app.update(app.now, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
 #[test]
@@ -231,7 +230,12 @@ fn the_120x40_screen_has_big_digits_zone_clocks_and_side_by_side_panes() {
     let s = screen(&mut app, 120, 40);
     let lines: Vec<&str> = s.lines().collect();
     // Big digits: block glyphs in the header rows.
-    assert!(lines[1..5].iter().any(|l| l.contains('█') || l.contains('▀')), "{s}");
+    assert!(
+        lines[1..5]
+            .iter()
+            .any(|l| l.contains('█') || l.contains('▀')),
+        "{s}"
+    );
     // The countdown as text beside them, and each zone's time.
     assert!(lines[1].contains("T-00:12:00"), "{s}");
     assert!(s.contains("New York Tue 11:48:00"), "{s}");
@@ -250,7 +254,10 @@ fn the_250x70_screen_uses_full_size_digits_and_three_columns() {
     let full_rows = lines[1..9].iter().filter(|l| l.contains('█')).count();
     assert!(full_rows >= 6, "full-size digits span the header:\n{s}");
     let row = lines.iter().find(|l| l.contains("1 Checklist")).unwrap();
-    assert!(row.contains("2 Metrics") && row.contains("3 Quota headroom"), "{row}");
+    assert!(
+        row.contains("2 Metrics") && row.contains("3 Quota headroom"),
+        "{row}"
+    );
     assert!(s.contains("Scale web ASG to 40 instances"), "{s}");
 }
 
@@ -276,7 +283,10 @@ fn metric_rows_show_value_unit_thresholds_status_and_age() {
     assert!(p99.contains("≥500 ≥900"), "{p99}");
     assert!(p99.contains("CRIT"), "{p99}");
     assert!(p99.contains("now"), "{p99}");
-    assert!(p99.chars().any(|c| "▁▂▃▄▅▆▇█".contains(c)), "sparkline in {p99}");
+    assert!(
+        p99.chars().any(|c| "▁▂▃▄▅▆▇█".contains(c)),
+        "sparkline in {p99}"
+    );
     let hosts = row(&s, "Healthy hosts");
     assert!(hosts.contains("≤10 ≤5") && hosts.contains("ok"), "{hosts}");
     // The hidden helper query is not shown.
@@ -289,7 +299,12 @@ fn stale_missing_and_absurd_values_are_shown_as_such() {
     // Requests stop arriving: ten minutes later they are stale, not fresh.
     let later = app.now + Duration::minutes(10);
     app.update(later, Msg::Tick);
-    feed(&mut app, 1, later, |i| if i == 179 { f64::NAN } else { 1e300 });
+    feed(
+        &mut app,
+        1,
+        later,
+        |i| if i == 179 { f64::NAN } else { 1e300 },
+    );
     feed(&mut app, 3, later, |_| f64::INFINITY);
     let s = screen(&mut app, 160, 45);
     assert!(row(&s, "Requests/s").contains("stale"), "{s}");
@@ -307,14 +322,20 @@ fn stale_missing_and_absurd_values_are_shown_as_such() {
 #[test]
 fn quotas_show_gauge_percentage_and_status() {
     let mut app = busy_app();
-    let s = screen(&mut app, 160, 45);
+    let s = screen(&mut app, 120, 40);
     let ec2 = row(&s, "EC2 On-Demand vCPU");
     assert!(ec2.contains("93% used"), "{ec2}");
     assert!(ec2.contains("930/1000"), "{ec2}");
     assert!(ec2.contains("CRIT"), "{ec2}");
-    assert!(ec2.contains('█') && ec2.contains('│'), "gauge with threshold marks: {ec2}");
+    assert!(
+        ec2.contains('█') && ec2.contains('│'),
+        "gauge with threshold marks: {ec2}"
+    );
     let lambda = row(&s, "Lambda concurrency");
-    assert!(lambda.contains("45% used") && lambda.contains("ok"), "{lambda}");
+    assert!(
+        lambda.contains("45% used") && lambda.contains("ok"),
+        "{lambda}"
+    );
 }
 
 #[test]
@@ -325,7 +346,10 @@ fn overdue_items_are_counted_and_marked() {
     assert!(s.contains("2 OVERDUE"), "{s}");
     assert!(s.contains("2 overdue"), "{s}");
     let row_f = row(&s, "Freeze deploys");
-    assert!(row_f.contains("[ ]!") && row_f.contains("late 1h"), "{row_f}");
+    assert!(
+        row_f.contains("[ ]!") && row_f.contains("late 1h"),
+        "{row_f}"
+    );
     let row_g = row(&s, "Go/no-go call");
     assert!(row_g.contains("T-5m") && !row_g.contains('!'), "{row_g}");
     // The current phase's list comes first.
@@ -347,14 +371,20 @@ fn item_states_show_their_marks() {
         key(&mut app, KeyCode::Char(c));
     }
     key(&mut app, KeyCode::Enter);
-    let s = screen(&mut app, 120, 40);
+    let s = screen(&mut app, 250, 70);
     assert!(row(&s, "Go/no-go call").contains("[x]"), "{s}");
     assert!(row(&s, "Warm caches").contains("[~]"), "{s}");
     assert!(row(&s, "Freeze deploys").contains("[-]"), "{s}");
-    assert!(row(&s, "Freeze deploys").contains("skipped: done last week"), "{s}");
+    assert!(
+        row(&s, "Freeze deploys").contains("skipped: done last week"),
+        "{s}"
+    );
     assert!(s.contains("readiness 50%"), "{s}");
     let s = screen(&mut app, 250, 70);
-    assert!(s.contains("skipped \"Freeze deploys\": done last week"), "timeline: {s}");
+    assert!(
+        s.contains("skipped \"Freeze deploys\": done last week"),
+        "timeline: {s}"
+    );
 }
 
 #[test]
@@ -363,11 +393,25 @@ fn the_banner_shows_escalation_and_how_to_acknowledge() {
     let s = screen(&mut app, 160, 45);
     let banner = s.lines().find(|l| l.contains('▲')).unwrap().to_string();
     assert!(banner.contains("CRIT"), "{banner}");
-    assert!(banner.contains("L3 of 3: call AWS Support case (Sev: business-critical)"), "{banner}");
+    assert!(
+        banner.contains("L3/3: call AWS Support case (Sev: business-critical)"),
+        "{banner}"
+    );
     assert!(banner.contains("a: ack"), "{banner}");
+    // Acknowledging moves the banner on to the next unacknowledged alert...
     key(&mut app, KeyCode::Char('a'));
     let s = screen(&mut app, 160, 45);
-    assert!(s.contains("acked by jane"), "{s}");
+    let banner = s.lines().find(|l| l.contains('▲')).unwrap().to_string();
+    assert!(!banner.contains("p99 latency"), "{banner}");
+    assert!(s.contains("acknowledged metric p99"), "{s}");
+    // ...and once all are acknowledged it shows who took the top one.
+    for _ in 0..10 {
+        key(&mut app, KeyCode::Char('a'));
+    }
+    let s = screen(&mut app, 160, 45);
+    let banner = s.lines().find(|l| l.contains('▲')).unwrap().to_string();
+    assert!(banner.contains("acked by jane"), "{banner}");
+    assert!(!banner.contains("a: ack"), "{banner}");
 }
 
 #[test]
@@ -384,7 +428,10 @@ fn help_lists_every_key_and_the_journal() {
     let s = screen(&mut app, 120, 40);
     for (k, what) in super::overlay::KEYS {
         assert!(s.contains(k), "key {k} missing:\n{s}");
-        assert!(s.contains(&what[..20.min(what.len())]), "{what} missing:\n{s}");
+        assert!(
+            s.contains(&what[..20.min(what.len())]),
+            "{what} missing:\n{s}"
+        );
     }
     assert!(s.contains("journal  (memory)"), "{s}");
 }
@@ -397,7 +444,10 @@ fn dialogs_show_what_is_typed_and_the_quit_question() {
         key(&mut app, KeyCode::Char(c));
     }
     let s = screen(&mut app, 100, 30);
-    assert!(s.contains("Note for the timeline") && s.contains("bridge ok█"), "{s}");
+    assert!(
+        s.contains("Note for the timeline") && s.contains("bridge ok█"),
+        "{s}"
+    );
     key(&mut app, KeyCode::Esc);
     key(&mut app, KeyCode::Char('q'));
     let s = screen(&mut app, 100, 30);
@@ -420,10 +470,21 @@ fn zoom_draws_a_chart_with_thresholds_and_t0() {
     assert!(data.y[0] <= 0.0 && data.y[1] >= 1016.0);
     let s = screen(&mut app, 120, 40);
     let first = crate::time::TOffset(data.x[0] as i64).to_string();
-    for want in ["p99 latency", "warn 500", "crit 900", "T-0", "time from T-0", "now T+5m", &first] {
+    for want in [
+        "p99 latency",
+        "warn 500",
+        "crit 900",
+        "T-0",
+        "time from T-0",
+        "now T+5m",
+        &first,
+    ] {
         assert!(s.contains(want), "missing {want:?}:\n{s}");
     }
-    assert!(s.chars().any(|c| ('\u{2800}'..='\u{28ff}').contains(&c)), "braille plot:\n{s}");
+    assert!(
+        s.chars().any(|c| ('\u{2800}'..='\u{28ff}').contains(&c)),
+        "braille plot:\n{s}"
+    );
     assert!(!s.contains("4 Alarms"), "zoom hides the other panes:\n{s}");
 }
 
@@ -451,16 +512,28 @@ fn mouse_clicks_select_the_pane_and_row_under_the_pointer() {
     let items = app.visible_items();
     assert_eq!(items[app.ui.selected(Pane::Checklist)].item.id, "warm");
     // A list heading selects the pane but no item.
-    let (hy, _) = s.lines().enumerate().find(|(_, l)| l.contains("─ Pre-flight")).unwrap();
+    let (hy, _) = s
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("─ Pre-flight"))
+        .unwrap();
     app.update(app.now, click(x, hy as u16));
-    assert_eq!(app.visible_items()[app.ui.selected(Pane::Checklist)].item.id, "warm");
+    assert_eq!(
+        app.visible_items()[app.ui.selected(Pane::Checklist)]
+            .item
+            .id,
+        "warm"
+    );
     // The metrics pane by its p99 row.
     let (my, mline) = s
         .lines()
         .enumerate()
         .find(|(_, l)| l.contains("p99 latency") && !l.starts_with(" ▲"))
         .unwrap();
-    let mx = mline.find("p99 latency").map(|b| mline[..b].chars().count()).unwrap() as u16;
+    let mx = mline
+        .find("p99 latency")
+        .map(|b| mline[..b].chars().count())
+        .unwrap() as u16;
     app.update(app.now, click(mx, my as u16));
     assert_eq!(app.ui.focused(), Pane::Metrics);
     assert_eq!(app.ui.selected(Pane::Metrics), 1);
@@ -492,6 +565,9 @@ fn a_failing_source_says_so_where_its_data_is_shown() {
     );
     let s = screen(&mut app, 160, 45);
     let metrics_title = s.lines().find(|l| l.contains("2 Metrics")).unwrap();
-    assert!(metrics_title.contains("simulator FAILING"), "{metrics_title}");
+    assert!(
+        metrics_title.contains("simulator FAILING"),
+        "{metrics_title}"
+    );
     assert!(s.contains("simulator ✗"), "{s}");
 }

@@ -26,7 +26,10 @@ fn item_title<'a>(runbook: &'a Runbook, id: &'a str) -> &'a str {
 pub fn describe(runbook: &Runbook, e: &Event) -> String {
     match e {
         Event::SessionStarted { mode, t0, .. } => {
-            format!("opened the war room ({mode}, T-0 {})", t0.format("%Y-%m-%d %H:%M:%S UTC"))
+            format!(
+                "opened the war room ({mode}, T-0 {})",
+                t0.format("%Y-%m-%d %H:%M:%S UTC")
+            )
         }
         Event::PhaseEntered { phase } => format!("phase: {phase}"),
         Event::ItemDone { item, auto: false } => {
