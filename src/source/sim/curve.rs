@@ -1,0 +1,215 @@
+//! The launch-day shape and the seeded noise: pure functions of time, so any point can be
+//! recomputed on its own (the sparkline, an expression and an alarm all see the same value).
+
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg32;
+
+use crate::runbook::model::{Direction, Metric};
+
+/// Seconds around T-0 over which traffic ramps from the pre-launch level to the peak.
+const RAMP_FROM: f64 = -120.0;
+const RAMP_TO: f64 = 120.0;
+/// Pre-launch interest: traffic creeps up to this share of the peak over the last half hour
+/// (people refreshing the page), so the sparkline is not flat before the ramp.
+const BUZZ_SHARE: f64 = 0.08;
+const BUZZ_FROM: f64 = -1800.0;
+/// After the peak, traffic eases down to this share of the peak over half an hour.
+pub const PLATEAU: f64 = 0.65;
+const DECAY_SECS: f64 = 1800.0;
+/// Amplitude of the slow sinusoidal drift, as a share of the current level.
+const DRIFT: f64 = 0.03;
+
+fn smoothstep(from: f64, to: f64, x: f64) -> f64 {
+    let u = ((x - from) / (to - from)).clamp(0.0, 1.0);
+    u * u * (3.0 - 2.0 * u)
+}
+
+/// Launch traffic as a share of the peak (0..=1), `x` seconds from T-0: near 0 long before,
+/// a smooth ramp from T-2m to T+2m, then a slow decay to a plateau.
+pub fn traffic(x: f64) -> f64 {
+    if !x.is_finite() {
+        return 0.0;
+    }
+    let pre = BUZZ_SHARE * smoothstep(BUZZ_FROM, RAMP_FROM, x);
+    let ramp = pre + (1.0 - pre) * smoothstep(RAMP_FROM, RAMP_TO, x);
+    let decay = 1.0 - (1.0 - PLATEAU) * smoothstep(RAMP_TO, RAMP_TO + DECAY_SECS, x);
+    ramp * decay
+}
+
+/// FNV-1a: a stable hash of a metric id. Stable across Rust releases and platforms, unlike
+/// `DefaultHasher`, so a seed gives the same event everywhere.
+pub fn hash_str(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// splitmix64 finaliser: mixes (seed, id, bucket) into a well-spread generator seed.
+pub fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A standard normal draw that depends only on (seed, key, bucket): independent of call order.
+pub fn gaussian(seed: u64, key: u64, bucket: i64) -> f64 {
+    let mut rng = Pcg32::seed_from_u64(mix(seed ^ mix(key ^ mix(bucket as u64))));
+    // Box-Muller; 1 - u keeps the logarithm's argument in (0, 1].
+    let u1: f64 = 1.0 - rng.random::<f64>();
+    let u2: f64 = rng.random::<f64>();
+    let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+    // Clip the rare far tail: a 5-sigma blip would read as an incident nobody scripted.
+    z.clamp(-3.0, 3.0)
+}
+
+/// How one metric moves: its level at rest and at the peak, noise, and its slow drift.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub base: f64,
+    pub peak: f64,
+    pub noise: f64,
+    /// Counts (Sum of a count) are whole numbers.
+    pub integer: bool,
+    drift_period: f64,
+    drift_phase: f64,
+}
+
+impl Profile {
+    pub fn new(base: f64, peak: f64, noise: f64, integer: bool, key: u64, seed: u64) -> Self {
+        let h = mix(seed ^ key);
+        Profile {
+            base,
+            peak,
+            noise: if noise.is_finite() { noise.clamp(0.0, 1.0) } else { 0.0 },
+            integer,
+            // 20 to 40 minutes, and a phase of its own, so metrics do not breathe in step.
+            drift_period: 1200.0 + (h % 1200) as f64,
+            drift_phase: ((h >> 16) % 10_000) as f64 / 10_000.0 * std::f64::consts::TAU,
+        }
+    }
+
+    /// The profile of a runbook metric: its `sim:` hints, or defaults from its thresholds.
+    pub fn for_metric(m: &Metric, seed: u64) -> Self {
+        let (base, peak, noise) = match &m.sim {
+            Some(s) => (s.base, s.peak, s.noise),
+            None => {
+                let (b, p) = default_levels(m.warn, m.crit, m.direction);
+                (b, p, 0.05)
+            }
+        };
+        let stat = m.stat.as_deref().unwrap_or("").to_ascii_lowercase();
+        let unit = m.unit.as_deref().unwrap_or("").to_ascii_lowercase();
+        let integer = matches!(stat.as_str(), "sum" | "samplecount") && !unit.contains('%')
+            || unit == "count";
+        Profile::new(base, peak, noise, integer, hash_str(&m.id), seed)
+    }
+
+    /// The value `x` seconds from T-0 with the noise draw `z`; None if it is not a finite number.
+    pub fn value(&self, x: f64, z: f64) -> Option<f64> {
+        let level = self.base + (self.peak - self.base) * traffic(x);
+        let drift = DRIFT * (std::f64::consts::TAU * x / self.drift_period + self.drift_phase).sin();
+        let mut v = level * (1.0 + drift + self.noise * z);
+        if !v.is_finite() {
+            return None;
+        }
+        v = v.max(0.0);
+        if self.integer {
+            v = v.round();
+        }
+        v.is_finite().then_some(v)
+    }
+}
+
+/// Rest and peak levels for a metric without `sim:` hints, so it still tells a story: for
+/// `above` the peak comes close to warn without crossing it; for `below` mirrored, falling
+/// towards warn at the peak.
+pub fn default_levels(warn: Option<f64>, crit: Option<f64>, dir: Direction) -> (f64, f64) {
+    let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
+    let (warn, crit) = (finite(warn), finite(crit));
+    match dir {
+        Direction::Above => {
+            let w = warn.or(crit.map(|c| c * 0.8));
+            match w {
+                Some(w) if w > 0.0 => (w * 0.4, w * 0.9),
+                _ => (100.0, 300.0),
+            }
+        }
+        Direction::Below => {
+            let w = warn.or(crit.map(|c| c * 1.25));
+            match w {
+                Some(w) if w > 0.0 => (w * 1.6, w * 1.1),
+                _ => (300.0, 100.0),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traffic_shape() {
+        assert!(traffic(-7200.0) < 0.01, "quiet long before");
+        assert!((traffic(-120.0) - BUZZ_SHARE).abs() < 1e-9, "buzz just before the ramp");
+        assert!((traffic(0.0) - 0.54).abs() < 0.01);
+        assert!((traffic(120.0) - 1.0).abs() < 1e-9, "peak at T+2m");
+        assert!((traffic(4.0 * 3600.0) - PLATEAU).abs() < 1e-9, "plateau later");
+        // Rises monotonically through the ramp, falls monotonically after it.
+        let mut prev = traffic(-3600.0);
+        for x in (-3590..=120).step_by(10) {
+            let t = traffic(x as f64);
+            assert!(t >= prev, "not rising at {x}");
+            prev = t;
+        }
+        for x in (130..=3000).step_by(10) {
+            let t = traffic(x as f64);
+            assert!(t <= prev, "not falling at {x}");
+            prev = t;
+        }
+        assert_eq!(traffic(f64::NAN), 0.0);
+    }
+
+    #[test]
+    fn noise_is_a_pure_function_of_its_inputs() {
+        let a = gaussian(42, hash_str("p99"), 1000);
+        assert_eq!(a, gaussian(42, hash_str("p99"), 1000));
+        assert_ne!(a, gaussian(43, hash_str("p99"), 1000));
+        assert_ne!(a, gaussian(42, hash_str("p98"), 1000));
+        assert_ne!(a, gaussian(42, hash_str("p99"), 1001));
+        // Roughly standard normal over many buckets.
+        let n = 4000;
+        let draws: Vec<f64> = (0..n).map(|b| gaussian(7, 1, b)).collect();
+        let mean = draws.iter().sum::<f64>() / n as f64;
+        let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / n as f64;
+        assert!(mean.abs() < 0.1, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.15, "variance {var}");
+    }
+
+    #[test]
+    fn defaults_follow_thresholds_and_direction() {
+        let (b, p) = default_levels(Some(500.0), Some(900.0), Direction::Above);
+        assert!(b < p && p < 500.0 && b < 250.0);
+        let (b, p) = default_levels(None, Some(100.0), Direction::Above);
+        assert!(p < 80.0 + 1e-9 && b < p);
+        let (b, p) = default_levels(Some(10.0), Some(5.0), Direction::Below);
+        assert!(b > p && p > 10.0 && b >= 15.0);
+        assert_eq!(default_levels(None, None, Direction::Above), (100.0, 300.0));
+        assert_eq!(default_levels(Some(f64::NAN), None, Direction::Above), (100.0, 300.0));
+    }
+
+    #[test]
+    fn values_are_finite_and_non_negative() {
+        let p = Profile::new(-50.0, 1e308, 1.0, false, 1, 1);
+        for x in [-1e12, -3600.0, 0.0, 60.0, 1e12, f64::NAN] {
+            if let Some(v) = p.value(x, 3.0) {
+                assert!(v.is_finite() && v >= 0.0, "{x}: {v}");
+            }
+        }
+        assert_eq!(Profile::new(f64::NAN, 1.0, 0.0, false, 1, 1).value(0.0, 0.0), None);
+        let counts = Profile::new(0.0, 40.0, 0.1, true, 9, 9);
+        let v = counts.value(120.0, 0.7).unwrap();
+        assert_eq!(v, v.round());
+    }
+}

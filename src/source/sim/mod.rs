@@ -1,0 +1,357 @@
+//! The built-in simulator: a deterministic launch day for `tminus demo` and `--simulate`.
+//!
+//! Every value is a pure function of (seed, metric id, time bucket) and T-0, so the same seed
+//! replays the same event, a restart shows the same history, and tests can ask for any point.
+//! The logic (`backfill`, `step`) is synchronous and clock-free; `run` only adds the timing.
+
+mod alarms;
+mod curve;
+pub mod expr;
+#[cfg(test)]
+mod runbook_files;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc::Sender;
+
+use self::alarms::AlarmTracker;
+use self::curve::{Profile, hash_str};
+use self::expr::Expr;
+use crate::clock::Clock;
+use crate::runbook::model::Runbook;
+use crate::source::{BoxFuture, Sample, Source, Update};
+
+pub use self::curve::traffic;
+
+pub const SOURCE_NAME: &str = "simulator";
+/// How much history `backfill` sends: enough to fill a sparkline at start.
+pub const BACKFILL_SECS: i64 = 30 * 60;
+/// Quota history sent by `backfill`, for the time-to-exhaustion forecast.
+const QUOTA_BACKFILL_SECS: i64 = 10 * 60;
+/// The run loop wakes on these boundaries of the clock.
+pub const TICK_SECS: i64 = 10;
+/// Longest point step. CloudWatch gives a 60 s metric one point a minute, but a demo whose
+/// sparklines move once a minute looks frozen; 10 s matches the run loop's tick, so every wake-up
+/// brings a new point, while shorter periods keep their own finer step.
+const MAX_STEP_SECS: i64 = 10;
+/// Expressions may refer to expressions; deeper chains (or cycles) give no point.
+const MAX_EXPR_DEPTH: usize = 8;
+/// Relative noise on simulated quota usage.
+const QUOTA_NOISE: f64 = 0.02;
+
+#[derive(Debug)]
+enum Kind {
+    Raw(Profile),
+    /// `None` when the expression does not parse: the metric then has no points (the runbook
+    /// checker reports the error; the simulator must not fall over on it).
+    Expr(Option<Expr>),
+}
+
+#[derive(Debug)]
+struct MetricModel {
+    step: i64,
+    key: u64,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Usage {
+    Metric(usize),
+    Curve(Profile),
+}
+
+#[derive(Debug)]
+struct QuotaModel {
+    value: f64,
+    usage: Usage,
+}
+
+pub struct Simulator {
+    runbook: Runbook,
+    t0: DateTime<Utc>,
+    seed: u64,
+    clock: std::sync::Arc<dyn Clock>,
+    metrics: Vec<MetricModel>,
+    ids: HashMap<String, usize>,
+    quotas: Vec<QuotaModel>,
+    alarms: Vec<AlarmTracker>,
+    /// Unix second of the last emitted point window's end; None before the first call.
+    emitted_to: Option<i64>,
+}
+
+impl Simulator {
+    pub fn new(
+        runbook: &Runbook,
+        t0: DateTime<Utc>,
+        seed: u64,
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Simulator {
+        let metrics: Vec<MetricModel> = runbook
+            .metrics
+            .iter()
+            .map(|m| MetricModel {
+                step: i64::from(m.period.clamp(1, MAX_STEP_SECS as u32)),
+                key: hash_str(&m.id),
+                kind: match &m.expression {
+                    Some(e) => Kind::Expr(Expr::parse(e).ok()),
+                    None => Kind::Raw(Profile::for_metric(m, seed)),
+                },
+            })
+            .collect();
+        let mut ids = HashMap::new();
+        for (i, m) in runbook.metrics.iter().enumerate() {
+            ids.entry(m.id.clone()).or_insert(i);
+        }
+        let quotas = runbook
+            .quotas
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                let metric = q.usage_metric.as_ref().and_then(|id| ids.get(id).copied());
+                let metric_peak = metric.and_then(|i| match &metrics[i].kind {
+                    Kind::Raw(p) if p.peak > 0.0 && p.peak.is_finite() => Some(p.peak),
+                    _ => None,
+                });
+                let value = match (&q.sim, metric_peak) {
+                    (Some(s), _) => s.value,
+                    // Sized so the metric's peak uses 60 % of it.
+                    (None, Some(peak)) => peak / 0.6,
+                    (None, None) => 1000.0,
+                };
+                let usage = match (metric, &q.sim) {
+                    (Some(m), _) => Usage::Metric(m),
+                    (None, Some(s)) => Usage::Curve(Profile::new(
+                        s.base,
+                        s.peak,
+                        QUOTA_NOISE,
+                        false,
+                        hash_str(&format!("quota/{i}/{}", q.code)),
+                        seed,
+                    )),
+                    (None, None) => Usage::Curve(Profile::new(
+                        value * 0.2,
+                        value * 0.6,
+                        QUOTA_NOISE,
+                        false,
+                        hash_str(&format!("quota/{i}/{}", q.code)),
+                        seed,
+                    )),
+                };
+                QuotaModel { value, usage }
+            })
+            .collect();
+        Simulator {
+            runbook: runbook.clone(),
+            t0,
+            seed,
+            clock,
+            metrics,
+            ids,
+            quotas,
+            alarms: Vec::new(),
+            emitted_to: None,
+        }
+    }
+
+    /// The value of metric `metric` (index in `runbook.metrics`) in the bucket holding `at`.
+    /// Depends only on the seed, the metric, the bucket and T-0, never on call order.
+    pub fn value_at(&self, metric: usize, at: DateTime<Utc>) -> Option<f64> {
+        self.value_at_secs(metric, at.timestamp(), 0)
+    }
+
+    fn value_at_secs(&self, metric: usize, t: i64, depth: usize) -> Option<f64> {
+        let m = self.metrics.get(metric)?;
+        let bucket = t.div_euclid(m.step) * m.step;
+        match &m.kind {
+            Kind::Raw(profile) => {
+                let x = (bucket * 1000 - self.t0.timestamp_millis()) as f64 / 1000.0;
+                let z = curve::gaussian(self.seed, m.key, bucket);
+                profile.value(x, z)
+            }
+            Kind::Expr(None) => None,
+            Kind::Expr(Some(e)) => {
+                if depth >= MAX_EXPR_DEPTH {
+                    return None;
+                }
+                e.eval(&mut |id| {
+                    let i = *self.ids.get(id)?;
+                    self.value_at_secs(i, bucket, depth + 1)
+                })
+            }
+        }
+    }
+
+    /// Quota usage at Unix second `t`.
+    fn usage_at(&self, quota: usize, t: i64) -> Option<f64> {
+        let q = self.quotas.get(quota)?;
+        match &q.usage {
+            Usage::Metric(m) => self.value_at_secs(*m, t, 0),
+            Usage::Curve(p) => {
+                let bucket = t.div_euclid(TICK_SECS) * TICK_SECS;
+                let x = (bucket * 1000 - self.t0.timestamp_millis()) as f64 / 1000.0;
+                let key = hash_str(&format!("quota-noise/{quota}"));
+                p.value(x, curve::gaussian(self.seed, key, bucket))
+            }
+        }
+    }
+
+    fn quota_updates(&self, at: DateTime<Utc>) -> Vec<Update> {
+        (0..self.quotas.len())
+            .map(|i| Update::Quota {
+                quota: i,
+                value: Some(self.quotas[i].value).filter(|v| v.is_finite()),
+                usage: self.usage_at(i, at.timestamp()),
+                at,
+            })
+            .collect()
+    }
+
+    /// Points with timestamps in (from, to] (Unix seconds), one `Samples` per metric that has
+    /// any, oldest first; feeds the alarms and returns their state changes too.
+    fn advance(&mut self, from: i64, to: i64) -> (Vec<Update>, Vec<Update>) {
+        let mut samples = Vec::new();
+        let mut changes = Vec::new();
+        for i in 0..self.metrics.len() {
+            let step = self.metrics[i].step;
+            let mut points = Vec::new();
+            let mut t = from.div_euclid(step) * step + step;
+            while t <= to {
+                if let (Some(v), Some(at)) =
+                    (self.value_at_secs(i, t, 0), DateTime::from_timestamp(t, 0))
+                {
+                    points.push(Sample { at, value: v });
+                }
+                t += step;
+            }
+            if points.is_empty() {
+                continue;
+            }
+            for a in self.alarms.iter_mut().filter(|a| a.metric == Some(i)) {
+                for p in &points {
+                    if a.observe(p.at, p.value) {
+                        changes.push(alarm_update(a));
+                    }
+                }
+            }
+            samples.push(Update::Samples { metric: i, points });
+        }
+        (samples, changes)
+    }
+
+    /// The last 30 minutes of points, quota history, every alarm's state and a health report:
+    /// what the app needs to show a full screen at start. Calling it again starts over.
+    pub fn backfill(&mut self, now: DateTime<Utc>) -> Vec<Update> {
+        let to = now.timestamp();
+        let from = to.saturating_sub(BACKFILL_SECS);
+        let created = DateTime::from_timestamp(from, 0).unwrap_or(now);
+        self.alarms = alarms::trackers(&self.runbook, created);
+        let (mut out, _changes) = self.advance(from, to);
+        self.emitted_to = Some(to);
+
+        let mut t = (to - QUOTA_BACKFILL_SECS).div_euclid(TICK_SECS) * TICK_SECS + TICK_SECS;
+        while t < to {
+            if let Some(at) = DateTime::from_timestamp(t, 0) {
+                out.extend(self.quota_updates(at));
+            }
+            t += TICK_SECS;
+        }
+        out.extend(self.quota_updates(now));
+        out.extend(self.alarms.iter().map(alarm_update));
+        out.push(health(now));
+        out
+    }
+
+    /// Everything due since the last call: new points, alarm state changes, quota usage at
+    /// `now`, and a health report. A clock that went backwards gives no new points.
+    pub fn step(&mut self, now: DateTime<Utc>) -> Vec<Update> {
+        let to = now.timestamp();
+        if self.emitted_to.is_none() {
+            self.alarms = alarms::trackers(&self.runbook, now);
+        }
+        // After a long sleep (laptop lid, paused process) send at most the backfill window.
+        let from = self
+            .emitted_to
+            .unwrap_or(i64::MIN)
+            .max(to.saturating_sub(BACKFILL_SECS));
+        let mut out = Vec::new();
+        if to > from {
+            let (samples, changes) = self.advance(from, to);
+            out.extend(samples);
+            out.extend(changes);
+            self.emitted_to = Some(to);
+        }
+        out.extend(self.quota_updates(now));
+        out.push(health(now));
+        out
+    }
+
+    pub fn t0(&self) -> DateTime<Utc> {
+        self.t0
+    }
+}
+
+fn alarm_update(a: &AlarmTracker) -> Update {
+    Update::Alarm {
+        name: a.name.clone(),
+        state: a.state,
+        reason: a.reason.clone(),
+        changed_at: a.changed_at,
+    }
+}
+
+fn health(at: DateTime<Utc>) -> Update {
+    Update::Health {
+        source: SOURCE_NAME.to_string(),
+        error: None,
+        at,
+    }
+}
+
+/// Milliseconds from `now` to the next multiple of `TICK_SECS` strictly after it.
+fn until_next_tick_ms(now: DateTime<Utc>) -> i64 {
+    let ms = now.timestamp_millis();
+    let tick = TICK_SECS * 1000;
+    (ms.div_euclid(tick) + 1) * tick - ms
+}
+
+impl Source for Simulator {
+    fn name(&self) -> &str {
+        SOURCE_NAME
+    }
+
+    fn run(self: Box<Self>, tx: Sender<Update>) -> BoxFuture {
+        Box::pin(async move {
+            let mut sim = *self;
+            let clock = sim.clock.clone();
+            for u in sim.backfill(clock.now()) {
+                if tx.send(u).await.is_err() {
+                    return;
+                }
+            }
+            // How fast the clock runs against real time: 1 for the wall clock, N for a rehearsal
+            // at --speed N (learnt from the first sleep), so a tick is not overslept N times.
+            let mut rate = 1.0_f64;
+            loop {
+                let before = clock.now();
+                let wait_ms = (until_next_tick_ms(before) as f64 / rate).clamp(50.0, 10_000.0);
+                let started = tokio::time::Instant::now();
+                tokio::time::sleep(Duration::from_millis(wait_ms as u64)).await;
+                let now = clock.now();
+                let slept = started.elapsed().as_millis() as f64;
+                let moved = (now - before).num_milliseconds() as f64;
+                if slept > 0.0 && moved > 0.0 {
+                    rate = (moved / slept).clamp(1.0, 1000.0);
+                }
+                for u in sim.step(now) {
+                    if tx.send(u).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        })
+    }
+}
