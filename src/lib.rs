@@ -4,14 +4,14 @@
 //! state (journalling operator actions first), and `ui::draw` renders that state.
 
 pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod journal;
 pub mod notify;
+pub mod run;
 pub mod runbook;
 pub mod source;
 pub mod theme;
 pub mod time;
-// pub mod run;
-pub mod cli;
 pub mod tui;
 pub mod ui;

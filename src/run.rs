@@ -36,7 +36,10 @@ pub struct Session {
 /// The default journal for a runbook: `.tminus/<runbook file stem>.journal` in the working
 /// directory, so each event keeps its own history next to where the team runs it.
 pub fn default_journal(runbook: &Path) -> PathBuf {
-    let stem = runbook.file_stem().and_then(|s| s.to_str()).unwrap_or("runbook");
+    let stem = runbook
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("runbook");
     PathBuf::from(".tminus").join(format!("{stem}.journal"))
 }
 
@@ -55,7 +58,9 @@ pub fn parse_t0(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     }
     DateTime::parse_from_rfc3339(s)
         .map(|d| d.to_utc())
-        .with_context(|| format!("--t0 {s:?}: expected an RFC 3339 time like 2026-12-01T17:00:00Z, or +10m"))
+        .with_context(|| {
+            format!("--t0 {s:?}: expected an RFC 3339 time like 2026-12-01T17:00:00Z, or +10m")
+        })
 }
 
 /// Opens the war room and runs it until the operator quits or a signal arrives.
@@ -71,10 +76,24 @@ pub fn run_war_room(session: Session) -> Result<()> {
 
 async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -> Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(WallClock);
-    let Session { runbook, runbook_path, t0, operator, mode, seed, theme, .. } = session;
+    let Session {
+        runbook,
+        runbook_path,
+        t0,
+        operator,
+        mode,
+        seed,
+        theme,
+        ..
+    } = session;
     let mut app = App::new(
         runbook,
-        AppOptions { runbook_path: runbook_path.display().to_string(), t0, operator, mode },
+        AppOptions {
+            runbook_path: runbook_path.display().to_string(),
+            t0,
+            operator,
+            mode,
+        },
         clock.now(),
         Box::new(journal),
         past,
@@ -156,7 +175,9 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
 /// Hands alert records journalled since the last call to the runbook's notify command.
 fn dispatch_notifications(app: &mut App, tx: &mpsc::Sender<crate::source::Update>) {
     let records = app.take_outbox();
-    let Some(notify) = &app.runbook.escalation.notify else { return };
+    let Some(notify) = &app.runbook.escalation.notify else {
+        return;
+    };
     for r in &records {
         if let Some(n) = crate::notify::notification(&app.runbook.event.name, r)
             && let Ok(payload) = serde_json::to_vec(&n)
@@ -187,20 +208,38 @@ mod tests {
 
     #[test]
     fn t0_forms() {
-        let now = DateTime::parse_from_rfc3339("2026-12-01T16:00:00Z").unwrap().to_utc();
-        assert_eq!(parse_t0("+10m", now).unwrap(), now + chrono::Duration::minutes(10));
-        assert_eq!(parse_t0("2026-12-01T17:00:00Z", now).unwrap(), now + chrono::Duration::hours(1));
-        assert!(parse_t0("tomorrow", now).unwrap_err().to_string().contains("RFC 3339"));
+        let now = DateTime::parse_from_rfc3339("2026-12-01T16:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            parse_t0("+10m", now).unwrap(),
+            now + chrono::Duration::minutes(10)
+        );
+        assert_eq!(
+            parse_t0("2026-12-01T17:00:00Z", now).unwrap(),
+            now + chrono::Duration::hours(1)
+        );
+        assert!(
+            parse_t0("tomorrow", now)
+                .unwrap_err()
+                .to_string()
+                .contains("RFC 3339")
+        );
     }
 
     #[test]
     fn ticks_land_just_after_the_second() {
-        let now = DateTime::parse_from_rfc3339("2026-12-01T16:00:00.250Z").unwrap().to_utc();
+        let now = DateTime::parse_from_rfc3339("2026-12-01T16:00:00.250Z")
+            .unwrap()
+            .to_utc();
         assert_eq!(until_next_second(now), Duration::from_millis(752));
     }
 
     #[test]
     fn journal_defaults_next_to_the_team() {
-        assert_eq!(default_journal(Path::new("runbooks/launch.yaml")), PathBuf::from(".tminus/launch.journal"));
+        assert_eq!(
+            default_journal(Path::new("runbooks/launch.yaml")),
+            PathBuf::from(".tminus/launch.journal")
+        );
     }
 }

@@ -403,7 +403,7 @@ fn the_banner_shows_escalation_and_how_to_acknowledge() {
     let s = screen(&mut app, 160, 45);
     let banner = s.lines().find(|l| l.contains('▲')).unwrap().to_string();
     assert!(!banner.contains("p99 latency"), "{banner}");
-    assert!(s.contains("acknowledged metric p99"), "{s}");
+    assert!(s.contains("acknowledged p99 latency"), "{s}");
     // ...and once all are acknowledged it shows who took the top one.
     for _ in 0..10 {
         key(&mut app, KeyCode::Char('a'));

@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{pane_block, render_list, row_style, text};
-use crate::app::alerts::Severity;
+use crate::app::alerts::{AlertKey, Severity};
 use crate::app::{App, Pane};
 use crate::journal::{Event, Record};
 use crate::runbook::Runbook;
@@ -20,6 +20,26 @@ fn item_title<'a>(runbook: &'a Runbook, id: &'a str) -> &'a str {
         .find(|i| i.id == id)
         .map(|i| i.title.as_str())
         .unwrap_or(id)
+}
+
+/// What an alert is about, by the names the runbook gives it.
+pub fn key_label(runbook: &Runbook, key: &AlertKey) -> String {
+    match key {
+        AlertKey::Metric(id) => runbook
+            .metrics
+            .iter()
+            .find(|m| &m.id == id)
+            .map(|m| m.display_title().to_string())
+            .unwrap_or_else(|| id.clone()),
+        AlertKey::Quota(code) => runbook
+            .quotas
+            .iter()
+            .find(|q| &q.code == code)
+            .map(|q| format!("{} quota", q.display_title()))
+            .unwrap_or_else(|| format!("quota {code}")),
+        AlertKey::Alarm(name) => format!("alarm {name}"),
+        AlertKey::Overdue(item) => format!("overdue \"{}\"", item_title(runbook, item)),
+    }
 }
 
 /// What happened, in a sentence an operator reads at a glance.
@@ -55,9 +75,13 @@ pub fn describe(runbook: &Runbook, e: &Event) -> String {
             level,
             who,
             contact,
-        } => format!("escalated {key} to L{}: call {who} ({contact})", level + 1),
-        Event::AlertAcknowledged { key } => format!("acknowledged {key}"),
-        Event::AlertClosed { key } => format!("resolved {key}"),
+        } => format!(
+            "escalated {} to L{}: call {who} ({contact})",
+            key_label(runbook, key),
+            level + 1
+        ),
+        Event::AlertAcknowledged { key } => format!("acknowledged {}", key_label(runbook, key)),
+        Event::AlertClosed { key } => format!("resolved {}", key_label(runbook, key)),
     }
 }
 

@@ -81,7 +81,11 @@ impl Profile {
         Profile {
             base,
             peak,
-            noise: if noise.is_finite() { noise.clamp(0.0, 1.0) } else { 0.0 },
+            noise: if noise.is_finite() {
+                noise.clamp(0.0, 1.0)
+            } else {
+                0.0
+            },
             integer,
             // 20 to 40 minutes, and a phase of its own, so metrics do not breathe in step.
             drift_period: 1200.0 + (h % 1200) as f64,
@@ -108,7 +112,8 @@ impl Profile {
     /// The value `x` seconds from T-0 with the noise draw `z`; None if it is not a finite number.
     pub fn value(&self, x: f64, z: f64) -> Option<f64> {
         let level = self.base + (self.peak - self.base) * traffic(x);
-        let drift = DRIFT * (std::f64::consts::TAU * x / self.drift_period + self.drift_phase).sin();
+        let drift =
+            DRIFT * (std::f64::consts::TAU * x / self.drift_period + self.drift_phase).sin();
         let mut v = level * (1.0 + drift + self.noise * z);
         if !v.is_finite() {
             return None;
@@ -152,10 +157,16 @@ mod tests {
     #[test]
     fn traffic_shape() {
         assert!(traffic(-7200.0) < 0.01, "quiet long before");
-        assert!((traffic(-120.0) - BUZZ_SHARE).abs() < 1e-9, "buzz just before the ramp");
+        assert!(
+            (traffic(-120.0) - BUZZ_SHARE).abs() < 1e-9,
+            "buzz just before the ramp"
+        );
         assert!((traffic(0.0) - 0.54).abs() < 0.01);
         assert!((traffic(120.0) - 1.0).abs() < 1e-9, "peak at T+2m");
-        assert!((traffic(4.0 * 3600.0) - PLATEAU).abs() < 1e-9, "plateau later");
+        assert!(
+            (traffic(4.0 * 3600.0) - PLATEAU).abs() < 1e-9,
+            "plateau later"
+        );
         // Rises monotonically through the ramp, falls monotonically after it.
         let mut prev = traffic(-3600.0);
         for x in (-3590..=120).step_by(10) {
@@ -196,7 +207,10 @@ mod tests {
         let (b, p) = default_levels(Some(10.0), Some(5.0), Direction::Below);
         assert!(b > p && p > 10.0 && b >= 15.0);
         assert_eq!(default_levels(None, None, Direction::Above), (100.0, 300.0));
-        assert_eq!(default_levels(Some(f64::NAN), None, Direction::Above), (100.0, 300.0));
+        assert_eq!(
+            default_levels(Some(f64::NAN), None, Direction::Above),
+            (100.0, 300.0)
+        );
     }
 
     #[test]
@@ -207,7 +221,10 @@ mod tests {
                 assert!(v.is_finite() && v >= 0.0, "{x}: {v}");
             }
         }
-        assert_eq!(Profile::new(f64::NAN, 1.0, 0.0, false, 1, 1).value(0.0, 0.0), None);
+        assert_eq!(
+            Profile::new(f64::NAN, 1.0, 0.0, false, 1, 1).value(0.0, 0.0),
+            None
+        );
         let counts = Profile::new(0.0, 40.0, 0.1, true, 9, 9);
         let v = counts.value(120.0, 0.7).unwrap();
         assert_eq!(v, v.round());
