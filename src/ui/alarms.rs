@@ -61,10 +61,10 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     let state_w = 9;
     let age_w = 5;
     let name_w = width.saturating_sub(state_w + age_w + 2);
-    let rows: Vec<Line> = alarms
-        .iter()
-        .enumerate()
-        .map(|(row, a)| {
+    let ids: Vec<Option<usize>> = (0..alarms.len()).map(Some).collect();
+    render_list(f, inner, &ids, selected, |row| {
+        let a = alarms[row];
+        {
             let base = row_style(theme, row == selected, focused);
             let (label, sty) = match a.state {
                 AlarmState::Alarm => ("● ALARM", theme.crit()),
@@ -82,8 +82,6 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
                     theme.muted().patch(base),
                 ),
             ])
-        })
-        .collect();
-    let ids: Vec<Option<usize>> = (0..rows.len()).map(Some).collect();
-    render_list(f, inner, rows, &ids, selected);
+        }
+    });
 }

@@ -83,20 +83,6 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     let current = app.checklist_order().first().copied();
     let selected = app.ui.selected(Pane::Checklist);
     let list = lines(app);
-    let rows: Vec<Line> = list
-        .iter()
-        .map(|l| match *l {
-            ListLine::Heading(c) => heading(app, theme, c, current == Some(c), width),
-            ListLine::Item(i) => item_line(
-                app,
-                theme,
-                &items[i],
-                width,
-                owner_w,
-                row_style(theme, i == selected, focused),
-            ),
-        })
-        .collect();
     let ids: Vec<Option<usize>> = list
         .iter()
         .map(|l| match l {
@@ -104,7 +90,17 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
             ListLine::Item(i) => Some(*i),
         })
         .collect();
-    render_list(f, inner, rows, &ids, selected);
+    render_list(f, inner, &ids, selected, |line| match list[line] {
+        ListLine::Heading(c) => heading(app, theme, c, current == Some(c), width),
+        ListLine::Item(i) => item_line(
+            app,
+            theme,
+            &items[i],
+            width,
+            owner_w,
+            row_style(theme, i == selected, focused),
+        ),
+    });
 }
 
 fn heading<'a>(app: &App, theme: &Theme, c: usize, current: bool, width: usize) -> Line<'a> {

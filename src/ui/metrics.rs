@@ -90,10 +90,10 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     let fixed = title_w + value_w + unit_w + status_w + age_w + thr_w + 5;
     let spark_w = width.saturating_sub(fixed);
     let selected = app.ui.selected(Pane::Metrics);
-    let rows: Vec<Line> = metrics
-        .iter()
-        .enumerate()
-        .map(|(row, (i, def, st))| {
+    let ids: Vec<Option<usize>> = (0..metrics.len()).map(Some).collect();
+    render_list(f, inner, &ids, selected, |row| {
+        let (i, def, st) = &metrics[row];
+        {
             let status = app.metric_status(*i);
             let sty = status_style(theme, status);
             let base = row_style(theme, row == selected, focused);
@@ -145,10 +145,8 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
                 theme.muted().patch(base),
             ));
             Line::from(spans)
-        })
-        .collect();
-    let ids: Vec<Option<usize>> = (0..rows.len()).map(Some).collect();
-    render_list(f, inner, rows, &ids, selected);
+        }
+    });
 }
 
 #[cfg(test)]

@@ -165,21 +165,20 @@ pub fn row_style(theme: &Theme, selected: bool, focused: bool) -> Style {
     }
 }
 
-/// Renders `lines` (each tagged with whether it is selected) into `inner`, scrolled so the
-/// selection stays visible: the same scroll `hit_test` assumes.
-pub fn render_list(
+/// Renders the lines of a list into `inner`, scrolled so the selection stays visible (the
+/// same scroll `hit_test` assumes). `row_ids` has one entry per line; `make` builds line `i`
+/// and is only called for the lines that are on screen, so long lists cost what is visible.
+pub fn render_list<'a>(
     f: &mut Frame,
     inner: Rect,
-    rows: Vec<Line<'_>>,
     row_ids: &[Option<usize>],
     selected: usize,
+    make: impl FnMut(usize) -> Line<'a>,
 ) {
     let selected_line = selected_line(row_ids, selected);
-    let offset = layout::scroll_offset(selected_line, rows.len(), inner.height as usize);
-    let visible: Vec<Line> = rows
-        .into_iter()
-        .skip(offset)
-        .take(inner.height as usize)
-        .collect();
+    let height = inner.height as usize;
+    let offset = layout::scroll_offset(selected_line, row_ids.len(), height);
+    let end = (offset + height).min(row_ids.len());
+    let visible: Vec<Line> = (offset..end).map(make).collect();
     f.render_widget(Paragraph::new(visible), inner);
 }

@@ -68,13 +68,11 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     }
     let width = inner.width as usize;
     let selected = app.ui.selected(Pane::Quotas);
-    let rows: Vec<Line> = rows_data
-        .iter()
-        .enumerate()
-        .map(|(row, (def, st))| quota_line(app, theme, def, st, width, row == selected, focused))
-        .collect();
-    let ids: Vec<Option<usize>> = (0..rows.len()).map(Some).collect();
-    render_list(f, inner, rows, &ids, selected);
+    let ids: Vec<Option<usize>> = (0..rows_data.len()).map(Some).collect();
+    render_list(f, inner, &ids, selected, |row| {
+        let (def, st) = rows_data[row];
+        quota_line(app, theme, def, st, width, row == selected, focused)
+    });
 }
 
 fn quota_line<'a>(

@@ -124,12 +124,11 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
         .max()
         .unwrap_or(0)
         .min(12);
-    // Only the rows that can be on screen are formatted: the timeline can be long.
-    let visible = inner.height as usize + selected + 1;
-    let rows: Vec<Line> = ordered(app)
-        .take(visible)
-        .enumerate()
-        .map(|(row, r)| {
+    let records: Vec<&Record> = ordered(app).collect();
+    let ids: Vec<Option<usize>> = (0..records.len()).map(Some).collect();
+    render_list(f, inner, &ids, selected, |row| {
+        let r = records[row];
+        {
             let base = row_style(theme, row == selected, focused);
             let when = format!(
                 "{} {:>7} ",
@@ -146,8 +145,6 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
                     event_style(theme, &r.event).patch(base),
                 ),
             ])
-        })
-        .collect();
-    let ids: Vec<Option<usize>> = (0..rows.len()).map(Some).collect();
-    render_list(f, inner, rows, &ids, selected);
+        }
+    });
 }
