@@ -145,7 +145,10 @@ fn follow(runbook: &Runbook, name: &str) -> Option<usize> {
         .enumerate()
         .filter(|(_, m)| usable(m))
         .filter_map(|(i, m)| {
-            let keys = [squash(&m.id), m.title.as_deref().map(squash).unwrap_or_default()];
+            let keys = [
+                squash(&m.id),
+                m.title.as_deref().map(squash).unwrap_or_default(),
+            ];
             keys.into_iter()
                 .filter(|k| !k.is_empty() && hay.contains(k.as_str()))
                 .map(|k| k.len())
@@ -190,7 +193,10 @@ mod tests {
             "Threshold Crossed: 3 datapoints [912.3, 940.1, 955.0] were greater than or equal to \
              the threshold (900.0)."
         );
-        assert!(!a.observe(t(90), 999.0), "no change while it stays in ALARM");
+        assert!(
+            !a.observe(t(90), 999.0),
+            "no change while it stays in ALARM"
+        );
         a.observe(t(100), 1.0);
         a.observe(t(110), f64::NAN);
         a.observe(t(120), 2.0);
@@ -206,6 +212,9 @@ mod tests {
             a.observe(t(i as i64), v);
         }
         assert_eq!(a.state, AlarmState::Alarm);
-        assert!(a.reason.contains("less than or equal to the threshold (4.0)"));
+        assert!(
+            a.reason
+                .contains("less than or equal to the threshold (4.0)")
+        );
     }
 }

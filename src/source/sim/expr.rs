@@ -269,7 +269,9 @@ impl Parser {
                 }
                 Ok(e)
             }
-            Some(Tok::Sym(c)) => self.err(format!("expected a number, a metric id or '(' before {c:?}")),
+            Some(Tok::Sym(c)) => self.err(format!(
+                "expected a number, a metric id or '(' before {c:?}"
+            )),
             None => self.err("expression ends too early"),
         }
     }
@@ -393,7 +395,11 @@ mod tests {
         assert_eq!(eval("100 * errors / requests", &[("errors", 1.0)]), None);
         assert_eq!(eval("1 / zero", &[("zero", 0.0)]), None);
         assert_eq!(eval("0 / 0", &[]), None);
-        assert_eq!(eval("1e308 * 10", &[]), None, "overflow to inf is not a point");
+        assert_eq!(
+            eval("1e308 * 10", &[]),
+            None,
+            "overflow to inf is not a point"
+        );
         assert_eq!(eval("(0 - 1) ^ 0.5", &[]), None, "NaN is not a point");
     }
 

@@ -42,7 +42,10 @@ fn problems(rb: &Runbook) -> Vec<String> {
             out.push(format!("metric id {id:?} is not a CloudWatch query id"));
         }
         if !(matches!(m.period, 1 | 5 | 10 | 20 | 30) || (m.period >= 60 && m.period % 60 == 0)) {
-            out.push(format!("{id}: period {} is not a CloudWatch period", m.period));
+            out.push(format!(
+                "{id}: period {} is not a CloudWatch period",
+                m.period
+            ));
         }
         match (&m.expression, &m.namespace, &m.metric) {
             (Some(e), None, None) => match Expr::parse(e) {
@@ -56,7 +59,9 @@ fn problems(rb: &Runbook) -> Vec<String> {
                 Err(err) => out.push(format!("{id}: expression: {err}")),
             },
             (None, Some(_), Some(_)) => {}
-            _ => out.push(format!("{id}: give either expression or namespace + metric")),
+            _ => out.push(format!(
+                "{id}: give either expression or namespace + metric"
+            )),
         }
         if let (Some(w), Some(c)) = (m.warn, m.crit) {
             let ordered = match m.direction {
@@ -64,7 +69,9 @@ fn problems(rb: &Runbook) -> Vec<String> {
                 Direction::Below => w > c,
             };
             if !ordered {
-                out.push(format!("{id}: warn {w} and crit {c} are the wrong way round"));
+                out.push(format!(
+                    "{id}: warn {w} and crit {c} are the wrong way round"
+                ));
             }
         }
         if let Some(s) = &m.sim
@@ -75,7 +82,10 @@ fn problems(rb: &Runbook) -> Vec<String> {
     }
     for w in rb.phases.windows(2) {
         if w[0].from >= w[1].from {
-            out.push(format!("phase {} does not start after {}", w[1].name, w[0].name));
+            out.push(format!(
+                "phase {} does not start after {}",
+                w[1].name, w[0].name
+            ));
         }
     }
     for z in &rb.event.zones {
@@ -90,9 +100,14 @@ fn problems(rb: &Runbook) -> Vec<String> {
         }
         let real_shape = q.code.len() == 10
             && q.code.starts_with("L-")
-            && q.code[2..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase());
+            && q.code[2..]
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase());
         if !real_shape {
-            out.push(format!("quota code {} is not shaped like L-XXXXXXXX", q.code));
+            out.push(format!(
+                "quota code {} is not shaped like L-XXXXXXXX",
+                q.code
+            ));
         }
         if q.warn_below <= q.crit_below {
             out.push(format!("{}: warn_below must exceed crit_below", q.code));
@@ -118,9 +133,10 @@ fn problems(rb: &Runbook) -> Vec<String> {
             if let Some(v) = &it.verify {
                 match parse_verify(v) {
                     Some((metric, _, _)) if ids.contains(&metric.as_str()) => {}
-                    Some((metric, _, _)) => {
-                        out.push(format!("{}: verify refers to unknown metric {metric}", it.id))
-                    }
+                    Some((metric, _, _)) => out.push(format!(
+                        "{}: verify refers to unknown metric {metric}",
+                        it.id
+                    )),
                     None => out.push(format!("{}: verify {v:?} does not parse", it.id)),
                 }
             }
@@ -128,7 +144,10 @@ fn problems(rb: &Runbook) -> Vec<String> {
     }
     for w in rb.escalation.levels.windows(2) {
         if w[0].after >= w[1].after {
-            out.push(format!("escalation level {} is not after {}", w[1].who, w[0].who));
+            out.push(format!(
+                "escalation level {} is not after {}",
+                w[1].who, w[0].who
+            ));
         }
     }
     if rb.event.ends_at.is_some_and(|e| e.secs() <= 0) {
@@ -145,7 +164,10 @@ fn bundled_runbooks_parse_and_are_consistent() {
         .filter_map(|(p, _)| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     for want in ["demo.yaml", "launch.yaml", "genai.yaml"] {
-        assert!(names.iter().any(|n| n == want), "runbooks/{want} missing: {names:?}");
+        assert!(
+            names.iter().any(|n| n == want),
+            "runbooks/{want} missing: {names:?}"
+        );
     }
     for (path, rb) in &all {
         let p = problems(rb);
@@ -165,7 +187,43 @@ fn the_checker_catches_what_it_claims_to() {
     bad.phases.swap(0, 1);
     bad.checklists[0].items[0].verify = Some("ghost >= 1".into());
     let p = problems(&bad).join("\n");
-    for want in ["unknown metric nope", "wrong way round", "does not start after", "unknown metric ghost"] {
+    for want in [
+        "unknown metric nope",
+        "wrong way round",
+        "does not start after",
+        "unknown metric ghost",
+    ] {
         assert!(p.contains(want), "missing {want:?} in:\n{p}");
+    }
+}
+
+#[test]
+fn every_named_alarm_follows_the_metric_its_name_says() {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    for (path, rb) in bundled() {
+        let created = rb.event.starts_at;
+        for a in super::alarms::trackers(&rb, created) {
+            let m = &rb.metrics[a
+                .metric
+                .unwrap_or_else(|| panic!("{}: {}", path.display(), a.name))];
+            let name = squash(&a.name);
+            let named = name.contains(&squash(&m.id))
+                || m.title
+                    .as_deref()
+                    .is_some_and(|t| name.contains(&squash(t)));
+            assert!(
+                named,
+                "{}: alarm {} follows {} only by default",
+                path.display(),
+                a.name,
+                m.id
+            );
+            assert!(a.threshold.is_finite());
+        }
     }
 }
