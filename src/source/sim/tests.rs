@@ -555,3 +555,93 @@ async fn run_delivers_updates_and_stops_when_the_receiver_goes() {
         .expect("the simulator stops once nobody listens")
         .unwrap();
 }
+
+/// The demo as the operator sees it: the simulator's updates folded into the real `App`.
+#[test]
+fn the_demo_tells_its_story_in_the_app() {
+    use crate::app::alerts::{AlertKey, Severity};
+    use crate::app::state::{ItemStatus, Mode, Status};
+    use crate::app::update::{AppOptions, Msg};
+    use crate::journal::MemoryJournal;
+
+    let rb = runbook("demo.yaml");
+    let opts = AppOptions {
+        runbook_path: "runbooks/demo.yaml".into(),
+        t0: t0(),
+        operator: "test".into(),
+        mode: Mode::Simulated,
+    };
+    let mut app = crate::app::App::new(
+        rb.clone(),
+        opts,
+        at(-180),
+        Box::new(MemoryJournal::default()),
+        Vec::new(),
+    );
+    let mut s = sim(&rb, 42);
+    for u in s.backfill(at(-180)) {
+        app.update(at(-180), Msg::Source(u));
+    }
+    let open = |app: &crate::app::App, key: &AlertKey| {
+        app.open_alerts()
+            .find(|a| &a.key == key)
+            .map(|a| a.severity)
+    };
+    let p99 = AlertKey::Metric("p99_latency".into());
+    let lambda = AlertKey::Quota("L-B99A9384".into());
+    assert!(app.overdue_count() >= 4, "pre-flight items overdue at T-3m");
+    assert_eq!(open(&app, &p99), None);
+    assert_eq!(open(&app, &lambda), None);
+    let p = metric(&rb, "p99_latency");
+    assert_eq!(app.metric_status(p), Status::Ok);
+    assert_eq!(
+        app.alarms["shop-web-p99-latency-high"].state,
+        AlarmState::Ok
+    );
+
+    let mut t = -170;
+    while t <= 150 {
+        for u in s.step(at(t)) {
+            app.update(at(t), Msg::Source(u));
+        }
+        app.update(at(t), Msg::Tick);
+        t += 10;
+    }
+    assert_eq!(open(&app, &p99), Some(Severity::Crit));
+    assert_eq!(open(&app, &lambda), Some(Severity::Warn));
+    assert_eq!(
+        app.alarms["shop-web-p99-latency-high"].state,
+        AlarmState::Alarm
+    );
+    assert!(
+        app.open_alerts()
+            .any(|a| a.key == AlertKey::Alarm("shop-web-p99-latency-high".into()))
+    );
+    let status = |id: &str| {
+        rb.checklists
+            .iter()
+            .enumerate()
+            .find_map(|(c, l)| {
+                l.items
+                    .iter()
+                    .position(|i| i.id == id)
+                    .map(|i| app.items[c][i].status)
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        status("traffic-flowing"),
+        ItemStatus::Done,
+        "verify rps >= 1500"
+    );
+    assert_eq!(
+        status("first-orders"),
+        ItemStatus::Done,
+        "verify orders >= 1000"
+    );
+    assert_eq!(status("handover"), ItemStatus::Todo);
+    for (i, _, _) in app.visible_metrics() {
+        assert_ne!(app.metric_status(i), Status::Stale);
+        assert_ne!(app.metric_status(i), Status::NoData);
+    }
+}
