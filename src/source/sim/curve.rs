@@ -71,8 +71,28 @@ pub struct Profile {
     pub noise: f64,
     /// Counts (Sum of a count) are whole numbers.
     pub integer: bool,
+    /// Seconds this metric trails the traffic curve by.
+    pub lag: f64,
     drift_period: f64,
     drift_phase: f64,
+}
+
+/// Latency trails traffic: queues fill and autoscaling reacts before a percentile over a
+/// period shows it. Half a minute puts the demo's p99 warning about a minute after T-0.
+const LATENCY_LAG_SECS: f64 = 30.0;
+
+/// Percentile statistics (p99, tm99, ...) and metrics named for latency or duration.
+fn is_latency(m: &Metric) -> bool {
+    let stat = m.stat.as_deref().unwrap_or("").to_ascii_lowercase();
+    let percentile = ["p", "tm", "tc", "ts", "wm", "pr"].iter().any(|pre| {
+        stat.strip_prefix(pre)
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+    });
+    let name = m.metric.as_deref().unwrap_or("");
+    percentile
+        || ["Latency", "ResponseTime", "Duration"]
+            .iter()
+            .any(|k| name.contains(k))
 }
 
 impl Profile {
@@ -87,6 +107,7 @@ impl Profile {
                 0.0
             },
             integer,
+            lag: 0.0,
             // 20 to 40 minutes, and a phase of its own, so metrics do not breathe in step.
             drift_period: 1200.0 + (h % 1200) as f64,
             drift_phase: ((h >> 16) % 10_000) as f64 / 10_000.0 * std::f64::consts::TAU,
@@ -106,12 +127,16 @@ impl Profile {
         let unit = m.unit.as_deref().unwrap_or("").to_ascii_lowercase();
         let integer = matches!(stat.as_str(), "sum" | "samplecount") && !unit.contains('%')
             || unit == "count";
-        Profile::new(base, peak, noise, integer, hash_str(&m.id), seed)
+        let mut p = Profile::new(base, peak, noise, integer, hash_str(&m.id), seed);
+        if is_latency(m) {
+            p.lag = LATENCY_LAG_SECS;
+        }
+        p
     }
 
     /// The value `x` seconds from T-0 with the noise draw `z`; None if it is not a finite number.
     pub fn value(&self, x: f64, z: f64) -> Option<f64> {
-        let level = self.base + (self.peak - self.base) * traffic(x);
+        let level = self.base + (self.peak - self.base) * traffic(x - self.lag);
         let drift =
             DRIFT * (std::f64::consts::TAU * x / self.drift_period + self.drift_phase).sin();
         let mut v = level * (1.0 + drift + self.noise * z);
@@ -210,6 +235,38 @@ mod tests {
         assert_eq!(
             default_levels(Some(f64::NAN), None, Direction::Above),
             (100.0, 300.0)
+        );
+    }
+
+    #[test]
+    fn latency_lags_traffic() {
+        let m = |stat: &str, metric: &str| -> Metric {
+            serde_yaml::from_str(&format!(
+                "{{id: x, namespace: N, metric: {metric}, stat: {stat}, sim: {{base: 1, peak: 2, noise: 0}}}}"
+            ))
+            .unwrap()
+        };
+        assert_eq!(
+            Profile::for_metric(&m("p99", "TargetResponseTime"), 1).lag,
+            30.0
+        );
+        assert_eq!(Profile::for_metric(&m("tm99", "Foo"), 1).lag, 30.0);
+        assert_eq!(
+            Profile::for_metric(&m("Average", "SuccessfulRequestLatency"), 1).lag,
+            30.0
+        );
+        assert_eq!(Profile::for_metric(&m("Sum", "RequestCount"), 1).lag, 0.0);
+        assert_eq!(Profile::for_metric(&m("Sum", "Errors"), 1).lag, 0.0);
+        let lagged = Profile::for_metric(&m("p99", "X"), 1);
+        let mut now = lagged.clone();
+        now.lag = 0.0;
+        assert_eq!(
+            lagged
+                .value(60.0, 0.0)
+                .map(|v| v - now.value(30.0, 0.0).unwrap())
+                .map(f64::abs)
+                .map(|d| d < 0.1),
+            Some(true)
         );
     }
 

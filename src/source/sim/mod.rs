@@ -68,6 +68,8 @@ enum Usage {
 struct QuotaModel {
     value: f64,
     usage: Usage,
+    /// Seeds the usage noise of a curve-driven quota.
+    key: u64,
 }
 
 pub struct Simulator {
@@ -141,7 +143,11 @@ impl Simulator {
                         seed,
                     )),
                 };
-                QuotaModel { value, usage }
+                QuotaModel {
+                    value,
+                    usage,
+                    key: hash_str(&format!("quota-noise/{i}")),
+                }
             })
             .collect();
         Simulator {
@@ -193,8 +199,7 @@ impl Simulator {
             Usage::Curve(p) => {
                 let bucket = t.div_euclid(TICK_SECS) * TICK_SECS;
                 let x = (bucket * 1000 - self.t0.timestamp_millis()) as f64 / 1000.0;
-                let key = hash_str(&format!("quota-noise/{quota}"));
-                p.value(x, curve::gaussian(self.seed, key, bucket))
+                p.value(x, curve::gaussian(self.seed, q.key, bucket))
             }
         }
     }
