@@ -15,3 +15,5 @@ pub mod time;
 pub mod cli;
 pub mod tui;
 pub mod ui;
+pub mod check;
+pub mod diag;
