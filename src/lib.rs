@@ -15,3 +15,5 @@ pub mod theme;
 pub mod time;
 pub mod tui;
 pub mod ui;
+pub mod check;
+pub mod diag;

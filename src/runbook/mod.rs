@@ -1,5 +1,13 @@
 //! Runbooks: the YAML model, its loader and its validation.
+//!
+//! `load`/`parse` give either a runbook that passed every check or all the located problems
+//! (`file:line:col`), so callers never see a half-valid runbook.
 
+mod load;
 pub mod model;
+pub mod positions;
+mod validate;
 
+pub use load::{load, parse};
 pub use model::Runbook;
+pub use validate::validate;

@@ -275,7 +275,33 @@ pub struct EscalationLevel {
 #[serde(deny_unknown_fields)]
 pub struct Notify {
     /// Program and arguments; the alert is written to its stdin as JSON. Never run by a shell.
+    /// Written either as a list (`[./notify.sh, --channel, "#launch bridge"]`) or as one string
+    /// that is split on whitespace (`./notify.sh --channel ops`); the string form has no quoting,
+    /// so an argument containing spaces needs the list form.
+    #[serde(deserialize_with = "command_words")]
     pub command: Vec<String>,
+}
+
+/// A command as a list of words, or one string split on whitespace (see `Notify::command`).
+fn command_words<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a command: a list of words or one string like \"./notify.sh --page\"")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Vec<String>, E> {
+            Ok(v.split_whitespace().map(str::to_string).collect())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut words = Vec::new();
+            while let Some(w) = seq.next_element::<String>()? {
+                words.push(w);
+            }
+            Ok(words)
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// Game-day fault injection (used by `tminus rehearse`).

@@ -1,0 +1,1 @@
+//! `tminus check`.

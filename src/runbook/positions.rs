@@ -1,0 +1,202 @@
+//! Where each YAML node starts, by path ("metrics[2].warn"), so semantic errors found on the
+//! deserialized model can point at the offending node. serde_yaml keeps no positions in the
+//! values it produces, so the text is walked a second time with yaml-rust2's event parser.
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// 1-based (line, column).
+pub type Pos = (usize, usize);
+
+#[derive(Debug, Default, Clone)]
+pub struct Positions {
+    /// Path of a node -> where its value starts.
+    values: HashMap<String, Pos>,
+    /// Path of a mapping entry -> where its key starts (for "unknown key"-style problems).
+    keys: HashMap<String, Pos>,
+}
+
+impl Positions {
+    /// Best effort: on a YAML syntax error the nodes seen before it are kept. Never panics.
+    pub fn build(text: &str) -> Positions {
+        let mut b = Builder::default();
+        let mut parser = Parser::new_from_str(text);
+        // A scan error only truncates the index; serde_yaml reports the syntax error itself.
+        let _ = parser.load(&mut b, false);
+        Positions {
+            values: b.values,
+            keys: b.keys,
+        }
+    }
+
+    /// Where the value at `path` starts; falls back to the nearest ancestor that exists (a
+    /// missing `metrics[2].expression` points at `metrics[2]`), and finally to 1:1.
+    pub fn value(&self, path: &str) -> Pos {
+        self.lookup(&self.values, path)
+    }
+
+    /// Where the key of the entry at `path` starts, else where its value (or ancestor) starts.
+    pub fn key(&self, path: &str) -> Pos {
+        match self.keys.get(path) {
+            Some(p) => *p,
+            None => self.value(path),
+        }
+    }
+
+    /// Whether the path was present in the text (e.g. to tell a default from an explicit value).
+    pub fn has(&self, path: &str) -> bool {
+        self.values.contains_key(path)
+    }
+
+    fn lookup(&self, map: &HashMap<String, Pos>, path: &str) -> Pos {
+        let mut p = path;
+        loop {
+            if let Some(pos) = map.get(p) {
+                return *pos;
+            }
+            match parent(p) {
+                Some(up) => p = up,
+                None => return (1, 1),
+            }
+        }
+    }
+}
+
+/// "a.b[2].c" -> "a.b[2]" -> "a.b" -> "a" -> "" -> None.
+fn parent(path: &str) -> Option<&str> {
+    if path.is_empty() {
+        return None;
+    }
+    let cut = path.rfind(['.', '[']).unwrap_or(0);
+    Some(&path[..cut])
+}
+
+enum Frame {
+    Map {
+        path: String,
+        /// The key whose value comes next, or None while a key is expected.
+        key: Option<String>,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    values: HashMap<String, Pos>,
+    keys: HashMap<String, Pos>,
+}
+
+fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// yaml-rust2 markers count lines from 1 and columns from 0.
+fn pos(m: Marker) -> Pos {
+    (m.line().max(1), m.col() + 1)
+}
+
+impl Builder {
+    /// Records a node starting at `mark`, returning its path, or None when the node is a key.
+    fn node(&mut self, scalar_key: Option<&str>, mark: Marker) -> Option<String> {
+        let path = match self.stack.last_mut() {
+            None => String::new(),
+            Some(Frame::Seq { path, next }) => {
+                let p = format!("{path}[{next}]");
+                *next += 1;
+                p
+            }
+            Some(Frame::Map { path, key }) => match key.take() {
+                Some(k) => join(path, &k),
+                None => {
+                    // This node is a key. Non-scalar keys get a placeholder name nobody looks up.
+                    let k = scalar_key.unwrap_or("?").to_string();
+                    let full = join(path, &k);
+                    self.keys.entry(full).or_insert(pos(mark));
+                    *key = Some(k);
+                    return None;
+                }
+            },
+        };
+        self.values.entry(path.clone()).or_insert(pos(mark));
+        Some(path)
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(ref value, ..) => {
+                self.node(Some(value), mark);
+            }
+            Event::Alias(_) => {
+                self.node(Some("*alias"), mark);
+            }
+            Event::MappingStart(..) => {
+                // A complex key (a mapping used as a key) still needs a frame to balance its end.
+                let path = self.node(None, mark).unwrap_or_else(|| "?".into());
+                self.stack.push(Frame::Map { path, key: None });
+            }
+            Event::SequenceStart(..) => {
+                let path = self.node(None, mark).unwrap_or_else(|| "?".into());
+                self.stack.push(Frame::Seq { path, next: 0 });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "\
+event:
+  name: x
+metrics:
+  - id: a
+    warn: 1
+  - { id: b, crit: 2 }
+list: [1, [2, 3]]
+";
+
+    #[test]
+    fn indexes_values_and_keys_by_path() {
+        let p = Positions::build(DOC);
+        assert_eq!(p.value("event.name"), (2, 9));
+        assert_eq!(p.key("event.name"), (2, 3));
+        assert_eq!(p.value("metrics[0].id"), (4, 9));
+        assert_eq!(p.value("metrics[0].warn"), (5, 11));
+        assert_eq!(p.value("metrics[1].crit"), (6, 21));
+        assert_eq!(p.value("list[1][1]"), (7, 14));
+        assert!(p.has("metrics[1].id"));
+        assert!(!p.has("metrics[1].warn"));
+    }
+
+    #[test]
+    fn falls_back_to_the_nearest_ancestor() {
+        let p = Positions::build(DOC);
+        assert_eq!(p.value("metrics[1].expression"), p.value("metrics[1]"));
+        assert_eq!(p.value("nothing.here"), (1, 1));
+        assert_eq!(Positions::build("").value("a"), (1, 1));
+    }
+
+    #[test]
+    fn survives_broken_yaml() {
+        let p = Positions::build("a: [1, 2\nb: {c: ");
+        assert_eq!(p.value("a[0]"), (1, 5));
+        let _ = Positions::build("? [a]\n: 1\n- x\n");
+    }
+}

@@ -1,0 +1,903 @@
+//! Semantic checks on a runbook that deserialized fine: references between sections, ids,
+//! orderings and AWS naming rules. Every problem is reported (not just the first), each located
+//! at the YAML node it is about, in file order, so one `tminus check` run lists all the fixes.
+
+use std::collections::{HashMap, HashSet};
+
+use super::model::{Direction, Metric, Runbook};
+use super::positions::Positions;
+use crate::diag::{Diagnostic, closest};
+use crate::time::TOffset;
+
+/// Offsets further than this from T-0 are surely typos ("T-30d" meant "T-30m" is fine; a year
+/// and more is not an event).
+const MAX_OFFSET_SECS: i64 = 366 * 86_400;
+
+/// CloudWatch metric math functions and keywords: identifiers in an expression that are not
+/// metric ids. Functions are upper case in CloudWatch.
+const MATH_WORDS: &[&str] = &[
+    "ABS",
+    "ANOMALY_DETECTION_BAND",
+    "AVG",
+    "CEIL",
+    "DATAPOINT_COUNT",
+    "DATE",
+    "DAY",
+    "DB_PERF_INSIGHTS",
+    "DIFF",
+    "DIFF_TIME",
+    "EPOCH",
+    "FILL",
+    "FIRST",
+    "FLOOR",
+    "HOUR",
+    "IF",
+    "INSIGHT_RULE_METRIC",
+    "LAMBDA",
+    "LAST",
+    "LOG",
+    "LOG10",
+    "MAX",
+    "METRIC_COUNT",
+    "METRICS",
+    "MIN",
+    "MINUTE",
+    "MONTH",
+    "PERIOD",
+    "RATE",
+    "REMOVE_EMPTY",
+    "RUNNING_SUM",
+    "SEARCH",
+    "SERVICE_QUOTA",
+    "SLICE",
+    "SORT",
+    "STDDEV",
+    "SUM",
+    "TIME_SERIES",
+    "YEAR",
+    // Keywords: logical operators and FILL/SORT arguments.
+    "AND",
+    "OR",
+    "NOT",
+    "REPEAT",
+    "LINEAR",
+    "ASC",
+    "DESC",
+];
+
+const BASIC_STATS: &[&str] = &["Average", "Sum", "Minimum", "Maximum", "SampleCount", "IQM"];
+
+/// Runs every check; an empty result means the runbook is valid.
+pub fn validate(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
+    let mut v = Checker {
+        label,
+        pos: Positions::build(text),
+        out: Vec::new(),
+    };
+    v.event(rb);
+    v.aws(rb);
+    v.phases(rb);
+    v.metrics(rb);
+    v.quotas(rb);
+    v.checklists(rb);
+    v.escalation(rb);
+    v.rehearsal(rb);
+    // File order; the sort is stable so problems on one node keep the order they were found in.
+    v.out.sort_by_key(|d| (d.line, d.column));
+    v.out
+}
+
+struct Checker<'a> {
+    label: &'a str,
+    pos: Positions,
+    out: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    /// A problem with the value at `path`.
+    fn err(&mut self, path: &str, message: impl Into<String>, hint: impl Into<String>) {
+        let (line, col) = self.pos.value(path);
+        self.out
+            .push(Diagnostic::new(self.label, line, col, message).with_hint(hint));
+    }
+
+    fn line_of(&self, path: &str) -> usize {
+        self.pos.value(path).0
+    }
+
+    fn offset(&mut self, path: &str, t: TOffset) {
+        if t.secs().abs() > MAX_OFFSET_SECS {
+            self.err(
+                path,
+                format!("{t} is more than 366 days from T-0"),
+                "offsets are relative to event.starts_at; check the unit (m is minutes, d is days)",
+            );
+        }
+    }
+
+    fn non_empty(&mut self, path: &str, value: &str, what: &str) {
+        if value.trim().is_empty() {
+            self.err(path, format!("{what} is empty"), "");
+        }
+    }
+
+    fn region(&mut self, path: &str, region: Option<&str>) {
+        if let Some(r) = region
+            && !is_region(r)
+        {
+            self.err(
+                path,
+                format!("`{r}` is not an AWS region name"),
+                "write a region code such as us-east-1, eu-west-2, ap-southeast-1",
+            );
+        }
+    }
+
+    fn event(&mut self, rb: &Runbook) {
+        let e = &rb.event;
+        self.non_empty("event.name", &e.name, "event name");
+        if let Some(end) = e.ends_at {
+            self.offset("event.ends_at", end);
+            if end.secs() <= 0 {
+                self.err(
+                    "event.ends_at",
+                    format!("ends_at {end} is not after T-0"),
+                    "ends_at is when the war room's event ends, e.g. T+4h",
+                );
+            }
+        }
+        for (i, z) in e.zones.iter().enumerate() {
+            if let Err(hint) = check_zone(z) {
+                self.err(
+                    &format!("event.zones[{i}]"),
+                    format!("unknown time zone `{z}`"),
+                    hint,
+                );
+            }
+        }
+    }
+
+    fn aws(&mut self, rb: &Runbook) {
+        self.region("aws.region", rb.aws.region.as_deref());
+        if let Some(p) = &rb.aws.profile {
+            self.non_empty("aws.profile", p, "aws.profile");
+        }
+    }
+
+    fn phases(&mut self, rb: &Runbook) {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, p) in rb.phases.iter().enumerate() {
+            let path = format!("phases[{i}]");
+            self.non_empty(&format!("{path}.name"), &p.name, "phase name");
+            if let Some(first) = seen.get(p.name.as_str()) {
+                let line = self.line_of(&format!("phases[{first}].name"));
+                self.err(
+                    &format!("{path}.name"),
+                    format!("duplicate phase name `{}`", p.name),
+                    format!("first defined on line {line}; phase names must be unique"),
+                );
+            } else {
+                seen.insert(&p.name, i);
+            }
+            self.offset(&format!("{path}.from"), p.from);
+            if i > 0 {
+                let prev = &rb.phases[i - 1];
+                if p.from <= prev.from {
+                    self.err(
+                        &format!("{path}.from"),
+                        format!(
+                            "phase `{}` starts at {}, not after the phase before it (`{}` at {})",
+                            p.name, p.from, prev.name, prev.from
+                        ),
+                        "list phases in time order, each `from` later than the one before",
+                    );
+                }
+            }
+        }
+    }
+
+    fn metrics(&mut self, rb: &Runbook) {
+        let ids: Vec<&str> = rb.metrics.iter().map(|m| m.id.as_str()).collect();
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, m) in rb.metrics.iter().enumerate() {
+            let path = format!("metrics[{i}]");
+            if let Err((msg, hint)) = check_metric_id(&m.id) {
+                self.err(&format!("{path}.id"), msg, hint);
+            }
+            if let Some(first) = seen.get(m.id.as_str()) {
+                let line = self.line_of(&format!("metrics[{first}].id"));
+                self.err(
+                    &format!("{path}.id"),
+                    format!("duplicate metric id `{}`", m.id),
+                    format!("first defined on line {line}; metric ids must be unique"),
+                );
+            } else {
+                seen.insert(&m.id, i);
+            }
+            self.metric_source(&path, m);
+            self.metric_thresholds(&path, m);
+            self.region(&format!("{path}.region"), m.region.as_deref());
+            if let Some(sim) = &m.sim {
+                for (key, v) in [("base", sim.base), ("peak", sim.peak), ("noise", sim.noise)] {
+                    if !v.is_finite() || v < 0.0 {
+                        self.err(
+                            &format!("{path}.sim.{key}"),
+                            format!("sim.{key} must be a finite number ≥ 0"),
+                            "",
+                        );
+                    }
+                }
+            }
+            if let Some(expr) = &m.expression {
+                self.expression(&format!("{path}.expression"), m, expr, &ids);
+            }
+        }
+        self.expression_cycles(rb);
+    }
+
+    fn metric_source(&mut self, path: &str, m: &Metric) {
+        let query = m.namespace.is_some() || m.metric.is_some();
+        match (&m.expression, query) {
+            (Some(_), true) => self.err(
+                &format!("{path}.expression"),
+                format!("metric `{}` has both an expression and namespace/metric", m.id),
+                "a metric is either a CloudWatch metric (namespace + metric) or metric math (expression); split it into two ids",
+            ),
+            (None, false) => self.err(
+                path,
+                format!("metric `{}` has neither namespace/metric nor expression", m.id),
+                "add `namespace:` and `metric:` (e.g. AWS/ApplicationELB, RequestCount), or `expression:` over other metric ids",
+            ),
+            (None, true) => {
+                if m.namespace.is_none() {
+                    self.err(
+                        &format!("{path}.metric"),
+                        format!("metric `{}` has `metric` but no `namespace`", m.id),
+                        "add the namespace, e.g. namespace: AWS/ApplicationELB",
+                    );
+                }
+                if m.metric.is_none() {
+                    self.err(
+                        &format!("{path}.namespace"),
+                        format!("metric `{}` has `namespace` but no `metric`", m.id),
+                        "add the CloudWatch metric name, e.g. metric: RequestCount",
+                    );
+                }
+                if let Some(ns) = &m.namespace {
+                    self.non_empty(&format!("{path}.namespace"), ns, "namespace");
+                }
+                if let Some(name) = &m.metric {
+                    self.non_empty(&format!("{path}.metric"), name, "metric name");
+                }
+            }
+            (Some(_), false) => {
+                if !m.dimensions.is_empty() {
+                    self.err(
+                        &format!("{path}.dimensions"),
+                        "dimensions have no effect on an expression",
+                        "put dimensions on the metrics the expression uses",
+                    );
+                }
+                if m.stat.is_some() {
+                    self.err(
+                        &format!("{path}.stat"),
+                        "stat has no effect on an expression",
+                        "put the statistic on the metrics the expression uses",
+                    );
+                }
+            }
+        }
+        if let Some(stat) = &m.stat
+            && let Err(hint) = check_stat(stat)
+        {
+            self.err(
+                &format!("{path}.stat"),
+                format!("unknown statistic `{stat}`"),
+                hint,
+            );
+        }
+        if !valid_period(m.period) {
+            self.err(
+                &format!("{path}.period"),
+                format!("period {} is not a CloudWatch period", m.period),
+                "write 1, 5, 10, 20 or 30 (high-resolution metrics) or a multiple of 60 seconds",
+            );
+        }
+    }
+
+    fn metric_thresholds(&mut self, path: &str, m: &Metric) {
+        for (key, v) in [("warn", m.warn), ("crit", m.crit)] {
+            if let Some(v) = v
+                && !v.is_finite()
+            {
+                self.err(
+                    &format!("{path}.{key}"),
+                    format!("{key} must be a finite number"),
+                    "",
+                );
+            }
+        }
+        if let (Some(w), Some(c)) = (m.warn, m.crit)
+            && w.is_finite()
+            && c.is_finite()
+        {
+            match m.direction {
+                Direction::Above if w >= c => self.err(
+                    &format!("{path}.crit"),
+                    format!("crit {c} must be above warn {w} (higher is worse for this metric)"),
+                    "swap them, or add `direction: below` if lower values are the bad ones",
+                ),
+                Direction::Below if w <= c => self.err(
+                    &format!("{path}.crit"),
+                    format!("crit {c} must be below warn {w} (direction: below)"),
+                    "with direction: below, lower is worse, so crit is the smaller number",
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    fn expression(&mut self, path: &str, m: &Metric, expr: &str, ids: &[&str]) {
+        let tokens = match tokenize(expr) {
+            Ok(t) => t,
+            Err(msg) => {
+                self.err(
+                    path,
+                    msg,
+                    "CloudWatch metric math, e.g. \"100 * errors / requests\"",
+                );
+                return;
+            }
+        };
+        if tokens.is_empty() && expr.trim().is_empty() {
+            self.err(
+                path,
+                "expression is empty",
+                "write metric math over other ids, e.g. \"100 * errors / requests\"",
+            );
+            return;
+        }
+        let mut reported = HashSet::new();
+        for t in tokens {
+            if MATH_WORDS.contains(&t.word.as_str()) || !reported.insert(t.word.clone()) {
+                continue;
+            }
+            if t.word == m.id {
+                self.err(
+                    path,
+                    format!("expression of `{}` refers to itself", m.id),
+                    "an expression can only use other metric ids",
+                );
+            } else if t.call {
+                let upper = t.word.to_ascii_uppercase();
+                let hint = if MATH_WORDS.contains(&upper.as_str()) {
+                    format!("CloudWatch functions are upper case: {upper}")
+                } else if let Some(c) = closest(&t.word, MATH_WORDS.iter().copied()) {
+                    format!("did you mean {c}?")
+                } else {
+                    "see the CloudWatch metric math functions: SUM, AVG, MAX, MIN, RATE, FILL, IF, METRICS...".into()
+                };
+                self.err(
+                    path,
+                    format!("unknown metric math function `{}`", t.word),
+                    hint,
+                );
+            } else if !ids.contains(&t.word.as_str()) {
+                let hint = match closest(&t.word, ids.iter().copied()) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None if ids.len() <= 12 => format!("known metric ids: {}", ids.join(", ")),
+                    None => "define it under `metrics:` (it can be `hidden: true`)".into(),
+                };
+                self.err(
+                    path,
+                    format!("expression refers to unknown metric `{}`", t.word),
+                    hint,
+                );
+            }
+        }
+    }
+
+    /// Expressions that depend on each other in a loop can never be computed. Each cycle is
+    /// reported once, at the first of its members in the file.
+    fn expression_cycles(&mut self, rb: &Runbook) {
+        let index: HashMap<&str, usize> = rb
+            .metrics
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.as_str(), i))
+            .collect();
+        let deps: Vec<Vec<usize>> = rb
+            .metrics
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let words = m
+                    .expression
+                    .as_deref()
+                    .and_then(|e| tokenize(e).ok())
+                    .unwrap_or_default();
+                let mut d: Vec<usize> = words
+                    .iter()
+                    .filter_map(|t| index.get(t.word.as_str()).copied())
+                    .filter(|&j| j != i) // self references are reported on their own
+                    .collect();
+                d.sort_unstable();
+                d.dedup();
+                d
+            })
+            .collect();
+        let mut in_reported_cycle = vec![false; deps.len()];
+        for start in 0..deps.len() {
+            if in_reported_cycle[start] {
+                continue;
+            }
+            if let Some(cycle) = find_cycle(start, &deps) {
+                for &c in &cycle {
+                    in_reported_cycle[c] = true;
+                }
+                let names: Vec<&str> = cycle
+                    .iter()
+                    .chain(std::iter::once(&start))
+                    .map(|&i| rb.metrics[i].id.as_str())
+                    .collect();
+                self.err(
+                    &format!("metrics[{start}].expression"),
+                    format!("expressions form a cycle: {}", names.join(" -> ")),
+                    "break the loop: one of these must be a CloudWatch metric, not an expression",
+                );
+            }
+        }
+    }
+
+    fn quotas(&mut self, rb: &Runbook) {
+        let ids: Vec<&str> = rb.metrics.iter().map(|m| m.id.as_str()).collect();
+        let mut seen: HashMap<(&str, &str, Option<&str>), usize> = HashMap::new();
+        for (i, q) in rb.quotas.iter().enumerate() {
+            let path = format!("quotas[{i}]");
+            if !is_service_code(&q.service) {
+                self.err(
+                    &format!("{path}.service"),
+                    format!("`{}` is not a Service Quotas service code", q.service),
+                    "service codes are short names such as lambda, ec2, dynamodb, elasticloadbalancing (aws service-quotas list-services)",
+                );
+            }
+            if let Err(hint) = check_quota_code(&q.code) {
+                self.err(
+                    &format!("{path}.code"),
+                    format!("`{}` is not a quota code", q.code),
+                    hint,
+                );
+            }
+            let key = (q.service.as_str(), q.code.as_str(), q.region.as_deref());
+            if let Some(first) = seen.get(&key) {
+                let line = self.line_of(&format!("quotas[{first}]"));
+                self.err(
+                    &path,
+                    format!("duplicate quota {} {}", q.service, q.code),
+                    format!("first listed on line {line}"),
+                );
+            } else {
+                seen.insert(key, i);
+            }
+            if q.crit_below >= q.warn_below {
+                self.err(
+                    &format!("{path}.crit_below"),
+                    format!(
+                        "crit_below {}% must be lower than warn_below {}%",
+                        q.crit_below.0, q.warn_below.0
+                    ),
+                    "headroom falls over time: warn first (e.g. warn_below: 30%), then crit (crit_below: 10%)",
+                );
+            }
+            if let Some(u) = &q.usage_metric
+                && !ids.contains(&u.as_str())
+            {
+                let hint = match closest(u, ids.iter().copied()) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => "usage_metric names a metric id defined under `metrics:`".into(),
+                };
+                self.err(
+                    &format!("{path}.usage_metric"),
+                    format!("usage_metric refers to unknown metric `{u}`"),
+                    hint,
+                );
+            }
+            self.region(&format!("{path}.region"), q.region.as_deref());
+            if let Some(sim) = &q.sim {
+                if !(sim.value.is_finite() && sim.value > 0.0) {
+                    self.err(
+                        &format!("{path}.sim.value"),
+                        "sim.value (the quota) must be a number above 0",
+                        "",
+                    );
+                }
+                for (key, v) in [("base", sim.base), ("peak", sim.peak)] {
+                    if !v.is_finite() || v < 0.0 {
+                        self.err(
+                            &format!("{path}.sim.{key}"),
+                            format!("sim.{key} must be a finite number ≥ 0"),
+                            "",
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn checklists(&mut self, rb: &Runbook) {
+        let phases: Vec<&str> = rb.phases.iter().map(|p| p.name.as_str()).collect();
+        let ids: Vec<&str> = rb.metrics.iter().map(|m| m.id.as_str()).collect();
+        let mut seen: HashMap<&str, String> = HashMap::new();
+        for (c, list) in rb.checklists.iter().enumerate() {
+            let path = format!("checklists[{c}]");
+            self.non_empty(&format!("{path}.name"), &list.name, "checklist name");
+            if let Some(ph) = &list.phase
+                && !phases.contains(&ph.as_str())
+            {
+                let hint = match closest(ph, phases.iter().copied()) {
+                    Some(p) => format!("did you mean `{p}`?"),
+                    None if phases.is_empty() => "no phases are defined under `phases:`".into(),
+                    None => format!("phases: {}", phases.join(", ")),
+                };
+                self.err(
+                    &format!("{path}.phase"),
+                    format!("checklist refers to unknown phase `{ph}`"),
+                    hint,
+                );
+            }
+            for (i, item) in list.items.iter().enumerate() {
+                let ipath = format!("{path}.items[{i}]");
+                if let Err((msg, hint)) = check_item_id(&item.id) {
+                    self.err(&format!("{ipath}.id"), msg, hint);
+                }
+                if let Some(first) = seen.get(item.id.as_str()) {
+                    let line = self.line_of(first);
+                    self.err(
+                        &format!("{ipath}.id"),
+                        format!("duplicate item id `{}`", item.id),
+                        format!(
+                            "first defined on line {line}; item ids must be unique across all checklists (the journal refers to them)"
+                        ),
+                    );
+                } else {
+                    seen.insert(&item.id, format!("{ipath}.id"));
+                }
+                self.non_empty(&format!("{ipath}.title"), &item.title, "item title");
+                if let Some(due) = item.due {
+                    self.offset(&format!("{ipath}.due"), due);
+                }
+                if let Some(v) = &item.verify {
+                    self.verify(&format!("{ipath}.verify"), v, &ids);
+                }
+            }
+        }
+    }
+
+    fn verify(&mut self, path: &str, v: &str, ids: &[&str]) {
+        match crate::app::update::parse_verify(v) {
+            None => self.err(
+                path,
+                format!("cannot read verify `{v}`"),
+                "write `<metric id> <op> <number>` with op one of >=, <=, >, <, ==, e.g. web_instances >= 40",
+            ),
+            Some((id, _, _)) if !ids.contains(&id.as_str()) => {
+                let hint = match closest(&id, ids.iter().copied()) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => "verify compares a metric id defined under `metrics:`".into(),
+                };
+                self.err(
+                    path,
+                    format!("verify refers to unknown metric `{id}`"),
+                    hint,
+                );
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn escalation(&mut self, rb: &Runbook) {
+        let levels = &rb.escalation.levels;
+        for (i, l) in levels.iter().enumerate() {
+            let path = format!("escalation.levels[{i}]");
+            self.non_empty(&format!("{path}.who"), &l.who, "who");
+            self.non_empty(&format!("{path}.contact"), &l.contact, "contact");
+            if l.after.secs() > MAX_OFFSET_SECS {
+                self.err(
+                    &format!("{path}.after"),
+                    format!("after {} is more than 366 days", l.after),
+                    "after is the time since the alert opened, e.g. 10m",
+                );
+            }
+            if i > 0 && l.after <= levels[i - 1].after {
+                self.err(
+                    &format!("{path}.after"),
+                    format!(
+                        "level {} starts after {}, not later than level {} ({})",
+                        i + 1,
+                        l.after,
+                        i,
+                        levels[i - 1].after
+                    ),
+                    "list levels in order, each `after` longer than the one before",
+                );
+            }
+        }
+        if let Some(n) = &rb.escalation.notify
+            && n.command.is_empty()
+        {
+            self.err(
+                "escalation.notify.command",
+                "notify command is empty",
+                "name a program, e.g. command: [./scripts/notify.sh]; the alert arrives on its stdin as JSON",
+            );
+        }
+    }
+
+    fn rehearsal(&mut self, rb: &Runbook) {
+        let Some(r) = &rb.rehearsal else { return };
+        let ids: Vec<&str> = rb.metrics.iter().map(|m| m.id.as_str()).collect();
+        let codes: Vec<&str> = rb.quotas.iter().map(|q| q.code.as_str()).collect();
+        for (i, inj) in r.inject.iter().enumerate() {
+            let path = format!("rehearsal.inject[{i}]");
+            let Some(map) = inj.as_mapping() else {
+                self.err(
+                    &path,
+                    "an injection is a mapping",
+                    "e.g. { at: T+5m, metric: alb_5xx, shape: spike, to: 400, for: 3m }",
+                );
+                continue;
+            };
+            let get = |k: &str| map.get(k).and_then(|v| v.as_str());
+            match map.get("at") {
+                None => self.err(
+                    &path,
+                    "injection has no `at`",
+                    "add when it happens, e.g. at: T+5m",
+                ),
+                Some(at) => match at.as_str().map(str::parse::<TOffset>) {
+                    Some(Ok(t)) => self.offset(&format!("{path}.at"), t),
+                    _ => self.err(
+                        &format!("{path}.at"),
+                        "`at` is not a time offset",
+                        "write T-30m, T+2h, T-0, T-1h30m",
+                    ),
+                },
+            }
+            if let Some(m) = get("metric")
+                && !ids.contains(&m)
+            {
+                self.err(
+                    &format!("{path}.metric"),
+                    format!("injection refers to unknown metric `{m}`"),
+                    closest(m, ids.iter().copied())
+                        .map(|c| format!("did you mean `{c}`?"))
+                        .unwrap_or_default(),
+                );
+            }
+            if let Some(q) = get("quota")
+                && !codes.contains(&q)
+            {
+                self.err(
+                    &format!("{path}.quota"),
+                    format!("injection refers to unknown quota code `{q}`"),
+                    "use a `code` listed under `quotas:`",
+                );
+            }
+        }
+    }
+}
+
+/// CloudWatch's rule for GetMetricData query ids: a lowercase letter first, then letters,
+/// digits and underscores, at most 255 characters.
+fn check_metric_id(id: &str) -> Result<(), (String, String)> {
+    let hint = "metric ids are CloudWatch query ids: start with a lowercase letter, then letters, digits and _ (e.g. alb_5xx)";
+    let mut chars = id.chars();
+    let ok = match chars.next() {
+        Some(c) => c.is_ascii_lowercase() && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        None => false,
+    };
+    if id.is_empty() {
+        Err(("metric id is empty".into(), hint.into()))
+    } else if !ok {
+        Err((format!("`{id}` is not a valid metric id"), hint.into()))
+    } else if id.len() > 255 {
+        Err(("metric id is longer than 255 characters".into(), hint.into()))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_item_id(id: &str) -> Result<(), (String, String)> {
+    let hint = "item ids start with a letter, then letters, digits, _ or - (e.g. scale-web)";
+    let mut chars = id.chars();
+    let ok = match chars.next() {
+        Some(c) => {
+            c.is_ascii_alphabetic() && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        }
+        None => false,
+    };
+    if id.is_empty() {
+        Err(("item id is empty".into(), hint.into()))
+    } else if !ok {
+        Err((format!("`{id}` is not a valid item id"), hint.into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// GetMetricData periods: 1, 5, 10, 20, 30 for high-resolution metrics, else whole minutes.
+fn valid_period(p: u32) -> bool {
+    matches!(p, 1 | 5 | 10 | 20 | 30) || (p > 0 && p % 60 == 0)
+}
+
+/// Basic statistics, percentiles (p99, p99.9) and the extended forms (tm99, TM(10%:90%), PR(:300),
+/// wm90, tc90, ts90).
+fn check_stat(stat: &str) -> Result<(), String> {
+    if BASIC_STATS.contains(&stat) {
+        return Ok(());
+    }
+    if let Some(c) = BASIC_STATS.iter().find(|s| s.eq_ignore_ascii_case(stat)) {
+        return Err(format!("statistics are case-sensitive: write {c}"));
+    }
+    let lower = stat.to_ascii_lowercase();
+    for prefix in ["p", "tm", "tc", "ts", "wm", "pr"] {
+        if let Some(rest) = lower.strip_prefix(prefix) {
+            let number_ok = rest
+                .parse::<f64>()
+                .is_ok_and(|n| (0.0..=100.0).contains(&n) && !rest.starts_with('+'));
+            let range_ok = rest.starts_with('(') && rest.ends_with(')') && rest.len() > 2;
+            if (number_ok && prefix != "pr") || range_ok {
+                return Ok(());
+            }
+        }
+    }
+    let hint = "write Average, Sum, Minimum, Maximum, SampleCount, or a percentile such as p99, p99.9, tm99";
+    Err(match closest(stat, BASIC_STATS.iter().copied()) {
+        Some(c) => format!("did you mean {c}? {hint}"),
+        None => hint.into(),
+    })
+}
+
+/// "UTC", "local", or an IANA zone name known to chrono-tz.
+fn check_zone(z: &str) -> Result<(), String> {
+    if z == "UTC" || z == "local" || z.parse::<chrono_tz::Tz>().is_ok() {
+        return Ok(());
+    }
+    if let Some(tz) = chrono_tz::TZ_VARIANTS
+        .iter()
+        .find(|tz| tz.name().eq_ignore_ascii_case(z))
+    {
+        return Err(format!("zone names are case-sensitive: write {}", tz.name()));
+    }
+    if z.eq_ignore_ascii_case("local") || z.eq_ignore_ascii_case("utc") {
+        return Err("write UTC or local".into());
+    }
+    Err("write an IANA zone name such as America/New_York, Europe/Berlin, Asia/Tokyo, or UTC, or local".into())
+}
+
+/// "us-east-1", "eu-central-2", "us-gov-west-1", "cn-north-1": lowercase words and a number.
+fn is_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1]
+            .chars()
+            .all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+/// Service Quotas service codes: "lambda", "ec2", "elasticloadbalancing", "AWSCloudMap".
+fn is_service_code(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 63 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// Quota codes are "L-" and eight upper-case hex digits, e.g. L-B99A9384.
+fn check_quota_code(code: &str) -> Result<(), String> {
+    let valid = |c: &str| {
+        c.len() == 10
+            && c.starts_with("L-")
+            && c[2..]
+                .chars()
+                .all(|ch| ch.is_ascii_digit() || ch.is_ascii_uppercase() && ch.is_ascii_hexdigit())
+    };
+    if valid(code) {
+        return Ok(());
+    }
+    let upper = code.trim().to_ascii_uppercase();
+    if valid(&upper) {
+        return Err(format!("quota codes are upper case: write {upper}"));
+    }
+    Err("quota codes look like L-B99A9384 (aws service-quotas list-service-quotas --service-code ...)".into())
+}
+
+/// An identifier in an expression; `call` when it is followed by "(".
+#[derive(Debug, PartialEq)]
+struct Token {
+    word: String,
+    call: bool,
+}
+
+/// The identifiers of a metric math expression, skipping numbers and string literals (SEARCH
+/// and METRICS take quoted arguments). Errors on unterminated strings and unbalanced brackets.
+fn tokenize(expr: &str) -> Result<Vec<Token>, String> {
+    let chars: Vec<char> = expr.chars().collect();
+    let mut out = Vec::new();
+    let mut depth: i64 = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' || c == '"' {
+            let close = chars[i + 1..].iter().position(|&d| d == c);
+            match close {
+                Some(n) => i += n + 2,
+                None => return Err(format!("unterminated string in expression: missing {c}")),
+            }
+            continue;
+        }
+        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+            // A number, including 1e3 and 0.5: its letters are not identifiers.
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
+                i += 1;
+            }
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let call = chars[i..]
+                .iter()
+                .find(|c| !c.is_whitespace())
+                .is_some_and(|&c| c == '(');
+            out.push(Token { word, call });
+            continue;
+        }
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(format!("unbalanced `{c}` in expression"));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth != 0 {
+        return Err("unbalanced brackets in expression: a `(` is never closed".into());
+    }
+    Ok(out)
+}
+
+/// A path from `start` back to itself through `deps`, as the list of nodes starting at `start`.
+/// Iterative DFS: metric lists are user input and must not overflow the stack.
+fn find_cycle(start: usize, deps: &[Vec<usize>]) -> Option<Vec<usize>> {
+    let mut visited = vec![false; deps.len()];
+    // (node, next edge to try)
+    let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+    visited[start] = true;
+    while let Some(&mut (node, ref mut edge)) = stack.last_mut() {
+        if let Some(&next) = deps[node].get(*edge) {
+            *edge += 1;
+            if next == start {
+                return Some(stack.iter().map(|(n, _)| *n).collect());
+            }
+            if !visited[next] {
+                visited[next] = true;
+                stack.push((next, 0));
+            }
+        } else {
+            stack.pop();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;
