@@ -4,8 +4,10 @@
 //! state (journalling operator actions first), and `ui::draw` renders that state.
 
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod clock;
+pub mod diag;
 pub mod journal;
 pub mod notify;
 pub mod run;
@@ -15,5 +17,3 @@ pub mod theme;
 pub mod time;
 pub mod tui;
 pub mod ui;
-pub mod check;
-pub mod diag;

@@ -1,1 +1,184 @@
-fn main() {}
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+
+use tminus::app::Mode;
+use tminus::cli::{Cli, Command, CommonArgs};
+use tminus::journal;
+use tminus::run::{self, Session};
+use tminus::runbook::{self, Runbook};
+use tminus::theme::Theme;
+
+/// The demo runbook ships inside the binary so `tminus demo` works from any directory.
+const DEMO_RUNBOOK: &str = include_str!("../runbooks/demo.yaml");
+const DEMO_LABEL: &str = "runbooks/demo.yaml";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            tminus::tui::restore();
+            eprintln!("tminus: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Check { files } => {
+            // TEMPORARY until tminus::check lands: runbooks only.
+            let mut bad = false;
+            for f in &files {
+                if let Err(diags) = runbook::load(f) {
+                    bad = true;
+                    for d in diags {
+                        eprintln!("{d}");
+                    }
+                }
+            }
+            Ok(if bad {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Run(args) => {
+            let Some(runbook) = load_or_report(&args.runbook) else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let Some(theme) = theme_or_report(&args.common) else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let now = chrono::Utc::now();
+            let t0 = match &args.t0 {
+                Some(s) => run::parse_t0(s, now)?,
+                None => runbook.event.starts_at,
+            };
+            let mode = if args.simulate {
+                Mode::Simulated
+            } else {
+                Mode::Live
+            };
+            if mode == Mode::Live {
+                eprintln!(
+                    "tminus: live AWS data is not wired yet; run `tminus run {} --simulate` for simulated data",
+                    args.runbook.display()
+                );
+                return Ok(ExitCode::from(2));
+            }
+            let journal_path = args
+                .common
+                .journal
+                .clone()
+                .unwrap_or_else(|| run::default_journal(&args.runbook));
+            run::run_war_room(Session {
+                runbook,
+                runbook_path: args.runbook.clone(),
+                t0,
+                journal_path,
+                operator: operator(&args.common),
+                mode,
+                seed: args.common.seed,
+                theme,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            let runbook = match runbook::parse(DEMO_LABEL, DEMO_RUNBOOK) {
+                Ok(r) => r,
+                Err(diags) => {
+                    // Only possible if the bundled file is broken: a bug, but say so plainly.
+                    for d in diags {
+                        eprintln!("{d}");
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let Some(theme) = theme_or_report(&args.common) else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let journal_path = args
+                .common
+                .journal
+                .clone()
+                .unwrap_or_else(|| run::default_journal(Path::new(DEMO_LABEL)));
+            let now = chrono::Utc::now();
+            let t0 = demo_t0(&runbook, &journal_path, now, args.t0_in, args.fresh)?;
+            run::run_war_room(Session {
+                runbook,
+                runbook_path: DEMO_LABEL.into(),
+                t0,
+                journal_path,
+                operator: operator(&args.common),
+                mode: Mode::Simulated,
+                seed: args.common.seed,
+                theme,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A demo resumes where it was (same T-0, same ticks) until its event is over; then, or with
+/// `--fresh`, the old journal is moved aside and a new countdown starts.
+fn demo_t0(
+    runbook: &Runbook,
+    journal_path: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+    t0_in: tminus::time::Span,
+    fresh: bool,
+) -> Result<chrono::DateTime<chrono::Utc>> {
+    let past = journal::read(journal_path)?;
+    let previous_t0 = past.iter().rev().find_map(|r| match &r.event {
+        journal::Event::SessionStarted { t0, .. } => Some(*t0),
+        _ => None,
+    });
+    let ends = runbook.event.ends_at.map(|e| e.secs()).unwrap_or(3_600);
+    if let Some(t0) = previous_t0 {
+        if !fresh && now < t0 + chrono::Duration::seconds(ends) {
+            return Ok(t0);
+        }
+        let aside = journal_path.with_extension(format!("{}.journal", t0.format("%Y%m%dT%H%M%S")));
+        std::fs::rename(journal_path, &aside)?;
+    }
+    Ok(now + chrono::Duration::seconds(t0_in.secs()))
+}
+
+fn operator(common: &CommonArgs) -> String {
+    common
+        .operator
+        .clone()
+        .unwrap_or_else(run::default_operator)
+}
+
+fn load_or_report(path: &Path) -> Option<Runbook> {
+    match runbook::load(path) {
+        Ok(r) => Some(r),
+        Err(diags) => {
+            for d in &diags {
+                eprintln!("{d}");
+            }
+            eprintln!(
+                "tminus: {} has {} problem(s); `tminus check` lists them all",
+                path.display(),
+                diags.len()
+            );
+            None
+        }
+    }
+}
+
+fn theme_or_report(common: &CommonArgs) -> Option<Theme> {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    // TEMPORARY until theme files land.
+    let _ = &common.theme;
+    Some(if no_color {
+        Theme::monochrome()
+    } else {
+        Theme::dark()
+    })
+}
