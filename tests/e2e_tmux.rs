@@ -313,7 +313,12 @@ fn sigterm_and_sighup_restore_the_terminal() {
 #[test]
 fn a_panic_restores_the_terminal_and_prints_the_message() {
     let t = Tmux::new("panic");
-    t.start("demo", "TMINUS_PANIC_AFTER_FIRST_FRAME=1 RUST_BACKTRACE=0", 100, 30);
+    t.start(
+        "demo",
+        "TMINUS_PANIC_AFTER_FIRST_FRAME=1 RUST_BACKTRACE=0",
+        100,
+        30,
+    );
     t.wait_exit();
     assert_eq!(t.format("#{alternate_on}"), "0");
     let s = t.screen();

@@ -481,7 +481,11 @@ impl App {
             } else {
                 def.warn
             };
-            let unit = def.unit.as_deref().unwrap_or("");
+            let unit = def
+                .unit
+                .as_deref()
+                .map(|u| format!(" {u}"))
+                .unwrap_or_default();
             let cmp = match def.direction {
                 crate::runbook::model::Direction::Above => ">=",
                 crate::runbook::model::Direction::Below => "<=",
@@ -489,7 +493,7 @@ impl App {
             (
                 sev,
                 format!(
-                    "{} {} {unit} {cmp} {}",
+                    "{} {}{unit} {cmp} {}",
                     def.display_title(),
                     crate::ui::format::value(latest.value),
                     crate::ui::format::value(threshold.unwrap_or(f64::NAN))

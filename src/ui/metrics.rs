@@ -44,14 +44,14 @@ pub fn sparkline(values: impl Iterator<Item = f64>, width: usize) -> String {
     out
 }
 
-/// "≥500 ≥900" (warn, crit) in the metric's direction.
+/// "≥500/900" (warn/crit) in the metric's direction.
 pub fn thresholds(m: &Metric) -> String {
     let cmp = match m.direction {
         Direction::Above => "≥",
         Direction::Below => "≤",
     };
     match (m.warn, m.crit) {
-        (Some(w), Some(c)) => format!("{cmp}{} {cmp}{}", format::value(w), format::value(c)),
+        (Some(w), Some(c)) => format!("{cmp}{}/{}", format::value(w), format::value(c)),
         (Some(w), None) => format!("{cmp}{}", format::value(w)),
         (None, Some(c)) => format!("{cmp}{}", format::value(c)),
         (None, None) => String::new(),
@@ -84,10 +84,31 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     }
 
     let width = inner.width as usize;
-    let (value_w, unit_w, status_w, age_w) = (7, 6, 7, 4);
-    let thr_w = if width >= 60 { 11 } else { 0 };
-    let title_w = (width / 4).clamp(8, 20);
-    let fixed = title_w + value_w + unit_w + status_w + age_w + thr_w + 5;
+    // Columns sized to what this runbook needs, so the sparkline gets the rest.
+    let (value_w, status_w, age_w) = (7, 7, 4);
+    let unit_w = 1 + metrics
+        .iter()
+        .map(|(_, m, _)| text::width(m.unit.as_deref().unwrap_or("")))
+        .max()
+        .unwrap_or(0)
+        .min(5);
+    let thr_w = if width >= 56 {
+        1 + metrics
+            .iter()
+            .map(|(_, m, _)| text::width(&thresholds(m)))
+            .max()
+            .unwrap_or(0)
+            .min(12)
+    } else {
+        0
+    };
+    let title_w = metrics
+        .iter()
+        .map(|(_, m, _)| text::width(m.display_title()))
+        .max()
+        .unwrap_or(0)
+        .min((width / 4).clamp(8, 20));
+    let fixed = title_w + value_w + unit_w + status_w + age_w + thr_w + 3;
     let spark_w = width.saturating_sub(fixed);
     let selected = app.ui.selected(Pane::Metrics);
     let ids: Vec<Option<usize>> = (0..metrics.len()).map(Some).collect();

@@ -280,7 +280,7 @@ fn metric_rows_show_value_unit_thresholds_status_and_age() {
     // Last point 400 + 179*3 = 937: past crit.
     assert!(p99.contains("937"), "{p99}");
     assert!(p99.contains("ms"), "{p99}");
-    assert!(p99.contains("≥500 ≥900"), "{p99}");
+    assert!(p99.contains("≥500/900"), "{p99}");
     assert!(p99.contains("CRIT"), "{p99}");
     assert!(p99.contains("now"), "{p99}");
     assert!(
@@ -288,7 +288,7 @@ fn metric_rows_show_value_unit_thresholds_status_and_age() {
         "sparkline in {p99}"
     );
     let hosts = row(&s, "Healthy hosts");
-    assert!(hosts.contains("≤10 ≤5") && hosts.contains("ok"), "{hosts}");
+    assert!(hosts.contains("≤10/5") && hosts.contains("ok"), "{hosts}");
     // The hidden helper query is not shown.
     assert!(!s.contains("helper"), "{s}");
 }
