@@ -289,6 +289,9 @@ impl Simulator {
             out.extend(changes);
             self.emitted_to = Some(to);
         }
+        // Every alarm's state on every step, as a DescribeAlarms poll returns them: the pane's
+        // "updated" age then says how fresh the states are, not when one last changed.
+        out.extend(self.alarms.iter().map(alarm_update));
         out.extend(self.quota_updates(now));
         out.push(health(now));
         out

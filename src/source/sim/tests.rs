@@ -256,7 +256,16 @@ fn alarm_changes<'a>(
             } if n == name => Some((*state, reason.as_str(), *changed_at)),
             _ => None,
         })
-        .collect()
+        .fold(
+            Vec::new(),
+            |mut v: Vec<(AlarmState, &str, DateTime<Utc>)>, c| {
+                // Every step repeats each alarm's state (as a poll would): keep the transitions.
+                if v.last().is_none_or(|l| (l.0, l.2) != (c.0, c.2)) {
+                    v.push(c);
+                }
+                v
+            },
+        )
 }
 
 #[test]
