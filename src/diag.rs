@@ -77,11 +77,12 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance where a change of letter case only costs 0.5.
+/// Edit distance (Levenshtein plus adjacent swaps) where a change of letter case costs 0.5.
 fn edit_distance(a: &str, b: &str) -> f64 {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<f64> = (0..=b.len()).map(|j| j as f64).collect();
+    let mut prev2 = prev.clone();
     for i in 1..=a.len() {
         let mut cur = vec![i as f64; b.len() + 1];
         for j in 1..=b.len() {
@@ -93,8 +94,12 @@ fn edit_distance(a: &str, b: &str) -> f64 {
                 1.0
             };
             cur[j] = (prev[j - 1] + sub).min(prev[j] + 1.0).min(cur[j - 1] + 1.0);
+            // Swapped neighbours ("wran" for "warn") are one typo, not two.
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(prev2[j - 2] + 1.0);
+            }
         }
-        prev = cur;
+        prev2 = std::mem::replace(&mut prev, cur);
     }
     prev[b.len()]
 }
@@ -182,6 +187,12 @@ fn explain(raw: &str, source_line: &str) -> (String, Option<String>) {
             Some("each key may appear only once in a mapping; remove or merge one".into()),
         );
     }
+    // These messages (from time.rs and the model) carry their own short advice after ": write";
+    // the hint below says it better, so the message keeps only what was wrong.
+    let raw = match raw.find(": write ") {
+        Some(at) if raw.contains("bad ") => &raw[..at],
+        _ => raw,
+    };
     let hint = if raw.contains("bad time offset") {
         Some("write T-30m, T+2h, T-0, T-1h30m: T, a sign, then amounts with units d, h, m, s, largest first")
     } else if raw.contains("bad duration") {
