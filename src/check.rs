@@ -215,11 +215,23 @@ mod tests {
                 problems: 3
             }
         );
-        assert!(out.contains(&format!("{}: ok (runbook)\n", good.display())), "{out}");
+        assert!(
+            out.contains(&format!("{}: ok (runbook)\n", good.display())),
+            "{out}"
+        );
         let b = bad.display();
-        assert!(out.contains(&format!("{b}:4:11: error: unknown time zone `Nowhere`")), "{out}");
-        assert!(out.contains(&format!("{b}:4:20: error: unknown time zone `Else/Where`")), "{out}");
-        assert!(out.contains(&format!("{}:2:7: error: warn: bad colour", theme.display())), "{out}");
+        assert!(
+            out.contains(&format!("{b}:4:11: error: unknown time zone `Nowhere`")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("{b}:4:20: error: unknown time zone `Else/Where`")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("{}:2:7: error: warn: bad colour", theme.display())),
+            "{out}"
+        );
         assert_eq!(s.line(), "3 files checked: 3 problems in 2 files");
     }
 

@@ -128,10 +128,8 @@ fn strip_marks(msg: &str) -> String {
                 .find(|c: char| !c.is_ascii_digit())
                 .unwrap_or(rest.len());
             if let Some(col) = rest[end..].strip_prefix(" column ") {
-                end += " column ".len()
-                    + col
-                        .find(|c: char| !c.is_ascii_digit())
-                        .unwrap_or(col.len());
+                end +=
+                    " column ".len() + col.find(|c: char| !c.is_ascii_digit()).unwrap_or(col.len());
             }
             out.replace_range(start..start + marker.len() + end, "");
         }
@@ -194,15 +192,21 @@ fn explain(raw: &str, source_line: &str) -> (String, Option<String>) {
         _ => raw,
     };
     let hint = if raw.contains("bad time offset") {
-        Some("write T-30m, T+2h, T-0, T-1h30m: T, a sign, then amounts with units d, h, m, s, largest first")
+        Some(
+            "write T-30m, T+2h, T-0, T-1h30m: T, a sign, then amounts with units d, h, m, s, largest first",
+        )
     } else if raw.contains("bad duration") {
-        Some("write 90s, 10m, 1h30m: amounts with units d, h, m, s, largest first (a bare number only for 0)")
+        Some(
+            "write 90s, 10m, 1h30m: amounts with units d, h, m, s, largest first (a bare number only for 0)",
+        )
     } else if raw.contains("bad percentage") {
         Some("write a share of the quota from 0 to 100, e.g. warn_below: 30%")
     } else if raw.contains("bad colour") {
         Some("write \"#rrggbb\", an ANSI name (red, light-blue, dark-gray...), reset, or 0-255")
     } else if raw.contains("starts_at") {
-        Some("write T-0 as an RFC 3339 time with a zone, e.g. 2026-12-01T17:00:00Z or 2026-12-01T12:00:00-05:00")
+        Some(
+            "write T-0 as an RFC 3339 time with a zone, e.g. 2026-12-01T17:00:00Z or 2026-12-01T12:00:00-05:00",
+        )
     } else if raw.contains("expected f64") || raw.contains("expected u32") {
         Some("write a plain number without quotes or units, e.g. 250")
     } else if raw.contains("expected a boolean") {
@@ -215,7 +219,8 @@ fn explain(raw: &str, source_line: &str) -> (String, Option<String>) {
         Some("YAML indentation must use spaces; this line contains a tab")
     } else if raw.contains("mapping values are not allowed") {
         Some("a value containing \": \" must be quoted, e.g. title: \"Go: launch\"")
-    } else if raw.contains("did not find expected key") || raw.contains("did not find expected '-'") {
+    } else if raw.contains("did not find expected key") || raw.contains("did not find expected '-'")
+    {
         Some("check the indentation of this line against the lines above it")
     } else if raw.contains("EOF while parsing") {
         Some("the file is empty or ends too early")
@@ -234,7 +239,10 @@ mod tests {
     #[test]
     fn displays_like_a_linter() {
         let d = Diagnostic::new("runbooks/a.yaml", 3, 7, "unknown key `wran`");
-        assert_eq!(d.to_string(), "runbooks/a.yaml:3:7: error: unknown key `wran`");
+        assert_eq!(
+            d.to_string(),
+            "runbooks/a.yaml:3:7: error: unknown key `wran`"
+        );
         let d = d.with_hint("did you mean `warn`?");
         assert_eq!(
             d.to_string(),
@@ -253,7 +261,10 @@ mod tests {
     fn render_joins_all() {
         let a = Diagnostic::new("f", 1, 2, "a");
         let b = Diagnostic::new("f", 3, 4, "b").with_hint("h");
-        assert_eq!(render(&[a, b]), "f:1:2: error: a\nf:3:4: error: b\n  hint: h");
+        assert_eq!(
+            render(&[a, b]),
+            "f:1:2: error: a\nf:3:4: error: b\n  hint: h"
+        );
     }
 
     #[test]

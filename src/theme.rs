@@ -19,7 +19,10 @@ use crate::runbook::positions::Positions;
 const BUILT_IN: &[(&str, &str)] = &[
     ("dark", include_str!("../themes/dark.yaml")),
     ("light", include_str!("../themes/light.yaml")),
-    ("high-contrast", include_str!("../themes/high-contrast.yaml")),
+    (
+        "high-contrast",
+        include_str!("../themes/high-contrast.yaml"),
+    ),
     ("colorblind", include_str!("../themes/colorblind.yaml")),
 ];
 
@@ -51,7 +54,6 @@ impl Default for Theme {
     }
 }
 
-
 /// A colour as written in a theme file.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Colour(Color);
@@ -68,7 +70,9 @@ impl<'de> Deserialize<'de> for Colour {
                 f.write_str("a colour: \"#rrggbb\", an ANSI name, reset, or 0-255")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Colour, E> {
-                parse_color(v).map(Colour).ok_or_else(|| bad(&format!("{v:?}")))
+                parse_color(v)
+                    .map(Colour)
+                    .ok_or_else(|| bad(&format!("{v:?}")))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Colour, E> {
                 u8::try_from(v)
@@ -240,10 +244,20 @@ impl Theme {
         let Some(mut t) = base else {
             let ext = file.extends.unwrap_or_default();
             let hint = match diag::closest(&ext, built_in_names()) {
-                Some(c) => format!("did you mean `{c}`? extends names a built-in theme: {}", built_in_names().join(", ")),
-                None => format!("extends names a built-in theme: {}", built_in_names().join(", ")),
+                Some(c) => format!(
+                    "did you mean `{c}`? extends names a built-in theme: {}",
+                    built_in_names().join(", ")
+                ),
+                None => format!(
+                    "extends names a built-in theme: {}",
+                    built_in_names().join(", ")
+                ),
             };
-            problems.push(at("extends", format!("unknown theme `{ext}` to extend"), &hint));
+            problems.push(at(
+                "extends",
+                format!("unknown theme `{ext}` to extend"),
+                &hint,
+            ));
             return Err(problems);
         };
         t.name = file.name.clone();
@@ -270,13 +284,20 @@ impl Theme {
         // Text in its own background colour is invisible: surely a mistake.
         for (fg, bg, fg_key, bg_key) in [
             (t.fg, t.bg, "fg", "bg"),
-            (t.selection_fg, t.selection_bg, "selection_fg", "selection_bg"),
+            (
+                t.selection_fg,
+                t.selection_bg,
+                "selection_fg",
+                "selection_bg",
+            ),
         ] {
             if fg == bg && fg != Color::Reset {
                 let key = if pos.has(fg_key) { fg_key } else { bg_key };
                 problems.push(at(
                     key,
-                    format!("{fg_key} and {bg_key} are the same colour, so that text would be invisible"),
+                    format!(
+                        "{fg_key} and {bg_key} are the same colour, so that text would be invisible"
+                    ),
                     "pick contrasting colours, or `reset` for the terminal's own",
                 ));
             }
@@ -293,17 +314,15 @@ impl Theme {
         let label = path.display().to_string();
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(&label, &text),
-            Err(e) => Err(vec![Diagnostic::new(
-                &label,
-                1,
-                1,
-                format!("cannot read the theme: {e}"),
-            )
-            .with_hint(if e.kind() == std::io::ErrorKind::NotFound {
-                "check the path; it is relative to the current directory"
-            } else {
-                ""
-            })]),
+            Err(e) => Err(vec![
+                Diagnostic::new(&label, 1, 1, format!("cannot read the theme: {e}")).with_hint(
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        "check the path; it is relative to the current directory"
+                    } else {
+                        ""
+                    },
+                ),
+            ]),
         }
     }
 
@@ -345,8 +364,14 @@ impl Theme {
         names.sort();
         names.dedup();
         let hint = match diag::closest(choice, names.iter().map(String::as_str)) {
-            Some(c) => format!("did you mean `{c}`? available: {}; or give a path to a .yaml file", names.join(", ")),
-            None => format!("available: {}; or give a path to a .yaml file", names.join(", ")),
+            Some(c) => format!(
+                "did you mean `{c}`? available: {}; or give a path to a .yaml file",
+                names.join(", ")
+            ),
+            None => format!(
+                "available: {}; or give a path to a .yaml file",
+                names.join(", ")
+            ),
         };
         Err(vec![
             Diagnostic::new("--theme", 1, 1, format!("unknown theme `{choice}`")).with_hint(hint),
@@ -487,7 +512,11 @@ mod tests {
         };
         let lin = |v: u8| {
             let v = f64::from(v) / 255.0;
-            if v <= 0.03928 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
         };
         0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
     }
@@ -495,7 +524,12 @@ mod tests {
     #[test]
     fn light_theme_status_colours_read_on_white() {
         let t = Theme::built_in("light").unwrap();
-        for (role, c) in [("fg", t.fg), ("ok", t.ok), ("warn", t.warn), ("crit", t.crit)] {
+        for (role, c) in [
+            ("fg", t.fg),
+            ("ok", t.ok),
+            ("warn", t.warn),
+            ("crit", t.crit),
+        ] {
             // WCAG AA for normal text against white: contrast ratio >= 4.5.
             let ratio = 1.05 / (luminance(c) + 0.05);
             assert!(ratio >= 4.5, "{role} {c:?} contrast {ratio:.2}");
@@ -565,13 +599,25 @@ mod tests {
     fn resolve_picks_the_right_theme() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        assert_eq!(Theme::resolve(Some("light"), true, d).unwrap(), Theme::monochrome());
+        assert_eq!(
+            Theme::resolve(Some("light"), true, d).unwrap(),
+            Theme::monochrome()
+        );
         assert_eq!(Theme::resolve(None, false, d).unwrap(), Theme::dark());
-        assert_eq!(Theme::resolve(Some("light"), false, d).unwrap().name, "light");
-        assert_eq!(Theme::resolve(Some("monochrome"), false, d).unwrap().name, "monochrome");
+        assert_eq!(
+            Theme::resolve(Some("light"), false, d).unwrap().name,
+            "light"
+        );
+        assert_eq!(
+            Theme::resolve(Some("monochrome"), false, d).unwrap().name,
+            "monochrome"
+        );
         // A file in the themes directory overrides the built-in of that name.
         std::fs::write(d.join("light.yaml"), "name: my-light\nextends: light\n").unwrap();
-        assert_eq!(Theme::resolve(Some("light"), false, d).unwrap().name, "my-light");
+        assert_eq!(
+            Theme::resolve(Some("light"), false, d).unwrap().name,
+            "my-light"
+        );
         std::fs::write(d.join("ops.yaml"), "name: ops\nwarn: yellow\n").unwrap();
         let path = d.join("ops.yaml");
         let t = Theme::resolve(Some(path.to_str().unwrap()), false, Path::new("/none")).unwrap();
@@ -580,7 +626,10 @@ mod tests {
         assert_eq!(ds[0].message, "unknown theme `opz`");
         let hint = ds[0].hint.as_deref().unwrap();
         assert!(hint.starts_with("did you mean `ops`?"), "{hint}");
-        assert!(hint.contains("colorblind, dark, high-contrast, light, monochrome, ops"), "{hint}");
+        assert!(
+            hint.contains("colorblind, dark, high-contrast, light, monochrome, ops"),
+            "{hint}"
+        );
         let ds = Theme::resolve(Some("missing.yaml"), false, d).unwrap_err();
         assert_eq!((ds[0].line, ds[0].column), (1, 1));
         assert!(ds[0].message.contains("cannot read"));
@@ -592,7 +641,10 @@ mod tests {
         for (name, text) in BUILT_IN {
             let on_disk = std::fs::read_to_string(dir.join(format!("{name}.yaml"))).unwrap();
             assert_eq!(&on_disk, text);
-            assert!(Theme::load(&dir.join(format!("{name}.yaml"))).is_ok(), "{name}");
+            assert!(
+                Theme::load(&dir.join(format!("{name}.yaml"))).is_ok(),
+                "{name}"
+            );
         }
     }
 }

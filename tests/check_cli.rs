@@ -65,40 +65,82 @@ fn valid_runbook_exits_zero() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert_eq!(stdout, format!("{}: ok (runbook)\n", path.display()));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "1 file checked: all ok\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "1 file checked: all ok\n"
+    );
 }
 
 #[test]
 fn unknown_key() {
-    let out = fails_at("    warn: 100", "    wran: 100", 12, 5, "unknown key `wran`");
+    let out = fails_at(
+        "    warn: 100",
+        "    wran: 100",
+        12,
+        5,
+        "unknown key `wran`",
+    );
     assert!(out.contains("  hint: did you mean `warn`?"), "{out}");
 }
 
 #[test]
 fn bad_offset() {
-    let out = fails_at("from: T-2h", "from: T-3x", 5, 31, "bad time offset \"T-3x\"");
-    assert!(out.contains("  hint: write T-30m, T+2h, T-0, T-1h30m"), "{out}");
+    let out = fails_at(
+        "from: T-2h",
+        "from: T-3x",
+        5,
+        31,
+        "bad time offset \"T-3x\"",
+    );
+    assert!(
+        out.contains("  hint: write T-30m, T+2h, T-0, T-1h30m"),
+        "{out}"
+    );
 }
 
 #[test]
 fn duplicate_id() {
-    fails_at("  - id: errors", "  - id: requests", 14, 9, "duplicate metric id `requests`");
+    fails_at(
+        "  - id: errors",
+        "  - id: requests",
+        14,
+        9,
+        "duplicate metric id `requests`",
+    );
 }
 
 #[test]
 fn unknown_metric_reference() {
-    let out = fails_at("\"requests * 2\"", "\"reqests * 2\"", 15, 17, "unknown metric `reqests`");
+    let out = fails_at(
+        "\"requests * 2\"",
+        "\"reqests * 2\"",
+        15,
+        17,
+        "unknown metric `reqests`",
+    );
     assert!(out.contains("  hint: did you mean `requests`?"), "{out}");
 }
 
 #[test]
 fn phases_out_of_order() {
-    fails_at("from: T-0", "from: T-3h", 6, 27, "not after the phase before it");
+    fails_at(
+        "from: T-0",
+        "from: T-3h",
+        6,
+        27,
+        "not after the phase before it",
+    );
 }
 
 #[test]
 fn warn_crit_order() {
-    fails_at("    crit: 500", "    crit: 50", 13, 11, "crit 50 must be above warn 100");
+    fails_at(
+        "    crit: 500",
+        "    crit: 50",
+        13,
+        11,
+        "crit 50 must be above warn 100",
+    );
 }
 
 #[test]
@@ -136,7 +178,10 @@ fn themes_and_directories() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let bad = themes.join("bad.yaml");
     assert!(
-        stdout.contains(&format!("{}:2:7: error: warn: bad colour \"#ff\"", bad.display())),
+        stdout.contains(&format!(
+            "{}:2:7: error: warn: bad colour \"#ff\"",
+            bad.display()
+        )),
         "{stdout}"
     );
     assert!(stdout.contains("ok.yaml: ok (theme)"), "{stdout}");
@@ -146,7 +191,12 @@ fn themes_and_directories() {
 fn shipped_themes_pass() {
     let themes = Path::new(env!("CARGO_MANIFEST_DIR")).join("themes");
     let out = tminus(&[&themes]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -154,5 +204,8 @@ fn missing_file_exits_one() {
     let out = tminus(&[Path::new("/nonexistent/launch.yaml")]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.starts_with("/nonexistent/launch.yaml:1:1: error: cannot read"), "{stdout}");
+    assert!(
+        stdout.starts_with("/nonexistent/launch.yaml:1:1: error: cannot read"),
+        "{stdout}"
+    );
 }

@@ -303,7 +303,10 @@ fn command_words<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, 
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Vec<String>, E> {
             Ok(v.split_whitespace().map(str::to_string).collect())
         }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<String>, A::Error> {
             let mut words = Vec::new();
             while let Some(w) = seq.next_element::<String>()? {
                 words.push(w);

@@ -701,7 +701,10 @@ fn check_metric_id(id: &str) -> Result<(), (String, String)> {
     } else if !ok {
         Err((format!("`{id}` is not a valid metric id"), hint.into()))
     } else if id.len() > 255 {
-        Err(("metric id is longer than 255 characters".into(), hint.into()))
+        Err((
+            "metric id is longer than 255 characters".into(),
+            hint.into(),
+        ))
     } else {
         Ok(())
     }
@@ -712,7 +715,8 @@ fn check_item_id(id: &str) -> Result<(), (String, String)> {
     let mut chars = id.chars();
     let ok = match chars.next() {
         Some(c) => {
-            c.is_ascii_alphabetic() && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            c.is_ascii_alphabetic()
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         }
         None => false,
     };
@@ -727,7 +731,7 @@ fn check_item_id(id: &str) -> Result<(), (String, String)> {
 
 /// GetMetricData periods: 1, 5, 10, 20, 30 for high-resolution metrics, else whole minutes.
 fn valid_period(p: u32) -> bool {
-    matches!(p, 1 | 5 | 10 | 20 | 30) || (p > 0 && p % 60 == 0)
+    matches!(p, 1 | 5 | 10 | 20 | 30) || (p > 0 && p.is_multiple_of(60))
 }
 
 /// Basic statistics, percentiles (p99, p99.9) and the extended forms (tm99, TM(10%:90%), PR(:300),
@@ -767,7 +771,10 @@ fn check_zone(z: &str) -> Result<(), String> {
         .iter()
         .find(|tz| tz.name().eq_ignore_ascii_case(z))
     {
-        return Err(format!("zone names are case-sensitive: write {}", tz.name()));
+        return Err(format!(
+            "zone names are case-sensitive: write {}",
+            tz.name()
+        ));
     }
     if z.eq_ignore_ascii_case("local") || z.eq_ignore_ascii_case("utc") {
         return Err("write UTC or local".into());
@@ -782,9 +789,7 @@ fn is_region(r: &str) -> bool {
         && parts[..parts.len() - 1]
             .iter()
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1]
-            .chars()
-            .all(|c| c.is_ascii_digit())
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty()
 }
 
@@ -836,7 +841,8 @@ fn tokenize(expr: &str) -> Result<Vec<Token>, String> {
             }
             continue;
         }
-        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
             // A number, including 1e3 and 0.5: its letters are not identifiers.
             while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
                 i += 1;

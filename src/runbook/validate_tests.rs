@@ -8,7 +8,11 @@ const BASE: &str = include_str!("testdata_base.yaml");
 
 /// BASE with `from` replaced by `to` (which must occur exactly once), parsed; its problems.
 fn problems(from: &str, to: &str) -> Vec<Diagnostic> {
-    assert_eq!(BASE.matches(from).count(), 1, "{from:?} must occur once in BASE");
+    assert_eq!(
+        BASE.matches(from).count(),
+        1,
+        "{from:?} must occur once in BASE"
+    );
     let text = BASE.replace(from, to);
     match parse("t.yaml", &text) {
         Ok(_) => Vec::new(),
@@ -19,7 +23,12 @@ fn problems(from: &str, to: &str) -> Vec<Diagnostic> {
 /// Exactly one problem, at `line:col`, whose message contains `needle`.
 fn one(from: &str, to: &str, line: usize, col: usize, needle: &str) -> Diagnostic {
     let ds = problems(from, to);
-    assert_eq!(ds.len(), 1, "expected one problem, got:\n{}", crate::diag::render(&ds));
+    assert_eq!(
+        ds.len(),
+        1,
+        "expected one problem, got:\n{}",
+        crate::diag::render(&ds)
+    );
     let d = ds.into_iter().next().unwrap();
     assert_eq!((d.line, d.column), (line, col), "{d}");
     assert!(d.message.contains(needle), "{d}\n  wanted: {needle}");
@@ -43,12 +52,24 @@ fn notify_command_accepts_a_list() {
         "command: [./notify.sh, \"#launch bridge\"]",
     );
     assert!(ds.is_empty(), "{}", crate::diag::render(&ds));
-    one("command: ./scripts/notify.sh --page", "command: \"  \"", 53, 22, "notify command is empty");
+    one(
+        "command: ./scripts/notify.sh --page",
+        "command: \"  \"",
+        53,
+        22,
+        "notify command is empty",
+    );
 }
 
 #[test]
 fn unknown_key_lists_allowed_keys() {
-    let d = one("    warn: 50\n", "    wran: 50\n", 18, 5, "unknown key `wran`");
+    let d = one(
+        "    warn: 50\n",
+        "    wran: 50\n",
+        18,
+        5,
+        "unknown key `wran`",
+    );
     assert!(d.message.starts_with("metrics[0]: "), "{d}");
     let hint = d.hint.unwrap();
     assert!(hint.starts_with("did you mean `warn`?"), "{hint}");
@@ -57,7 +78,13 @@ fn unknown_key_lists_allowed_keys() {
 
 #[test]
 fn bad_offset_hints_the_format() {
-    let d = one("T-15m", "T-3x", 9, 29, "phases[1].from: bad time offset \"T-3x\"");
+    let d = one(
+        "T-15m",
+        "T-3x",
+        9,
+        29,
+        "phases[1].from: bad time offset \"T-3x\"",
+    );
     assert!(!d.message.contains("write"), "{d}");
     assert!(d.hint.unwrap().contains("T-30m, T+2h, T-0, T-1h30m"));
 }
@@ -66,10 +93,28 @@ fn bad_offset_hints_the_format() {
 fn bad_duration_and_percent_and_time() {
     let d = one("after: 10m", "after: 10", 52, 16, "bad duration");
     assert!(d.hint.unwrap().contains("1h30m"));
-    one("crit_below: 10%", "crit_below: 110%", 37, 71, "bad percentage \"110%\"");
-    let d = one("2026-12-01T17:00:00Z", "2026-12-01 17:00", 3, 14, "starts_at");
+    one(
+        "crit_below: 10%",
+        "crit_below: 110%",
+        37,
+        71,
+        "bad percentage \"110%\"",
+    );
+    let d = one(
+        "2026-12-01T17:00:00Z",
+        "2026-12-01 17:00",
+        3,
+        14,
+        "starts_at",
+    );
     assert!(d.hint.unwrap().contains("RFC 3339"));
-    let d = one("  starts_at: 2026-12-01T17:00:00Z\n", "", 2, 3, "event: missing key `starts_at`");
+    let d = one(
+        "  starts_at: 2026-12-01T17:00:00Z\n",
+        "",
+        2,
+        3,
+        "event: missing key `starts_at`",
+    );
     assert!(d.hint.unwrap().contains("starts_at: 2026-12-01T17:00:00Z"));
 }
 
@@ -81,12 +126,22 @@ fn wrong_type_is_located() {
 
 #[test]
 fn yaml_syntax_errors_are_located() {
-    let d = one("    period: 60\n", "    period: 60\n   bad\n", 18, 4, "did not find expected");
+    let d = one(
+        "    period: 60\n",
+        "    period: 60\n   bad\n",
+        18,
+        4,
+        "did not find expected",
+    );
     assert!(!d.message.is_empty());
     let ds = problems("  - id: requests\n", "  - id: requests\n\tstat: Sum\n");
     assert_eq!(ds.len(), 1);
     assert_eq!(ds[0].line, 21, "{}", ds[0]);
-    assert!(ds[0].hint.as_deref().unwrap_or("").contains("tab"), "{}", ds[0]);
+    assert!(
+        ds[0].hint.as_deref().unwrap_or("").contains("tab"),
+        "{}",
+        ds[0]
+    );
 }
 
 #[test]
@@ -120,15 +175,30 @@ fn metric_ids_follow_the_cloudwatch_rule() {
         let d = &ds[0];
         assert_eq!((d.line, d.column), (29, 9), "{d}");
         assert!(d.message.contains("metric id"), "{d}");
-        assert!(d.hint.as_deref().unwrap().contains("lowercase letter"), "{d}");
+        assert!(
+            d.hint.as_deref().unwrap().contains("lowercase letter"),
+            "{d}"
+        );
     }
     // An item id may contain '-' but must start with a letter.
-    one("      - id: freeze\n", "      - id: -freeze\n", 47, 13, "not a valid item id");
+    one(
+        "      - id: freeze\n",
+        "      - id: -freeze\n",
+        47,
+        13,
+        "not a valid item id",
+    );
 }
 
 #[test]
 fn duplicate_item_id_across_checklists() {
-    let d = one("      - id: freeze\n", "      - id: scale-web\n", 47, 13, "duplicate item id `scale-web`");
+    let d = one(
+        "      - id: freeze\n",
+        "      - id: scale-web\n",
+        47,
+        13,
+        "duplicate item id `scale-web`",
+    );
     assert!(d.hint.unwrap().contains("line 43"));
 }
 
@@ -148,18 +218,42 @@ fn metric_needs_exactly_one_source() {
         5,
         "neither namespace/metric nor expression",
     );
-    one("    metric: Orders\n", "", 30, 16, "has `namespace` but no `metric`");
+    one(
+        "    metric: Orders\n",
+        "",
+        30,
+        16,
+        "has `namespace` but no `metric`",
+    );
 }
 
 #[test]
 fn expression_references_known_ids_only() {
-    let d = one("/ requests\"", "/ reqests\"", 26, 17, "unknown metric `reqests`");
+    let d = one(
+        "/ requests\"",
+        "/ reqests\"",
+        26,
+        17,
+        "unknown metric `reqests`",
+    );
     assert_eq!(d.hint.as_deref(), Some("did you mean `requests`?"));
-    let d = one("FILL(alb_5xx", "fill(alb_5xx", 26, 17, "unknown metric math function `fill`");
+    let d = one(
+        "FILL(alb_5xx",
+        "fill(alb_5xx",
+        26,
+        17,
+        "unknown metric math function `fill`",
+    );
     assert!(d.hint.unwrap().contains("FILL"));
     one("/ requests\"", "/ error_pct\"", 26, 17, "refers to itself");
     one("/ requests\"", "/ (requests\"", 26, 17, "unbalanced");
-    one("/ requests\"", "/ 'requests\"", 26, 17, "unterminated string");
+    one(
+        "/ requests\"",
+        "/ 'requests\"",
+        26,
+        17,
+        "unterminated string",
+    );
     // Numbers, strings and CloudWatch functions are not references.
     let ds = problems(
         "/ requests\"",
@@ -178,12 +272,24 @@ fn expression_cycles_are_reported_once() {
     let cycle: Vec<_> = ds.iter().filter(|d| d.message.contains("cycle")).collect();
     assert_eq!(cycle.len(), 1, "{}", crate::diag::render(&ds));
     assert_eq!((cycle[0].line, cycle[0].column), (24, 17));
-    assert!(cycle[0].message.contains("requests -> error_pct -> requests"), "{}", cycle[0]);
+    assert!(
+        cycle[0]
+            .message
+            .contains("requests -> error_pct -> requests"),
+        "{}",
+        cycle[0]
+    );
 }
 
 #[test]
 fn period_must_be_a_cloudwatch_period() {
-    one("period: 60", "period: 90", 17, 13, "period 90 is not a CloudWatch period");
+    one(
+        "period: 60",
+        "period: 90",
+        17,
+        13,
+        "period 90 is not a CloudWatch period",
+    );
     one("period: 60", "period: 0", 17, 13, "period 0");
     assert!(problems("period: 60", "period: 20").is_empty());
     assert!(problems("period: 60", "period: 300").is_empty());
@@ -191,34 +297,85 @@ fn period_must_be_a_cloudwatch_period() {
 
 #[test]
 fn thresholds_in_order_for_the_direction() {
-    let d = one("    crit: 200\n", "    crit: 40\n", 19, 11, "crit 40 must be above warn 50");
+    let d = one(
+        "    crit: 200\n",
+        "    crit: 40\n",
+        19,
+        11,
+        "crit 40 must be above warn 50",
+    );
     assert!(d.hint.unwrap().contains("direction: below"));
-    one("    crit: 20\n", "    crit: 100\n", 35, 11, "crit 100 must be below warn 100");
-    one("    crit: 200\n", "    crit: .nan\n", 19, 11, "crit must be a finite number");
+    one(
+        "    crit: 20\n",
+        "    crit: 100\n",
+        35,
+        11,
+        "crit 100 must be below warn 100",
+    );
+    one(
+        "    crit: 200\n",
+        "    crit: .nan\n",
+        19,
+        11,
+        "crit must be a finite number",
+    );
 }
 
 #[test]
 fn statistics_are_checked() {
-    let d = one("stat: p99.9", "stat: average", 32, 11, "unknown statistic `average`");
+    let d = one(
+        "stat: p99.9",
+        "stat: average",
+        32,
+        11,
+        "unknown statistic `average`",
+    );
     assert!(d.hint.unwrap().contains("write Average"));
     one("stat: p99.9", "stat: p101", 32, 11, "unknown statistic");
     for ok in ["tm99", "TM(10%:90%)", "SampleCount", "p50", "IQM", "wm90"] {
-        assert!(problems("stat: p99.9", &format!("stat: \"{ok}\"")).is_empty(), "{ok}");
+        assert!(
+            problems("stat: p99.9", &format!("stat: \"{ok}\"")).is_empty(),
+            "{ok}"
+        );
     }
 }
 
 #[test]
 fn phases_in_order_with_unique_names() {
-    let d = one("from: T-15m", "from: T-3h", 9, 29, "phase `Go/no-go` starts at T-3h, not after");
+    let d = one(
+        "from: T-15m",
+        "from: T-3h",
+        9,
+        29,
+        "phase `Go/no-go` starts at T-3h, not after",
+    );
     assert!(d.hint.unwrap().contains("time order"));
-    one("from: T-0", "from: T-15m", 10, 27, "not after the phase before it");
-    let d = one("name: Launch, from: T-0", "name: Pre-flight, from: T-0", 10, 13, "duplicate phase name");
+    one(
+        "from: T-0",
+        "from: T-15m",
+        10,
+        27,
+        "not after the phase before it",
+    );
+    let d = one(
+        "name: Launch, from: T-0",
+        "name: Pre-flight, from: T-0",
+        10,
+        13,
+        "duplicate phase name",
+    );
     assert!(d.hint.unwrap().contains("line 8"));
 }
 
 #[test]
 fn checklist_phase_must_exist() {
-    let d = one("phase: Go/no-go", "phase: Go/nogo", 41, 12, "unknown phase `Go/nogo`");
+    let d = one(
+        "phase: Go/no-go",
+        "phase: Go/nogo",
+        41,
+        12,
+        "unknown phase `Go/nogo`",
+    );
     assert_eq!(d.hint.as_deref(), Some("did you mean `Go/no-go`?"));
 }
 
@@ -226,20 +383,65 @@ fn checklist_phase_must_exist() {
 fn verify_parses_and_names_a_metric() {
     let d = one("orders >= 40", "orders => 40", 46, 17, "cannot read verify");
     assert!(d.hint.unwrap().contains("web_instances >= 40"));
-    let d = one("orders >= 40", "order >= 40", 46, 17, "verify refers to unknown metric `order`");
+    let d = one(
+        "orders >= 40",
+        "order >= 40",
+        46,
+        17,
+        "verify refers to unknown metric `order`",
+    );
     assert_eq!(d.hint.as_deref(), Some("did you mean `orders`?"));
 }
 
 #[test]
 fn quota_rules() {
-    let d = one("crit_below: 10%", "crit_below: 40%", 37, 71, "crit_below 40% must be lower than warn_below 30%");
+    let d = one(
+        "crit_below: 10%",
+        "crit_below: 40%",
+        37,
+        71,
+        "crit_below 40% must be lower than warn_below 30%",
+    );
     assert!(d.hint.is_some());
-    one("usage_metric: requests", "usage_metric: reqs", 38, 53, "unknown metric `reqs`");
-    let d = one("code: L-1216C47A", "code: l-1216c47a", 38, 27, "not a quota code");
-    assert_eq!(d.hint.as_deref(), Some("quota codes are upper case: write L-1216C47A"));
-    one("code: L-1216C47A", "code: 1216C47A", 38, 27, "not a quota code");
-    one("service: ec2", "service: \"ec 2\"", 38, 16, "not a Service Quotas service code");
-    one("service: ec2, code: L-1216C47A", "service: lambda, code: L-B99A9384", 38, 5, "duplicate quota");
+    one(
+        "usage_metric: requests",
+        "usage_metric: reqs",
+        38,
+        53,
+        "unknown metric `reqs`",
+    );
+    let d = one(
+        "code: L-1216C47A",
+        "code: l-1216c47a",
+        38,
+        27,
+        "not a quota code",
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("quota codes are upper case: write L-1216C47A")
+    );
+    one(
+        "code: L-1216C47A",
+        "code: 1216C47A",
+        38,
+        27,
+        "not a quota code",
+    );
+    one(
+        "service: ec2",
+        "service: \"ec 2\"",
+        38,
+        16,
+        "not a Service Quotas service code",
+    );
+    one(
+        "service: ec2, code: L-1216C47A",
+        "service: lambda, code: L-B99A9384",
+        38,
+        5,
+        "duplicate quota",
+    );
 }
 
 #[test]
@@ -251,27 +453,66 @@ fn escalation_levels_increase() {
 
 #[test]
 fn zones_must_be_iana_names() {
-    let d = one("America/New_York", "america/new_york", 5, 16, "unknown time zone `america/new_york`");
-    assert_eq!(d.hint.as_deref(), Some("zone names are case-sensitive: write America/New_York"));
-    let d = one("America/New_York", "Mars/Olympus", 5, 16, "unknown time zone");
+    let d = one(
+        "America/New_York",
+        "america/new_york",
+        5,
+        16,
+        "unknown time zone `america/new_york`",
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("zone names are case-sensitive: write America/New_York")
+    );
+    let d = one(
+        "America/New_York",
+        "Mars/Olympus",
+        5,
+        16,
+        "unknown time zone",
+    );
     assert!(d.hint.unwrap().contains("Europe/Berlin"));
 }
 
 #[test]
 fn offsets_within_a_year() {
     one("due: T-60m", "due: T-400d", 45, 14, "more than 366 days");
-    one("ends_at: T+4h", "ends_at: T-1h", 4, 12, "ends_at T-1h is not after T-0");
+    one(
+        "ends_at: T+4h",
+        "ends_at: T-1h",
+        4,
+        12,
+        "ends_at T-1h is not after T-0",
+    );
 }
 
 #[test]
 fn region_names() {
-    one("region: us-east-1", "region: US East", 6, 16, "not an AWS region name");
+    one(
+        "region: us-east-1",
+        "region: US East",
+        6,
+        16,
+        "not an AWS region name",
+    );
 }
 
 #[test]
 fn rehearsal_references() {
-    one("metric: alb_5xx, shape", "metric: alb5xx, shape", 56, 27, "unknown metric `alb5xx`");
-    one("quota: L-B99A9384, usage", "quota: L-XXXX, usage", 57, 27, "unknown quota code");
+    one(
+        "metric: alb_5xx, shape",
+        "metric: alb5xx, shape",
+        56,
+        27,
+        "unknown metric `alb5xx`",
+    );
+    one(
+        "quota: L-B99A9384, usage",
+        "quota: L-XXXX, usage",
+        57,
+        27,
+        "unknown quota code",
+    );
     one("at: T+12m", "at: soon", 57, 13, "`at` is not a time offset");
 }
 
@@ -307,7 +548,20 @@ fn never_panics_on_mutated_input() {
             inputs.push(BASE[..cut].to_string());
         }
     }
-    let junk = ["", "  x", ": :", "- ", "{", "]", "\t", "&a *a", "!!binary x", "? [1]", "'", "T-3x"];
+    let junk = [
+        "",
+        "  x",
+        ": :",
+        "- ",
+        "{",
+        "]",
+        "\t",
+        "&a *a",
+        "!!binary x",
+        "? [1]",
+        "'",
+        "T-3x",
+    ];
     for i in 0..lines.len() {
         let mut without = lines.clone();
         without.remove(i);
@@ -349,5 +603,8 @@ fn never_panics_on_mutated_input() {
             }
         }
     }
-    assert!(failures > inputs.len() / 4, "mutations should mostly break the runbook");
+    assert!(
+        failures > inputs.len() / 4,
+        "mutations should mostly break the runbook"
+    );
 }
