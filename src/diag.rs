@@ -69,9 +69,24 @@ pub fn render(diags: &[Diagnostic]) -> String {
 /// ("wran" -> "warn", "Avrage" -> "Average"). Case differences count as half an edit.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1) as f64 + 0.5;
+    // Same letters and digits, other case and punctuation ("GoNoGo" for "Go/no-go"): distance 0.
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let word_norm = norm(word);
     candidates
         .into_iter()
-        .map(|c| (edit_distance(word, c), c))
+        .map(|c| {
+            let d = if !word_norm.is_empty() && norm(c) == word_norm {
+                0.0
+            } else {
+                edit_distance(word, c)
+            };
+            (d, c)
+        })
         .filter(|(d, _)| *d <= limit)
         .min_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
@@ -272,6 +287,7 @@ mod tests {
         assert_eq!(closest("wran", ["warn", "crit", "id"]), Some("warn"));
         assert_eq!(closest("average", ["Average", "Sum"]), Some("Average"));
         assert_eq!(closest("zzzzzz", ["warn", "crit"]), None);
+        assert_eq!(closest("GoNoGo", ["Launch", "Go/no-go"]), Some("Go/no-go"));
     }
 
     #[test]

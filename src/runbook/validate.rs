@@ -338,6 +338,9 @@ impl Checker<'_> {
     }
 
     fn expression(&mut self, path: &str, m: &Metric, expr: &str, ids: &[&str]) {
+        if is_insights_query(expr) {
+            return;
+        }
         let tokens = match tokenize(expr) {
             Ok(t) => t,
             Err(msg) => {
@@ -414,6 +417,7 @@ impl Checker<'_> {
                 let words = m
                     .expression
                     .as_deref()
+                    .filter(|e| !is_insights_query(e))
                     .and_then(|e| tokenize(e).ok())
                     .unwrap_or_default();
                 let mut d: Vec<usize> = words
@@ -612,7 +616,7 @@ impl Checker<'_> {
                 self.err(
                     &format!("{path}.after"),
                     format!(
-                        "level {} starts after {}, not later than level {} ({})",
+                        "level {} `after: {}` must be longer than level {}'s `after: {}`",
                         i + 1,
                         l.after,
                         i,
@@ -779,6 +783,9 @@ fn check_zone(z: &str) -> Result<(), String> {
     if z.eq_ignore_ascii_case("local") || z.eq_ignore_ascii_case("utc") {
         return Err("write UTC or local".into());
     }
+    if let Some(c) = closest(z, chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())) {
+        return Err(format!("did you mean {c}?"));
+    }
     Err("write an IANA zone name such as America/New_York, Europe/Berlin, Asia/Tokyo, or UTC, or local".into())
 }
 
@@ -815,6 +822,14 @@ fn check_quota_code(code: &str) -> Result<(), String> {
         return Err(format!("quota codes are upper case: write {upper}"));
     }
     Err("quota codes look like L-B99A9384 (aws service-quotas list-service-quotas --service-code ...)".into())
+}
+
+/// A CloudWatch Metrics Insights query ("SELECT AVG(CPUUtilization) FROM SCHEMA(...)") is also
+/// a valid expression; its words are metric and dimension names, not ids, so it is not checked.
+fn is_insights_query(expr: &str) -> bool {
+    expr.trim_start()
+        .get(..7)
+        .is_some_and(|w| w.eq_ignore_ascii_case("SELECT "))
 }
 
 /// An identifier in an expression; `call` when it is followed by "(".

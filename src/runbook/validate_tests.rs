@@ -263,6 +263,15 @@ fn expression_references_known_ids_only() {
 }
 
 #[test]
+fn metrics_insights_queries_are_not_checked_for_ids() {
+    let ds = problems(
+        "\"100 * FILL(alb_5xx, 0) / requests\"",
+        "\"SELECT AVG(CPUUtilization) FROM SCHEMA(\\\"AWS/EC2\\\", InstanceId)\"",
+    );
+    assert!(ds.is_empty(), "{}", crate::diag::render(&ds));
+}
+
+#[test]
 fn expression_cycles_are_reported_once() {
     let ds = problems(
         "    stat: Sum\n    hidden: true\n",
@@ -377,6 +386,25 @@ fn checklist_phase_must_exist() {
         "unknown phase `Go/nogo`",
     );
     assert_eq!(d.hint.as_deref(), Some("did you mean `Go/no-go`?"));
+    let d = one(
+        "phase: Go/no-go",
+        "phase: GoNoGo",
+        41,
+        12,
+        "unknown phase `GoNoGo`",
+    );
+    assert_eq!(d.hint.as_deref(), Some("did you mean `Go/no-go`?"));
+    let d = one(
+        "phase: Go/no-go",
+        "phase: Liftoff",
+        41,
+        12,
+        "unknown phase `Liftoff`",
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("phases: Pre-flight, Go/no-go, Launch")
+    );
 }
 
 #[test]
@@ -446,7 +474,13 @@ fn quota_rules() {
 
 #[test]
 fn escalation_levels_increase() {
-    let d = one("after: 10m", "after: 0m", 52, 16, "level 2 starts after 0");
+    let d = one(
+        "after: 10m",
+        "after: 0m",
+        52,
+        16,
+        "level 2 `after: 0` must be longer than level 1's `after: 0`",
+    );
     assert!(d.hint.unwrap().contains("in order"));
     one("who: Service owner", "who: \"\"", 52, 26, "who is empty");
 }
@@ -464,6 +498,14 @@ fn zones_must_be_iana_names() {
         d.hint.as_deref(),
         Some("zone names are case-sensitive: write America/New_York")
     );
+    let d = one(
+        "America/New_York",
+        "America/NewYork",
+        5,
+        16,
+        "unknown time zone",
+    );
+    assert_eq!(d.hint.as_deref(), Some("did you mean America/New_York?"));
     let d = one(
         "America/New_York",
         "Mars/Olympus",
