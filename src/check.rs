@@ -65,7 +65,8 @@ pub fn run(paths: &[PathBuf]) -> i32 {
     let mut out = stdout.lock();
     let summary = check_files(paths, &mut out);
     let _ = out.flush();
-    eprintln!("{}", summary.line());
+    // Not eprintln!: a closed stderr must not turn a finished check into a panic.
+    let _ = writeln!(std::io::stderr(), "{}", summary.line());
     if summary.ok() { 0 } else { 1 }
 }
 

@@ -636,6 +636,25 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_truncated_or_mangled_themes() {
+        let text = BUILT_IN[3].1;
+        let mut n = 0;
+        for cut in 0..text.len() {
+            if !text.is_char_boundary(cut) {
+                continue;
+            }
+            for extra in ["", ": [", "\n  - x", "\t", "\nok: 999"] {
+                let input = format!("{}{extra}", &text[..cut]);
+                if let Err(ds) = Theme::parse("m.yaml", &input) {
+                    n += 1;
+                    assert!(ds.iter().all(|d| d.line >= 1 && d.column >= 1));
+                }
+            }
+        }
+        assert!(n > 100);
+    }
+
+    #[test]
     fn shipped_theme_files_match_the_embedded_ones() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("themes");
         for (name, text) in BUILT_IN {

@@ -570,6 +570,16 @@ fn every_problem_is_reported_in_file_order() {
 }
 
 #[test]
+fn crlf_files_are_located_the_same() {
+    let text = BASE
+        .replace("period: 60", "period: 7")
+        .replace('\n', "\r\n");
+    let ds = parse("t.yaml", &text).unwrap_err();
+    assert_eq!(ds.len(), 1, "{}", crate::diag::render(&ds));
+    assert_eq!((ds[0].line, ds[0].column), (17, 13));
+}
+
+#[test]
 fn load_reports_unreadable_files_at_1_1() {
     let ds = crate::runbook::load(std::path::Path::new("/nonexistent/x.yaml")).unwrap_err();
     assert_eq!(ds.len(), 1);
