@@ -1,1 +1,281 @@
-//! `tminus check`.
+//! `tminus check`: validates runbooks and themes like a linter, for editors and CI.
+//!
+//! Every problem is printed as `file:line:column: error: message` with an optional `  hint:`
+//! line, valid files as `file: ok (runbook)`, and a summary last. Exit status 0 when every file
+//! is valid, 1 otherwise.
+//!
+//! Which files are themes: a file whose parent directory is named `themes`, or any other file
+//! whose top level is a mapping without an `event` key but with a theme key (`extends`, `fg`,
+//! `ok`...). Everything else is checked as a runbook, so a runbook with a typo in `event` still
+//! gets runbook errors. A directory argument stands for the *.yaml and *.yml files directly in it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::diag::Diagnostic;
+use crate::theme::{THEME_KEYS, Theme};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Runbook,
+    Theme,
+}
+
+/// What a check run found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub files: usize,
+    /// Files with at least one problem.
+    pub bad_files: usize,
+    pub problems: usize,
+}
+
+impl Summary {
+    pub fn ok(&self) -> bool {
+        self.problems == 0
+    }
+
+    /// The last line of the report: "3 files checked: all ok" or "3 files checked: 4 problems
+    /// in 2 files".
+    pub fn line(&self) -> String {
+        let files = plural(self.files, "file");
+        if self.ok() {
+            format!("{files} checked: all ok")
+        } else {
+            format!(
+                "{files} checked: {} in {}",
+                plural(self.problems, "problem"),
+                plural(self.bad_files, "file")
+            )
+        }
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Runs the check, printing the report to stdout and the summary to stderr; the exit code.
+pub fn run(paths: &[PathBuf]) -> i32 {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let summary = check_files(paths, &mut out);
+    let _ = out.flush();
+    // Not eprintln!: a closed stderr must not turn a finished check into a panic.
+    let _ = writeln!(std::io::stderr(), "{}", summary.line());
+    if summary.ok() { 0 } else { 1 }
+}
+
+/// Checks every path (directories expanded) and writes one block per file to `out`. Write
+/// errors are ignored: the summary still says what was found.
+pub fn check_files(paths: &[PathBuf], out: &mut dyn Write) -> Summary {
+    let mut summary = Summary::default();
+    for arg in paths {
+        let (files, problem) = expand(arg);
+        if let Some(d) = problem {
+            summary.files += 1;
+            summary.bad_files += 1;
+            summary.problems += 1;
+            let _ = writeln!(out, "{d}");
+        }
+        for file in files {
+            summary.files += 1;
+            let (kind, result) = check_file(&file);
+            match result {
+                Ok(()) => {
+                    let what = match kind {
+                        Kind::Runbook => "runbook",
+                        Kind::Theme => "theme",
+                    };
+                    let _ = writeln!(out, "{}: ok ({what})", file.display());
+                }
+                Err(ds) => {
+                    summary.bad_files += 1;
+                    summary.problems += ds.len();
+                    for d in ds {
+                        let _ = writeln!(out, "{d}");
+                    }
+                }
+            }
+        }
+    }
+    summary
+}
+
+/// One file: its kind and every problem in it.
+pub fn check_file(path: &Path) -> (Kind, Result<(), Vec<Diagnostic>>) {
+    let label = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            let d = Diagnostic::new(&label, 1, 1, format!("cannot read: {e}"));
+            return (Kind::Runbook, Err(vec![d]));
+        }
+    };
+    let kind = kind_of(path, &text);
+    let result = match kind {
+        Kind::Runbook => crate::runbook::parse(&label, &text).map(drop),
+        Kind::Theme => Theme::parse(&label, &text).map(drop),
+    };
+    (kind, result)
+}
+
+/// Theme or runbook; see the module documentation.
+pub fn kind_of(path: &Path, text: &str) -> Kind {
+    let in_themes_dir = path
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == "themes");
+    if in_themes_dir {
+        return Kind::Theme;
+    }
+    let Ok(serde_yaml::Value::Mapping(map)) = serde_yaml::from_str::<serde_yaml::Value>(text)
+    else {
+        return Kind::Runbook;
+    };
+    let has = |k: &str| map.contains_key(k);
+    let theme_key = THEME_KEYS.iter().any(|k| *k != "name" && has(k));
+    if !has("event") && theme_key {
+        Kind::Theme
+    } else {
+        Kind::Runbook
+    }
+}
+
+/// The files an argument stands for, sorted; a problem if it is a directory without any.
+fn expand(arg: &Path) -> (Vec<PathBuf>, Option<Diagnostic>) {
+    if !arg.is_dir() {
+        return (vec![arg.to_path_buf()], None);
+    }
+    let label = arg.display().to_string();
+    let entries = match std::fs::read_dir(arg) {
+        Ok(e) => e,
+        Err(e) => {
+            let d = Diagnostic::new(&label, 1, 1, format!("cannot read the directory: {e}"));
+            return (Vec::new(), Some(d));
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        // Checking nothing must not pass CI silently.
+        let d = Diagnostic::new(&label, 1, 1, "no .yaml or .yml files in this directory")
+            .with_hint("give runbook or theme files, or a directory that holds them");
+        return (files, Some(d));
+    }
+    (files, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUNBOOK: &str = "event:\n  name: x\n  starts_at: 2026-12-01T17:00:00Z\n";
+
+    fn report(paths: &[PathBuf]) -> (Summary, String) {
+        let mut out = Vec::new();
+        let s = check_files(paths, &mut out);
+        (s, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn tells_themes_from_runbooks() {
+        let p = Path::new("x/themes/a.yaml");
+        assert_eq!(kind_of(p, RUNBOOK), Kind::Theme);
+        let p = Path::new("x/a.yaml");
+        assert_eq!(kind_of(p, RUNBOOK), Kind::Runbook);
+        assert_eq!(kind_of(p, "name: t\nok: red\n"), Kind::Theme);
+        assert_eq!(kind_of(p, "name: t\n"), Kind::Runbook);
+        assert_eq!(kind_of(p, "event: {}\nok: red\n"), Kind::Runbook);
+        assert_eq!(kind_of(p, "[broken"), Kind::Runbook);
+    }
+
+    #[test]
+    fn reports_every_file_and_a_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.yaml");
+        let bad = dir.path().join("bad.yaml");
+        let theme = dir.path().join("mine.yml");
+        std::fs::write(&good, RUNBOOK).unwrap();
+        std::fs::write(&bad, format!("{RUNBOOK}  zones: [Nowhere, Else/Where]\n")).unwrap();
+        std::fs::write(&theme, "name: mine\nwarn: orange\n").unwrap();
+        let (s, out) = report(&[good.clone(), bad.clone(), theme.clone()]);
+        assert_eq!(
+            s,
+            Summary {
+                files: 3,
+                bad_files: 2,
+                problems: 3
+            }
+        );
+        assert!(
+            out.contains(&format!("{}: ok (runbook)\n", good.display())),
+            "{out}"
+        );
+        let b = bad.display();
+        assert!(
+            out.contains(&format!("{b}:4:11: error: unknown time zone `Nowhere`")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("{b}:4:20: error: unknown time zone `Else/Where`")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("{}:2:7: error: warn: bad colour", theme.display())),
+            "{out}"
+        );
+        assert_eq!(s.line(), "3 files checked: 3 problems in 2 files");
+    }
+
+    #[test]
+    fn directories_expand_to_their_yaml_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.yaml"), RUNBOOK).unwrap();
+        std::fs::write(dir.path().join("a.yml"), RUNBOOK).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not yaml").unwrap();
+        let (s, out) = report(&[dir.path().to_path_buf()]);
+        assert_eq!(s.files, 2);
+        assert!(s.ok(), "{out}");
+        assert_eq!(s.line(), "2 files checked: all ok");
+        let a = out.find("a.yml").unwrap();
+        let b = out.find("b.yaml").unwrap();
+        assert!(a < b, "sorted: {out}");
+    }
+
+    #[test]
+    fn empty_directories_and_missing_files_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, out) = report(&[dir.path().to_path_buf()]);
+        assert!(!s.ok());
+        assert!(out.contains(":1:1: error: no .yaml or .yml files"), "{out}");
+        let missing = dir.path().join("nope.yaml");
+        let (s, out) = report(&[missing]);
+        assert_eq!(s.problems, 1);
+        assert!(out.contains("nope.yaml:1:1: error: cannot read"), "{out}");
+    }
+
+    /// Whatever runbooks and themes the repository ships must pass `tminus check`.
+    #[test]
+    fn shipped_runbooks_and_themes_pass() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut paths = vec![root.join("themes")];
+        let runbooks = root.join("runbooks");
+        let has_runbooks = std::fs::read_dir(&runbooks).is_ok_and(|mut d| d.next().is_some());
+        if has_runbooks {
+            paths.push(runbooks);
+        }
+        let (s, out) = report(&paths);
+        assert!(s.ok(), "{out}");
+        assert!(s.files >= 4, "{out}");
+        assert_eq!(out.matches("ok (theme)").count(), 4, "{out}");
+    }
+}

@@ -69,19 +69,35 @@ pub fn render(diags: &[Diagnostic]) -> String {
 /// ("wran" -> "warn", "Avrage" -> "Average"). Case differences count as half an edit.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1) as f64 + 0.5;
+    // Same letters and digits, other case and punctuation ("GoNoGo" for "Go/no-go"): distance 0.
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let word_norm = norm(word);
     candidates
         .into_iter()
-        .map(|c| (edit_distance(word, c), c))
+        .map(|c| {
+            let d = if !word_norm.is_empty() && norm(c) == word_norm {
+                0.0
+            } else {
+                edit_distance(word, c)
+            };
+            (d, c)
+        })
         .filter(|(d, _)| *d <= limit)
         .min_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance where a change of letter case only costs 0.5.
+/// Edit distance (Levenshtein plus adjacent swaps) where a change of letter case costs 0.5.
 fn edit_distance(a: &str, b: &str) -> f64 {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<f64> = (0..=b.len()).map(|j| j as f64).collect();
+    let mut prev2 = prev.clone();
     for i in 1..=a.len() {
         let mut cur = vec![i as f64; b.len() + 1];
         for j in 1..=b.len() {
@@ -93,8 +109,12 @@ fn edit_distance(a: &str, b: &str) -> f64 {
                 1.0
             };
             cur[j] = (prev[j - 1] + sub).min(prev[j] + 1.0).min(cur[j - 1] + 1.0);
+            // Swapped neighbours ("wran" for "warn") are one typo, not two.
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(prev2[j - 2] + 1.0);
+            }
         }
-        prev = cur;
+        prev2 = std::mem::replace(&mut prev, cur);
     }
     prev[b.len()]
 }
@@ -180,6 +200,12 @@ fn explain(raw: &str, source_line: &str) -> (String, Option<String>) {
             Some("each key may appear only once in a mapping; remove or merge one".into()),
         );
     }
+    // These messages (from time.rs and the model) carry their own short advice after ": write";
+    // the hint below says it better, so the message keeps only what was wrong.
+    let raw = match raw.find(": write ") {
+        Some(at) if raw.contains("bad ") => &raw[..at],
+        _ => raw,
+    };
     let hint = if raw.contains("bad time offset") {
         Some(
             "write T-30m, T+2h, T-0, T-1h30m: T, a sign, then amounts with units d, h, m, s, largest first",
@@ -261,6 +287,7 @@ mod tests {
         assert_eq!(closest("wran", ["warn", "crit", "id"]), Some("warn"));
         assert_eq!(closest("average", ["Average", "Sum"]), Some("Average"));
         assert_eq!(closest("zzzzzz", ["warn", "crit"]), None);
+        assert_eq!(closest("GoNoGo", ["Launch", "Go/no-go"]), Some("Go/no-go"));
     }
 
     #[test]

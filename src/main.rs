@@ -29,23 +29,7 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Check { files } => {
-            // TEMPORARY until tminus::check lands: runbooks only.
-            let mut bad = false;
-            for f in &files {
-                if let Err(diags) = runbook::load(f) {
-                    bad = true;
-                    for d in diags {
-                        eprintln!("{d}");
-                    }
-                }
-            }
-            Ok(if bad {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
+        Command::Check { files } => Ok(ExitCode::from(tminus::check::run(&files) as u8)),
         Command::Run(args) => {
             let Some(runbook) = load_or_report(&args.runbook) else {
                 return Ok(ExitCode::FAILURE);
@@ -173,12 +157,12 @@ fn load_or_report(path: &Path) -> Option<Runbook> {
 }
 
 fn theme_or_report(common: &CommonArgs) -> Option<Theme> {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    // TEMPORARY until theme files land.
-    let _ = &common.theme;
-    Some(if no_color {
-        Theme::monochrome()
-    } else {
-        Theme::dark()
-    })
+    let no_color = tminus::theme::no_color_env();
+    match Theme::resolve(common.theme.as_deref(), no_color, &tminus::theme::themes_dir()) {
+        Ok(t) => Some(t),
+        Err(diags) => {
+            eprintln!("{}", tminus::diag::render(&diags));
+            None
+        }
+    }
 }

@@ -151,31 +151,41 @@ pub struct AlarmSelector {
 pub struct Percent(pub f64);
 
 impl<'de> Deserialize<'de> for Percent {
+    // A visitor rather than an untagged enum: untagged buffering loses serde_yaml's position, and
+    // `tminus check` must point at the bad value itself.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(f64),
-            S(String),
+        struct V;
+        fn checked<E: serde::de::Error>(v: f64, shown: &str) -> Result<Percent, E> {
+            if (0.0..=100.0).contains(&v) {
+                Ok(Percent(v))
+            } else {
+                Err(E::custom(format!(
+                    "bad percentage {shown:?}: write a number from 0 to 100 with an optional %, e.g. 30%"
+                )))
+            }
         }
-        let bad = |s: &str| {
-            serde::de::Error::custom(format!(
-                "bad percentage {s:?}: write a number from 0 to 100 with an optional %, e.g. 30%"
-            ))
-        };
-        let v = match Raw::deserialize(d)? {
-            Raw::N(n) => n,
-            Raw::S(s) => s
-                .trim()
-                .trim_end_matches('%')
-                .trim()
-                .parse::<f64>()
-                .map_err(|_| bad(&s))?,
-        };
-        if !(0.0..=100.0).contains(&v) {
-            return Err(bad(&v.to_string()));
+        impl serde::de::Visitor<'_> for V {
+            type Value = Percent;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a percentage like 30%")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Percent, E> {
+                checked(v, &v.to_string())
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Percent, E> {
+                checked(v as f64, &v.to_string())
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Percent, E> {
+                checked(v as f64, &v.to_string())
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Percent, E> {
+                match s.trim().trim_end_matches('%').trim().parse::<f64>() {
+                    Ok(v) => checked(v, s),
+                    Err(_) => checked(f64::NAN, s),
+                }
+            }
         }
-        Ok(Percent(v))
+        d.deserialize_any(V)
     }
 }
 

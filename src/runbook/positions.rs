@@ -108,6 +108,13 @@ fn pos(m: Marker) -> Pos {
 impl Builder {
     /// Records a node starting at `mark`, returning its path, or None when the node is a key.
     fn node(&mut self, scalar_key: Option<&str>, mark: Marker) -> Option<String> {
+        // libyaml-style parsers mark a block collection's start after its first key or dash;
+        // the collection really starts at its first child, so take whichever comes first.
+        if let Some(Frame::Map { path, .. } | Frame::Seq { path, .. }) = self.stack.last()
+            && let Some(p) = self.values.get_mut(path)
+        {
+            *p = (*p).min(pos(mark));
+        }
         let path = match self.stack.last_mut() {
             None => String::new(),
             Some(Frame::Seq { path, next }) => {
@@ -179,8 +186,12 @@ list: [1, [2, 3]]
         assert_eq!(p.key("event.name"), (2, 3));
         assert_eq!(p.value("metrics[0].id"), (4, 9));
         assert_eq!(p.value("metrics[0].warn"), (5, 11));
-        assert_eq!(p.value("metrics[1].crit"), (6, 21));
-        assert_eq!(p.value("list[1][1]"), (7, 14));
+        assert_eq!(p.value("metrics[1].crit"), (6, 20));
+        assert_eq!(p.value("metrics[0]"), (4, 5));
+        assert_eq!(p.value("metrics[1]"), (6, 5));
+        assert_eq!(p.value("metrics"), (4, 3));
+        assert_eq!(p.value(""), (1, 1));
+        assert_eq!(p.value("list[1][1]"), (7, 15));
         assert!(p.has("metrics[1].id"));
         assert!(!p.has("metrics[1].warn"));
     }

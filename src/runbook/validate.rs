@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::expr::{MATH_WORDS, find_cycle, is_insights_query, tokenize};
 use super::model::{Direction, Metric, Runbook};
 use super::positions::Positions;
 use crate::diag::{Diagnostic, closest};
@@ -12,58 +13,6 @@ use crate::time::TOffset;
 /// Offsets further than this from T-0 are surely typos ("T-30d" meant "T-30m" is fine; a year
 /// and more is not an event).
 const MAX_OFFSET_SECS: i64 = 366 * 86_400;
-
-/// CloudWatch metric math functions and keywords: identifiers in an expression that are not
-/// metric ids. Functions are upper case in CloudWatch.
-const MATH_WORDS: &[&str] = &[
-    "ABS",
-    "ANOMALY_DETECTION_BAND",
-    "AVG",
-    "CEIL",
-    "DATAPOINT_COUNT",
-    "DATE",
-    "DAY",
-    "DB_PERF_INSIGHTS",
-    "DIFF",
-    "DIFF_TIME",
-    "EPOCH",
-    "FILL",
-    "FIRST",
-    "FLOOR",
-    "HOUR",
-    "IF",
-    "INSIGHT_RULE_METRIC",
-    "LAMBDA",
-    "LAST",
-    "LOG",
-    "LOG10",
-    "MAX",
-    "METRIC_COUNT",
-    "METRICS",
-    "MIN",
-    "MINUTE",
-    "MONTH",
-    "PERIOD",
-    "RATE",
-    "REMOVE_EMPTY",
-    "RUNNING_SUM",
-    "SEARCH",
-    "SERVICE_QUOTA",
-    "SLICE",
-    "SORT",
-    "STDDEV",
-    "SUM",
-    "TIME_SERIES",
-    "YEAR",
-    // Keywords: logical operators and FILL/SORT arguments.
-    "AND",
-    "OR",
-    "NOT",
-    "REPEAT",
-    "LINEAR",
-    "ASC",
-    "DESC",
-];
 
 const BASIC_STATS: &[&str] = &["Average", "Sum", "Minimum", "Maximum", "SampleCount", "IQM"];
 
@@ -338,6 +287,9 @@ impl Checker<'_> {
     }
 
     fn expression(&mut self, path: &str, m: &Metric, expr: &str, ids: &[&str]) {
+        if is_insights_query(expr) {
+            return;
+        }
         let tokens = match tokenize(expr) {
             Ok(t) => t,
             Err(msg) => {
@@ -414,6 +366,7 @@ impl Checker<'_> {
                 let words = m
                     .expression
                     .as_deref()
+                    .filter(|e| !is_insights_query(e))
                     .and_then(|e| tokenize(e).ok())
                     .unwrap_or_default();
                 let mut d: Vec<usize> = words
@@ -612,7 +565,7 @@ impl Checker<'_> {
                 self.err(
                     &format!("{path}.after"),
                     format!(
-                        "level {} starts after {}, not later than level {} ({})",
+                        "level {} `after: {}` must be longer than level {}'s `after: {}`",
                         i + 1,
                         l.after,
                         i,
@@ -731,7 +684,7 @@ fn check_item_id(id: &str) -> Result<(), (String, String)> {
 
 /// GetMetricData periods: 1, 5, 10, 20, 30 for high-resolution metrics, else whole minutes.
 fn valid_period(p: u32) -> bool {
-    matches!(p, 1 | 5 | 10 | 20 | 30) || (p > 0 && p % 60 == 0)
+    matches!(p, 1 | 5 | 10 | 20 | 30) || (p > 0 && p.is_multiple_of(60))
 }
 
 /// Basic statistics, percentiles (p99, p99.9) and the extended forms (tm99, TM(10%:90%), PR(:300),
@@ -779,6 +732,9 @@ fn check_zone(z: &str) -> Result<(), String> {
     if z.eq_ignore_ascii_case("local") || z.eq_ignore_ascii_case("utc") {
         return Err("write UTC or local".into());
     }
+    if let Some(c) = closest(z, chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())) {
+        return Err(format!("did you mean {c}?"));
+    }
     Err("write an IANA zone name such as America/New_York, Europe/Berlin, Asia/Tokyo, or UTC, or local".into())
 }
 
@@ -815,93 +771,6 @@ fn check_quota_code(code: &str) -> Result<(), String> {
         return Err(format!("quota codes are upper case: write {upper}"));
     }
     Err("quota codes look like L-B99A9384 (aws service-quotas list-service-quotas --service-code ...)".into())
-}
-
-/// An identifier in an expression; `call` when it is followed by "(".
-#[derive(Debug, PartialEq)]
-struct Token {
-    word: String,
-    call: bool,
-}
-
-/// The identifiers of a metric math expression, skipping numbers and string literals (SEARCH
-/// and METRICS take quoted arguments). Errors on unterminated strings and unbalanced brackets.
-fn tokenize(expr: &str) -> Result<Vec<Token>, String> {
-    let chars: Vec<char> = expr.chars().collect();
-    let mut out = Vec::new();
-    let mut depth: i64 = 0;
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\'' || c == '"' {
-            let close = chars[i + 1..].iter().position(|&d| d == c);
-            match close {
-                Some(n) => i += n + 2,
-                None => return Err(format!("unterminated string in expression: missing {c}")),
-            }
-            continue;
-        }
-        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
-        {
-            // A number, including 1e3 and 0.5: its letters are not identifiers.
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
-                i += 1;
-            }
-            continue;
-        }
-        if c.is_ascii_alphabetic() || c == '_' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
-                i += 1;
-            }
-            let word: String = chars[start..i].iter().collect();
-            let call = chars[i..]
-                .iter()
-                .find(|c| !c.is_whitespace())
-                .is_some_and(|&c| c == '(');
-            out.push(Token { word, call });
-            continue;
-        }
-        match c {
-            '(' | '[' => depth += 1,
-            ')' | ']' => {
-                depth -= 1;
-                if depth < 0 {
-                    return Err(format!("unbalanced `{c}` in expression"));
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    if depth != 0 {
-        return Err("unbalanced brackets in expression: a `(` is never closed".into());
-    }
-    Ok(out)
-}
-
-/// A path from `start` back to itself through `deps`, as the list of nodes starting at `start`.
-/// Iterative DFS: metric lists are user input and must not overflow the stack.
-fn find_cycle(start: usize, deps: &[Vec<usize>]) -> Option<Vec<usize>> {
-    let mut visited = vec![false; deps.len()];
-    // (node, next edge to try)
-    let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-    visited[start] = true;
-    while let Some(&mut (node, ref mut edge)) = stack.last_mut() {
-        if let Some(&next) = deps[node].get(*edge) {
-            *edge += 1;
-            if next == start {
-                return Some(stack.iter().map(|(n, _)| *n).collect());
-            }
-            if !visited[next] {
-                visited[next] = true;
-                stack.push((next, 0));
-            }
-        } else {
-            stack.pop();
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -1,1 +1,662 @@
+//! One test per rule: each breaks a valid runbook in one place and asserts the exact position
+//! and the message. `BASE` must stay valid (first test).
 
+use crate::diag::Diagnostic;
+use crate::runbook::parse;
+
+const BASE: &str = include_str!("testdata_base.yaml");
+
+/// BASE with `from` replaced by `to` (which must occur exactly once), parsed; its problems.
+fn problems(from: &str, to: &str) -> Vec<Diagnostic> {
+    assert_eq!(
+        BASE.matches(from).count(),
+        1,
+        "{from:?} must occur once in BASE"
+    );
+    let text = BASE.replace(from, to);
+    match parse("t.yaml", &text) {
+        Ok(_) => Vec::new(),
+        Err(d) => d,
+    }
+}
+
+/// Exactly one problem, at `line:col`, whose message contains `needle`.
+fn one(from: &str, to: &str, line: usize, col: usize, needle: &str) -> Diagnostic {
+    let ds = problems(from, to);
+    assert_eq!(
+        ds.len(),
+        1,
+        "expected one problem, got:\n{}",
+        crate::diag::render(&ds)
+    );
+    let d = ds.into_iter().next().unwrap();
+    assert_eq!((d.line, d.column), (line, col), "{d}");
+    assert!(d.message.contains(needle), "{d}\n  wanted: {needle}");
+    d
+}
+
+#[test]
+fn base_is_valid() {
+    let rb = parse("t.yaml", BASE).unwrap_or_else(|d| panic!("{}", crate::diag::render(&d)));
+    assert_eq!(rb.metrics.len(), 4);
+    assert_eq!(
+        rb.escalation.notify.unwrap().command,
+        ["./scripts/notify.sh", "--page"]
+    );
+}
+
+#[test]
+fn notify_command_accepts_a_list() {
+    let ds = problems(
+        "command: ./scripts/notify.sh --page",
+        "command: [./notify.sh, \"#launch bridge\"]",
+    );
+    assert!(ds.is_empty(), "{}", crate::diag::render(&ds));
+    one(
+        "command: ./scripts/notify.sh --page",
+        "command: \"  \"",
+        53,
+        22,
+        "notify command is empty",
+    );
+}
+
+#[test]
+fn unknown_key_lists_allowed_keys() {
+    let d = one(
+        "    warn: 50\n",
+        "    wran: 50\n",
+        18,
+        5,
+        "unknown key `wran`",
+    );
+    assert!(d.message.starts_with("metrics[0]: "), "{d}");
+    let hint = d.hint.unwrap();
+    assert!(hint.starts_with("did you mean `warn`?"), "{hint}");
+    assert!(hint.contains("expression"), "{hint}");
+}
+
+#[test]
+fn bad_offset_hints_the_format() {
+    let d = one(
+        "T-15m",
+        "T-3x",
+        9,
+        29,
+        "phases[1].from: bad time offset \"T-3x\"",
+    );
+    assert!(!d.message.contains("write"), "{d}");
+    assert!(d.hint.unwrap().contains("T-30m, T+2h, T-0, T-1h30m"));
+}
+
+#[test]
+fn bad_duration_and_percent_and_time() {
+    let d = one("after: 10m", "after: 10", 52, 16, "bad duration");
+    assert!(d.hint.unwrap().contains("1h30m"));
+    one(
+        "crit_below: 10%",
+        "crit_below: 110%",
+        37,
+        71,
+        "bad percentage \"110%\"",
+    );
+    let d = one(
+        "2026-12-01T17:00:00Z",
+        "2026-12-01 17:00",
+        3,
+        14,
+        "starts_at",
+    );
+    assert!(d.hint.unwrap().contains("RFC 3339"));
+    let d = one(
+        "  starts_at: 2026-12-01T17:00:00Z\n",
+        "",
+        2,
+        3,
+        "event: missing key `starts_at`",
+    );
+    assert!(d.hint.unwrap().contains("starts_at: 2026-12-01T17:00:00Z"));
+}
+
+#[test]
+fn wrong_type_is_located() {
+    let d = one("    crit: 200", "    crit: lots", 19, 11, "invalid type");
+    assert!(d.hint.unwrap().contains("plain number"));
+}
+
+#[test]
+fn yaml_syntax_errors_are_located() {
+    let d = one(
+        "    period: 60\n",
+        "    period: 60\n   bad\n",
+        18,
+        4,
+        "did not find expected",
+    );
+    assert!(!d.message.is_empty());
+    let ds = problems("  - id: requests\n", "  - id: requests\n\tstat: Sum\n");
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds[0].line, 21, "{}", ds[0]);
+    assert!(
+        ds[0].hint.as_deref().unwrap_or("").contains("tab"),
+        "{}",
+        ds[0]
+    );
+}
+
+#[test]
+fn empty_and_non_mapping_files() {
+    let d = parse("t.yaml", "  \n").unwrap_err();
+    assert_eq!((d[0].line, d[0].column), (1, 1));
+    assert!(d[0].message.contains("empty"));
+    let d = parse("t.yaml", "- a\n- b\n").unwrap_err();
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].line, 1);
+}
+
+#[test]
+fn duplicate_metric_id() {
+    // `orders` disappears too, so the verify that names it is a second problem.
+    let ds = problems("  - id: orders\n", "  - id: requests\n");
+    let d = ds
+        .iter()
+        .find(|d| d.message == "duplicate metric id `requests`")
+        .expect("duplicate reported");
+    assert_eq!((d.line, d.column), (29, 9));
+    assert!(d.hint.as_deref().unwrap().contains("line 20"));
+    assert_eq!(ds.len(), 2, "{}", crate::diag::render(&ds));
+}
+
+#[test]
+fn metric_ids_follow_the_cloudwatch_rule() {
+    // The verify naming `orders` stays valid: only the id itself changes in these cases.
+    for bad in ["Orders", "\"9lives\"", "or-ders", "\"\""] {
+        let ds = problems("  - id: orders\n", &format!("  - id: {bad}\n"));
+        let d = &ds[0];
+        assert_eq!((d.line, d.column), (29, 9), "{d}");
+        assert!(d.message.contains("metric id"), "{d}");
+        assert!(
+            d.hint.as_deref().unwrap().contains("lowercase letter"),
+            "{d}"
+        );
+    }
+    // An item id may contain '-' but must start with a letter.
+    one(
+        "      - id: freeze\n",
+        "      - id: -freeze\n",
+        47,
+        13,
+        "not a valid item id",
+    );
+}
+
+#[test]
+fn duplicate_item_id_across_checklists() {
+    let d = one(
+        "      - id: freeze\n",
+        "      - id: scale-web\n",
+        47,
+        13,
+        "duplicate item id `scale-web`",
+    );
+    assert!(d.hint.unwrap().contains("line 43"));
+}
+
+#[test]
+fn metric_needs_exactly_one_source() {
+    one(
+        "    expression: \"100 * FILL(alb_5xx, 0) / requests\"\n",
+        "    expression: \"100 * FILL(alb_5xx, 0) / requests\"\n    namespace: X\n    metric: Y\n",
+        26,
+        17,
+        "both an expression and namespace/metric",
+    );
+    one(
+        "    expression: \"100 * FILL(alb_5xx, 0) / requests\"\n",
+        "",
+        25,
+        5,
+        "neither namespace/metric nor expression",
+    );
+    one(
+        "    metric: Orders\n",
+        "",
+        30,
+        16,
+        "has `namespace` but no `metric`",
+    );
+}
+
+#[test]
+fn expression_references_known_ids_only() {
+    let d = one(
+        "/ requests\"",
+        "/ reqests\"",
+        26,
+        17,
+        "unknown metric `reqests`",
+    );
+    assert_eq!(d.hint.as_deref(), Some("did you mean `requests`?"));
+    let d = one(
+        "FILL(alb_5xx",
+        "fill(alb_5xx",
+        26,
+        17,
+        "unknown metric math function `fill`",
+    );
+    assert!(d.hint.unwrap().contains("FILL"));
+    one("/ requests\"", "/ error_pct\"", 26, 17, "refers to itself");
+    one("/ requests\"", "/ (requests\"", 26, 17, "unbalanced");
+    one(
+        "/ requests\"",
+        "/ 'requests\"",
+        26,
+        17,
+        "unterminated string",
+    );
+    // Numbers, strings and CloudWatch functions are not references.
+    let ds = problems(
+        "/ requests\"",
+        "/ requests + SUM(METRICS('x')) * 1e3 + RATE(requests) + IF(alb_5xx > 1 AND requests, 1, 0)\"",
+    );
+    assert!(ds.is_empty(), "{}", crate::diag::render(&ds));
+}
+
+#[test]
+fn metrics_insights_queries_are_not_checked_for_ids() {
+    let ds = problems(
+        "\"100 * FILL(alb_5xx, 0) / requests\"",
+        "\"SELECT AVG(CPUUtilization) FROM SCHEMA(\\\"AWS/EC2\\\", InstanceId)\"",
+    );
+    assert!(ds.is_empty(), "{}", crate::diag::render(&ds));
+}
+
+#[test]
+fn expression_cycles_are_reported_once() {
+    let ds = problems(
+        "    stat: Sum\n    hidden: true\n",
+        "    hidden: true\n    expression: \"error_pct * 2\"\n",
+    );
+    // `requests` now has namespace/metric *and* an expression, plus the cycle.
+    let cycle: Vec<_> = ds.iter().filter(|d| d.message.contains("cycle")).collect();
+    assert_eq!(cycle.len(), 1, "{}", crate::diag::render(&ds));
+    assert_eq!((cycle[0].line, cycle[0].column), (24, 17));
+    assert!(
+        cycle[0]
+            .message
+            .contains("requests -> error_pct -> requests"),
+        "{}",
+        cycle[0]
+    );
+}
+
+#[test]
+fn period_must_be_a_cloudwatch_period() {
+    one(
+        "period: 60",
+        "period: 90",
+        17,
+        13,
+        "period 90 is not a CloudWatch period",
+    );
+    one("period: 60", "period: 0", 17, 13, "period 0");
+    assert!(problems("period: 60", "period: 20").is_empty());
+    assert!(problems("period: 60", "period: 300").is_empty());
+}
+
+#[test]
+fn thresholds_in_order_for_the_direction() {
+    let d = one(
+        "    crit: 200\n",
+        "    crit: 40\n",
+        19,
+        11,
+        "crit 40 must be above warn 50",
+    );
+    assert!(d.hint.unwrap().contains("direction: below"));
+    one(
+        "    crit: 20\n",
+        "    crit: 100\n",
+        35,
+        11,
+        "crit 100 must be below warn 100",
+    );
+    one(
+        "    crit: 200\n",
+        "    crit: .nan\n",
+        19,
+        11,
+        "crit must be a finite number",
+    );
+}
+
+#[test]
+fn statistics_are_checked() {
+    let d = one(
+        "stat: p99.9",
+        "stat: average",
+        32,
+        11,
+        "unknown statistic `average`",
+    );
+    assert!(d.hint.unwrap().contains("write Average"));
+    one("stat: p99.9", "stat: p101", 32, 11, "unknown statistic");
+    for ok in ["tm99", "TM(10%:90%)", "SampleCount", "p50", "IQM", "wm90"] {
+        assert!(
+            problems("stat: p99.9", &format!("stat: \"{ok}\"")).is_empty(),
+            "{ok}"
+        );
+    }
+}
+
+#[test]
+fn phases_in_order_with_unique_names() {
+    let d = one(
+        "from: T-15m",
+        "from: T-3h",
+        9,
+        29,
+        "phase `Go/no-go` starts at T-3h, not after",
+    );
+    assert!(d.hint.unwrap().contains("time order"));
+    one(
+        "from: T-0",
+        "from: T-15m",
+        10,
+        27,
+        "not after the phase before it",
+    );
+    let d = one(
+        "name: Launch, from: T-0",
+        "name: Pre-flight, from: T-0",
+        10,
+        13,
+        "duplicate phase name",
+    );
+    assert!(d.hint.unwrap().contains("line 8"));
+}
+
+#[test]
+fn checklist_phase_must_exist() {
+    let d = one(
+        "phase: Go/no-go",
+        "phase: Go/nogo",
+        41,
+        12,
+        "unknown phase `Go/nogo`",
+    );
+    assert_eq!(d.hint.as_deref(), Some("did you mean `Go/no-go`?"));
+    let d = one(
+        "phase: Go/no-go",
+        "phase: GoNoGo",
+        41,
+        12,
+        "unknown phase `GoNoGo`",
+    );
+    assert_eq!(d.hint.as_deref(), Some("did you mean `Go/no-go`?"));
+    let d = one(
+        "phase: Go/no-go",
+        "phase: Liftoff",
+        41,
+        12,
+        "unknown phase `Liftoff`",
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("phases: Pre-flight, Go/no-go, Launch")
+    );
+}
+
+#[test]
+fn verify_parses_and_names_a_metric() {
+    let d = one("orders >= 40", "orders => 40", 46, 17, "cannot read verify");
+    assert!(d.hint.unwrap().contains("web_instances >= 40"));
+    let d = one(
+        "orders >= 40",
+        "order >= 40",
+        46,
+        17,
+        "verify refers to unknown metric `order`",
+    );
+    assert_eq!(d.hint.as_deref(), Some("did you mean `orders`?"));
+}
+
+#[test]
+fn quota_rules() {
+    let d = one(
+        "crit_below: 10%",
+        "crit_below: 40%",
+        37,
+        71,
+        "crit_below 40% must be lower than warn_below 30%",
+    );
+    assert!(d.hint.is_some());
+    one(
+        "usage_metric: requests",
+        "usage_metric: reqs",
+        38,
+        53,
+        "unknown metric `reqs`",
+    );
+    let d = one(
+        "code: L-1216C47A",
+        "code: l-1216c47a",
+        38,
+        27,
+        "not a quota code",
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("quota codes are upper case: write L-1216C47A")
+    );
+    one(
+        "code: L-1216C47A",
+        "code: 1216C47A",
+        38,
+        27,
+        "not a quota code",
+    );
+    one(
+        "service: ec2",
+        "service: \"ec 2\"",
+        38,
+        16,
+        "not a Service Quotas service code",
+    );
+    one(
+        "service: ec2, code: L-1216C47A",
+        "service: lambda, code: L-B99A9384",
+        38,
+        5,
+        "duplicate quota",
+    );
+}
+
+#[test]
+fn escalation_levels_increase() {
+    let d = one(
+        "after: 10m",
+        "after: 0m",
+        52,
+        16,
+        "level 2 `after: 0` must be longer than level 1's `after: 0`",
+    );
+    assert!(d.hint.unwrap().contains("in order"));
+    one("who: Service owner", "who: \"\"", 52, 26, "who is empty");
+}
+
+#[test]
+fn zones_must_be_iana_names() {
+    let d = one(
+        "America/New_York",
+        "america/new_york",
+        5,
+        16,
+        "unknown time zone `america/new_york`",
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("zone names are case-sensitive: write America/New_York")
+    );
+    let d = one(
+        "America/New_York",
+        "America/NewYork",
+        5,
+        16,
+        "unknown time zone",
+    );
+    assert_eq!(d.hint.as_deref(), Some("did you mean America/New_York?"));
+    let d = one(
+        "America/New_York",
+        "Mars/Olympus",
+        5,
+        16,
+        "unknown time zone",
+    );
+    assert!(d.hint.unwrap().contains("Europe/Berlin"));
+}
+
+#[test]
+fn offsets_within_a_year() {
+    one("due: T-60m", "due: T-400d", 45, 14, "more than 366 days");
+    one(
+        "ends_at: T+4h",
+        "ends_at: T-1h",
+        4,
+        12,
+        "ends_at T-1h is not after T-0",
+    );
+}
+
+#[test]
+fn region_names() {
+    one(
+        "region: us-east-1",
+        "region: US East",
+        6,
+        16,
+        "not an AWS region name",
+    );
+}
+
+#[test]
+fn rehearsal_references() {
+    one(
+        "metric: alb_5xx, shape",
+        "metric: alb5xx, shape",
+        56,
+        27,
+        "unknown metric `alb5xx`",
+    );
+    one(
+        "quota: L-B99A9384, usage",
+        "quota: L-XXXX, usage",
+        57,
+        27,
+        "unknown quota code",
+    );
+    one("at: T+12m", "at: soon", 57, 13, "`at` is not a time offset");
+}
+
+#[test]
+fn every_problem_is_reported_in_file_order() {
+    let mut text = BASE.replace("period: 60", "period: 7");
+    text = text.replace("from: T-0", "from: T-1h");
+    text = text.replace("orders >= 40", "nope >= 40");
+    text = text.replace("America/New_York", "Nowhere/City");
+    let ds = parse("t.yaml", &text).unwrap_err();
+    let lines: Vec<usize> = ds.iter().map(|d| d.line).collect();
+    assert_eq!(lines, [5, 10, 17, 46], "{}", crate::diag::render(&ds));
+}
+
+#[test]
+fn crlf_files_are_located_the_same() {
+    let text = BASE
+        .replace("period: 60", "period: 7")
+        .replace('\n', "\r\n");
+    let ds = parse("t.yaml", &text).unwrap_err();
+    assert_eq!(ds.len(), 1, "{}", crate::diag::render(&ds));
+    assert_eq!((ds[0].line, ds[0].column), (17, 13));
+}
+
+#[test]
+fn load_reports_unreadable_files_at_1_1() {
+    let ds = crate::runbook::load(std::path::Path::new("/nonexistent/x.yaml")).unwrap_err();
+    assert_eq!(ds.len(), 1);
+    assert_eq!((ds[0].line, ds[0].column), (1, 1));
+    assert!(ds[0].message.contains("cannot read"), "{}", ds[0]);
+    assert_eq!(ds[0].file, "/nonexistent/x.yaml");
+}
+
+/// Mutations of a valid runbook, deterministic and bounded: truncations at every line and at
+/// many byte offsets, each line deleted, duplicated or mangled. None may panic, and every
+/// problem must point into the file.
+#[test]
+fn never_panics_on_mutated_input() {
+    let lines: Vec<&str> = BASE.lines().collect();
+    let mut inputs: Vec<String> = Vec::new();
+    for cut in (0..BASE.len()).step_by(7) {
+        if BASE.is_char_boundary(cut) {
+            inputs.push(BASE[..cut].to_string());
+        }
+    }
+    let junk = [
+        "",
+        "  x",
+        ": :",
+        "- ",
+        "{",
+        "]",
+        "\t",
+        "&a *a",
+        "!!binary x",
+        "? [1]",
+        "'",
+        "T-3x",
+    ];
+    for i in 0..lines.len() {
+        let mut without = lines.clone();
+        without.remove(i);
+        inputs.push(without.join("\n"));
+        let mut dup = lines.clone();
+        dup.insert(i, lines[i]);
+        inputs.push(dup.join("\n"));
+        let mut mangled = lines.clone();
+        let j = junk[i % junk.len()];
+        let m = format!("{}{j}", lines[i]);
+        mangled[i] = &m;
+        inputs.push(mangled.join("\n"));
+        let mut deindented = lines.clone();
+        deindented[i] = lines[i].trim_start();
+        inputs.push(deindented.join("\n"));
+    }
+    const PUNCT: &[u8] = b" :-[]{}#'\"\t\n0aZ%&*!|>";
+    // A simple xorshift so the byte flips are the same on every run.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..300 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut bytes = BASE.as_bytes().to_vec();
+        let at = (x as usize) % bytes.len();
+        bytes[at] = PUNCT[(x >> 32) as usize % PUNCT.len()];
+        inputs.push(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    assert!(inputs.len() > 500);
+    let mut failures = 0;
+    for input in &inputs {
+        if let Err(ds) = parse("m.yaml", input) {
+            failures += 1;
+            assert!(!ds.is_empty());
+            let line_count = input.lines().count().max(1) + 1;
+            for d in &ds {
+                assert!(d.line >= 1 && d.column >= 1, "{d}");
+                assert!(d.line <= line_count, "{d} in a {line_count}-line input");
+            }
+        }
+    }
+    assert!(
+        failures > inputs.len() / 4,
+        "mutations should mostly break the runbook"
+    );
+}

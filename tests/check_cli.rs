@@ -1,0 +1,211 @@
+//! `tminus check` as a user runs it: the real binary on real files, exit status and output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const VALID: &str = "\
+event:
+  name: Spring Sale Launch
+  starts_at: 2026-12-01T17:00:00Z
+phases:
+  - { name: Pre-flight, from: T-2h }
+  - { name: Launch, from: T-0 }
+metrics:
+  - id: requests
+    namespace: AWS/ApplicationELB
+    metric: RequestCount
+    stat: Sum
+    warn: 100
+    crit: 500
+  - id: errors
+    expression: \"requests * 2\"
+checklists:
+  - name: Go
+    items:
+      - { id: freeze, title: Freeze deploys, verify: \"requests > 0\" }
+";
+
+fn tminus(args: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tminus"))
+        .arg("check")
+        .args(args)
+        .output()
+        .expect("run tminus")
+}
+
+/// Writes VALID with `from` replaced by `to` to a temp file; the dir keeps it alive.
+fn broken(from: &str, to: &str) -> (tempfile::TempDir, PathBuf) {
+    assert!(VALID.contains(from), "{from}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("launch.yaml");
+    std::fs::write(&path, VALID.replacen(from, to, 1)).unwrap();
+    (dir, path)
+}
+
+/// Runs check on VALID with one edit; asserts exit 1 and that stdout has `file:line:col: error:
+/// ...needle`.
+fn fails_at(from: &str, to: &str, line: usize, col: usize, needle: &str) -> String {
+    let (_dir, path) = broken(from, to);
+    let out = tminus(&[&path]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let want = format!("{}:{line}:{col}: error: ", path.display());
+    let hit = stdout
+        .lines()
+        .find(|l| l.starts_with(&want))
+        .unwrap_or_else(|| panic!("no {want} in:\n{stdout}"));
+    assert!(hit.contains(needle), "{hit}\nwanted: {needle}");
+    stdout
+}
+
+#[test]
+fn valid_runbook_exits_zero() {
+    let (_dir, path) = broken("", "");
+    let out = tminus(&[&path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(stdout, format!("{}: ok (runbook)\n", path.display()));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "1 file checked: all ok\n"
+    );
+}
+
+#[test]
+fn unknown_key() {
+    let out = fails_at(
+        "    warn: 100",
+        "    wran: 100",
+        12,
+        5,
+        "unknown key `wran`",
+    );
+    assert!(out.contains("  hint: did you mean `warn`?"), "{out}");
+}
+
+#[test]
+fn bad_offset() {
+    let out = fails_at(
+        "from: T-2h",
+        "from: T-3x",
+        5,
+        31,
+        "bad time offset \"T-3x\"",
+    );
+    assert!(
+        out.contains("  hint: write T-30m, T+2h, T-0, T-1h30m"),
+        "{out}"
+    );
+}
+
+#[test]
+fn duplicate_id() {
+    fails_at(
+        "  - id: errors",
+        "  - id: requests",
+        14,
+        9,
+        "duplicate metric id `requests`",
+    );
+}
+
+#[test]
+fn unknown_metric_reference() {
+    let out = fails_at(
+        "\"requests * 2\"",
+        "\"reqests * 2\"",
+        15,
+        17,
+        "unknown metric `reqests`",
+    );
+    assert!(out.contains("  hint: did you mean `requests`?"), "{out}");
+}
+
+#[test]
+fn phases_out_of_order() {
+    fails_at(
+        "from: T-0",
+        "from: T-3h",
+        6,
+        27,
+        "not after the phase before it",
+    );
+}
+
+#[test]
+fn warn_crit_order() {
+    fails_at(
+        "    crit: 500",
+        "    crit: 50",
+        13,
+        11,
+        "crit 50 must be above warn 100",
+    );
+}
+
+#[test]
+fn all_problems_at_once_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("launch.yaml");
+    let text = VALID
+        .replace("from: T-0", "from: T-3h")
+        .replace("crit: 500", "crit: 50")
+        .replace("requests > 0", "nope > 0");
+    std::fs::write(&path, text).unwrap();
+    let out = tminus(&[&path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let errors: Vec<&str> = stdout.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(errors.len(), 3, "{stdout}");
+    // File order.
+    assert!(errors[0].contains(":6:"), "{stdout}");
+    assert!(errors[1].contains(":13:"), "{stdout}");
+    assert!(errors[2].contains(":19:"), "{stdout}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "1 file checked: 3 problems in 1 file\n"
+    );
+}
+
+#[test]
+fn themes_and_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let themes = dir.path().join("themes");
+    std::fs::create_dir(&themes).unwrap();
+    std::fs::write(themes.join("ok.yaml"), "name: ok\nextends: light\n").unwrap();
+    std::fs::write(themes.join("bad.yaml"), "name: bad\nwarn: \"#ff\"\n").unwrap();
+    let out = tminus(&[&themes]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let bad = themes.join("bad.yaml");
+    assert!(
+        stdout.contains(&format!(
+            "{}:2:7: error: warn: bad colour \"#ff\"",
+            bad.display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ok.yaml: ok (theme)"), "{stdout}");
+}
+
+#[test]
+fn shipped_themes_pass() {
+    let themes = Path::new(env!("CARGO_MANIFEST_DIR")).join("themes");
+    let out = tminus(&[&themes]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn missing_file_exits_one() {
+    let out = tminus(&[Path::new("/nonexistent/launch.yaml")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("/nonexistent/launch.yaml:1:1: error: cannot read"),
+        "{stdout}"
+    );
+}
