@@ -158,7 +158,11 @@ fn load_or_report(path: &Path) -> Option<Runbook> {
 
 fn theme_or_report(common: &CommonArgs) -> Option<Theme> {
     let no_color = tminus::theme::no_color_env();
-    match Theme::resolve(common.theme.as_deref(), no_color, &tminus::theme::themes_dir()) {
+    match Theme::resolve(
+        common.theme.as_deref(),
+        no_color,
+        &tminus::theme::themes_dir(),
+    ) {
         Ok(t) => Some(t),
         Err(diags) => {
             eprintln!("{}", tminus::diag::render(&diags));
