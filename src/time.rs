@@ -175,11 +175,13 @@ pub fn ago(secs: i64) -> String {
     }
 }
 
-/// Human age of a piece of data: "now", "12s", "4m", "2h", "3d".
+/// Human age of a piece of data: "now", "10s", "4m", "2h", "3d". Seconds move in steps of
+/// five: data lands every 10 s or slower, and a label that changes every second would redraw
+/// (and rewrite to the terminal) every age on screen every second for no information.
 pub fn age_label(secs: i64) -> String {
     match secs {
-        i64::MIN..=1 => "now".to_string(),
-        2..=59 => format!("{secs}s"),
+        i64::MIN..=4 => "now".to_string(),
+        5..=59 => format!("{}s", secs / 5 * 5),
         60..=3_599 => format!("{}m", secs / 60),
         3_600..=86_399 => format!("{}h", secs / 3_600),
         _ => format!("{}d", secs / 86_400),
@@ -269,5 +271,9 @@ mod tests {
         assert!("10".parse::<Span>().is_err());
         assert_eq!(Span(5400).to_string(), "1h30m");
         assert_eq!(age_label(75), "1m");
+        assert_eq!(age_label(4), "now");
+        assert_eq!(age_label(-3), "now");
+        assert_eq!(age_label(14), "10s");
+        assert_eq!(age_label(59), "55s");
     }
 }

@@ -135,7 +135,7 @@ fn next_phase(app: &App) -> String {
     }
 }
 
-/// (label, "Tue 17:45:12") for each configured zone. Unknown names were rejected by `check`;
+/// (label, "Tue 17:45") for each configured zone (the countdown carries the seconds). Unknown names were rejected by `check`;
 /// any that slip through show as UTC rather than break the header.
 pub fn zone_clocks(zones: &[String], now: DateTime<Utc>) -> Vec<(String, String)> {
     zones
@@ -143,12 +143,12 @@ pub fn zone_clocks(zones: &[String], now: DateTime<Utc>) -> Vec<(String, String)
         .map(|z| {
             let time = if z.eq_ignore_ascii_case("local") {
                 now.with_timezone(&chrono::Local)
-                    .format("%a %H:%M:%S")
+                    .format("%a %H:%M")
                     .to_string()
             } else {
                 match z.parse::<chrono_tz::Tz>() {
-                    Ok(tz) => now.with_timezone(&tz).format("%a %H:%M:%S").to_string(),
-                    Err(_) => now.format("%a %H:%M:%S UTC").to_string(),
+                    Ok(tz) => now.with_timezone(&tz).format("%a %H:%M").to_string(),
+                    Err(_) => now.format("%a %H:%M UTC").to_string(),
                 }
             };
             let label = z.rsplit('/').next().unwrap_or(z).replace('_', " ");
