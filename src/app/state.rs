@@ -68,6 +68,8 @@ pub struct MetricState {
     pub received_at: Option<DateTime<Utc>>,
     /// Threshold severity of the latest value, with hysteresis.
     pub severity: Option<Severity>,
+    /// What the source said about the data (e.g. CloudWatch PartialData), shown with the row.
+    pub note: Option<String>,
 }
 
 impl MetricState {
@@ -159,6 +161,25 @@ pub struct SourceHealth {
     pub last_ok: Option<DateTime<Utc>>,
     /// The last error and when it happened; cleared by the next success.
     pub error: Option<(String, DateTime<Utc>)>,
+    /// (when, API calls, metrics requested) over the last hour, for the cost estimate.
+    pub requests: VecDeque<(DateTime<Utc>, u64, u64)>,
+}
+
+/// USD per metric requested through GetMetricData (USD 0.01 per 1,000, public price).
+pub const USD_PER_METRIC_REQUESTED: f64 = 0.01 / 1000.0;
+
+impl SourceHealth {
+    /// (API calls, metrics requested) per hour at the rate of the last hour (or of the time
+    /// since the first request, if shorter). None before any request.
+    pub fn hourly(&self, now: DateTime<Utc>) -> Option<(f64, f64)> {
+        let first = self.requests.front()?.0;
+        let span = (now - first).num_seconds().clamp(60, 3600) as f64;
+        let (calls, metrics) = self
+            .requests
+            .iter()
+            .fold((0u64, 0u64), |(c, m), r| (c + r.1, m + r.2));
+        Some((calls as f64 * 3600.0 / span, metrics as f64 * 3600.0 / span))
+    }
 }
 
 /// Panes that take focus, in Tab order.

@@ -429,6 +429,27 @@ impl App {
                 );
                 self.sync_alert(key, wanted);
             }
+            Update::MetricNote { metric, note } => {
+                if let Some(st) = self.metrics.get_mut(metric) {
+                    st.note = note;
+                }
+            }
+            Update::Usage {
+                source,
+                calls,
+                metrics,
+                at,
+            } => {
+                let h = self.sources.entry(source).or_default();
+                h.requests.push_back((at, calls, metrics));
+                while h
+                    .requests
+                    .front()
+                    .is_some_and(|r| (at - r.0).num_seconds() > 3600)
+                {
+                    h.requests.pop_front();
+                }
+            }
             Update::Health { source, error, at } => {
                 let h = self.sources.entry(source).or_default();
                 match error {
@@ -473,6 +494,24 @@ impl App {
             st.series.push_back(p);
         }
         let Some(latest) = st.latest() else { return };
+        // A quota whose usage is this metric (`usage_metric:` in the runbook) moves with it.
+        let usage_of: Vec<usize> = self
+            .runbook
+            .quotas
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.usage_metric.as_deref() == Some(def.id.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        for q in usage_of {
+            self.on_quota(q, None, Some(latest.value), latest.at);
+        }
+        let (Some(def), Some(st)) = (
+            self.runbook.metrics.get(metric),
+            self.metrics.get_mut(metric),
+        ) else {
+            return;
+        };
         st.severity =
             alerts::metric_severity(latest.value, def.warn, def.crit, def.direction, st.severity);
         let wanted = st.severity.map(|sev| {
@@ -535,8 +574,10 @@ impl App {
         else {
             return;
         };
+        // Value and usage may come from different sources (Service Quotas, CloudWatch): an
+        // update carries what its source knows and leaves the rest as it was.
         st.value = value.or(st.value);
-        st.usage = usage;
+        st.usage = usage.or(st.usage);
         st.at = Some(at);
         if let Some(u) = usage.filter(|u| u.is_finite()) {
             if st.history.len() == QUOTA_HISTORY {

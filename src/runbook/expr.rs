@@ -195,3 +195,17 @@ mod tests {
         assert!(!is_insights_query("é"));
     }
 }
+
+/// The metric ids an expression refers to (nothing for Metrics Insights queries, and nothing
+/// for an expression that does not tokenize: validation reports those).
+pub fn references(expr: &str) -> Vec<String> {
+    if is_insights_query(expr) {
+        return Vec::new();
+    }
+    tokenize(expr)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| !t.call && !MATH_WORDS.contains(&t.word.as_str()))
+        .map(|t| t.word)
+        .collect()
+}

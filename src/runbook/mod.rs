@@ -3,7 +3,7 @@
 //! `load`/`parse` give either a runbook that passed every check or all the located problems
 //! (`file:line:col`), so callers never see a half-valid runbook.
 
-mod expr;
+pub mod expr;
 mod load;
 pub mod model;
 pub mod positions;

@@ -2,6 +2,7 @@
 //! states. Each source runs on its own task and only talks to the app through `Update`s on a
 //! channel, so the simulator, a recording and AWS are interchangeable and the UI never waits on one.
 
+pub mod aws;
 pub mod sim;
 
 use std::future::Future;
@@ -54,6 +55,16 @@ pub enum Update {
         state: AlarmState,
         reason: String,
         changed_at: DateTime<Utc>,
+    },
+    /// A note about a metric's latest data, e.g. CloudWatch's PartialData status and messages;
+    /// `None` clears it.
+    MetricNote { metric: usize, note: Option<String> },
+    /// API calls made and metrics requested since the last report, for the cost estimate.
+    Usage {
+        source: String,
+        calls: u64,
+        metrics: u64,
+        at: DateTime<Utc>,
     },
     /// A source's health: `error: None` after a successful fetch, `Some(message)` after a failure.
     Health {

@@ -1,0 +1,475 @@
+//! CloudWatch metrics through GetMetricData: every query that is due goes out in as few calls
+//! as the API allows, each query is refreshed at its own period, and after the first load only
+//! the new window (plus a few minutes, for data that lands late) is fetched.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_cloudwatch::types::{
+    Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
+};
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::mpsc::{Receiver, Sender};
+
+use super::plan::{self, Group, QueryKind, Target, UsageMetric};
+use super::{Aws, backoff, errors, from_aws_time, to_aws_time};
+use crate::clock::Clock;
+use crate::runbook::Runbook;
+use crate::source::{BoxFuture, Sample, Source, Update};
+
+pub const SOURCE: &str = "cloudwatch";
+/// History loaded when the war room opens: enough for the sparklines and the zoom chart.
+const FIRST_WINDOW: Duration = Duration::hours(2);
+/// CloudWatch data lands minutes late: each refresh re-reads this much before the last one.
+const LATE_DATA: Duration = Duration::minutes(5);
+/// Never refresh faster than this, whatever the period says.
+const MIN_REFRESH_SECS: i64 = 10;
+
+#[derive(Debug, Clone, Default)]
+struct GroupState {
+    next_due: Option<DateTime<Utc>>,
+    fetched_to: Option<DateTime<Utc>>,
+    failures: u32,
+}
+
+pub struct CloudWatchSource {
+    aws: Aws,
+    runbook: Runbook,
+    clock: Arc<dyn Clock>,
+    /// Quota usage metrics found by the quotas source, to batch with the metrics.
+    usage_rx: Option<Receiver<Vec<UsageMetric>>>,
+}
+
+impl CloudWatchSource {
+    pub fn new(
+        aws: Aws,
+        runbook: Runbook,
+        clock: Arc<dyn Clock>,
+        usage_rx: Option<Receiver<Vec<UsageMetric>>>,
+    ) -> Self {
+        Self {
+            aws,
+            runbook,
+            clock,
+            usage_rx,
+        }
+    }
+}
+
+impl Source for CloudWatchSource {
+    fn name(&self) -> &str {
+        SOURCE
+    }
+
+    fn run(self: Box<Self>, tx: Sender<Update>) -> BoxFuture {
+        Box::pin(async move { self.run_loop(tx).await })
+    }
+}
+
+/// One GetMetricData call's worth of results.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    pub series: HashMap<String, Vec<Sample>>,
+    pub partial: HashMap<String, String>,
+    pub calls: u64,
+    pub metrics_requested: u64,
+}
+
+impl CloudWatchSource {
+    async fn run_loop(mut self, tx: Sender<Update>) {
+        let mut usage: Vec<UsageMetric> = Vec::new();
+        let mut groups = plan::groups(&self.runbook, &usage);
+        let mut state: Vec<GroupState> = vec![GroupState::default(); groups.len()];
+        loop {
+            if tx.is_closed() {
+                return;
+            }
+            let now = self.clock.now();
+            let due: Vec<usize> = (0..groups.len())
+                .filter(|&i| state[i].next_due.is_none_or(|d| d <= now))
+                .collect();
+            if !due.is_empty() {
+                self.refresh(&groups, &mut state, &due, now, &tx).await;
+            }
+            let next = state
+                .iter()
+                .filter_map(|s| s.next_due)
+                .min()
+                .unwrap_or(now + Duration::seconds(60));
+            let wait = (next - self.clock.now())
+                .to_std()
+                .unwrap_or_default()
+                .max(std::time::Duration::from_millis(200));
+            let new_usage = match self.usage_rx.as_mut() {
+                Some(rx) => tokio::select! {
+                    u = rx.recv() => u,
+                    () = tokio::time::sleep(wait) => None,
+                },
+                None => {
+                    tokio::time::sleep(wait).await;
+                    None
+                }
+            };
+            if let Some(u) = new_usage {
+                usage = u;
+                let old: HashMap<String, GroupState> = groups
+                    .iter()
+                    .zip(&state)
+                    .map(|(g, s)| (g.queries[0].id.clone(), s.clone()))
+                    .collect();
+                groups = plan::groups(&self.runbook, &usage);
+                state = groups
+                    .iter()
+                    .map(|g| old.get(&g.queries[0].id).cloned().unwrap_or_default())
+                    .collect();
+            }
+        }
+    }
+
+    async fn refresh(
+        &mut self,
+        groups: &[Group],
+        state: &mut [GroupState],
+        due: &[usize],
+        now: DateTime<Utc>,
+        tx: &Sender<Update>,
+    ) {
+        // One round of calls per region.
+        let mut by_region: HashMap<Option<String>, Vec<usize>> = HashMap::new();
+        for &i in due {
+            by_region
+                .entry(groups[i].region.clone())
+                .or_default()
+                .push(i);
+        }
+        for (region, members) in by_region {
+            let refs: Vec<&Group> = members.iter().map(|&i| &groups[i]).collect();
+            let client = self.aws.cloudwatch(region.as_deref()).await;
+            for call in plan::pack(&refs) {
+                let idx: Vec<usize> = call
+                    .iter()
+                    .filter_map(|g| groups.iter().position(|x| std::ptr::eq(x, *g)))
+                    .collect();
+                let start = idx
+                    .iter()
+                    .map(|&i| match state[i].fetched_to {
+                        Some(t) => t - LATE_DATA,
+                        None => now - FIRST_WINDOW,
+                    })
+                    .min()
+                    .unwrap_or(now - FIRST_WINDOW);
+                let result = fetch(&client, &call, align(start), now).await;
+                let mut updates = Vec::new();
+                match result {
+                    Ok(f) => {
+                        updates.push(Update::Usage {
+                            source: SOURCE.into(),
+                            calls: f.calls,
+                            metrics: f.metrics_requested,
+                            at: now,
+                        });
+                        updates.extend(to_updates(&call, &f, now));
+                        updates.push(Update::Health {
+                            source: SOURCE.into(),
+                            error: None,
+                            at: now,
+                        });
+                        for &i in &idx {
+                            let s = &mut state[i];
+                            s.failures = 0;
+                            s.fetched_to = Some(now);
+                            let every = i64::from(groups[i].period).max(MIN_REFRESH_SECS);
+                            s.next_due = Some(now + Duration::seconds(every));
+                        }
+                    }
+                    Err(e) => {
+                        let profile = self.aws.settings().profile.clone();
+                        updates.push(Update::Health {
+                            source: SOURCE.into(),
+                            error: Some(errors::explain_text(&e, profile.as_deref())),
+                            at: now,
+                        });
+                        for &i in &idx {
+                            let s = &mut state[i];
+                            s.failures += 1;
+                            let wait = backoff(s.failures - 1);
+                            s.next_due = Some(now + Duration::from_std(wait).unwrap_or_default());
+                        }
+                    }
+                }
+                for u in updates {
+                    if tx.send(u).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Start times on a minute boundary: CloudWatch aligns periods to them and answers faster.
+fn align(t: DateTime<Utc>) -> DateTime<Utc> {
+    let secs = t.timestamp();
+    DateTime::from_timestamp(secs - secs.rem_euclid(60), 0).unwrap_or(t)
+}
+
+pub fn to_query(q: &plan::Query) -> MetricDataQuery {
+    let mut b = MetricDataQuery::builder()
+        .id(&q.id)
+        .return_data(q.return_data);
+    match &q.kind {
+        QueryKind::Stat {
+            namespace,
+            metric,
+            dimensions,
+            stat,
+        } => {
+            let mut m = Metric::builder().namespace(namespace).metric_name(metric);
+            for (k, v) in dimensions {
+                m = m.dimensions(Dimension::builder().name(k).value(v).build());
+            }
+            b = b.metric_stat(
+                MetricStat::builder()
+                    .metric(m.build())
+                    .period(q.period as i32)
+                    .stat(stat)
+                    .build(),
+            );
+        }
+        QueryKind::Expression(e) => {
+            b = b.expression(e).period(q.period as i32);
+        }
+    }
+    b.build()
+}
+
+/// One refresh's GetMetricData call, following NextToken to the end. Errors come back as one
+/// explained line.
+pub async fn fetch(
+    client: &aws_sdk_cloudwatch::Client,
+    groups: &[&Group],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Fetched, String> {
+    let queries: Vec<MetricDataQuery> = groups
+        .iter()
+        .flat_map(|g| g.queries.iter().map(to_query))
+        .collect();
+    let metric_queries = groups
+        .iter()
+        .flat_map(|g| &g.queries)
+        .filter(|q| q.is_metric())
+        .count() as u64;
+    let mut out = Fetched::default();
+    let mut token: Option<String> = None;
+    // A bounded number of pages: a runaway token loop must not hang the source.
+    for _ in 0..100 {
+        let call = client
+            .get_metric_data()
+            .set_metric_data_queries(Some(queries.clone()))
+            .start_time(to_aws_time(start))
+            .end_time(to_aws_time(end))
+            .scan_by(ScanBy::TimestampAscending)
+            .set_next_token(token.clone());
+        let resp = match tokio::time::timeout(super::CALL_TIMEOUT, call.send()).await {
+            Err(_) => return Err("GetMetricData timed out".into()),
+            Ok(Err(e)) => return Err(errors::explain(&e, None)),
+            Ok(Ok(r)) => r,
+        };
+        out.calls += 1;
+        out.metrics_requested += metric_queries;
+        for r in resp.metric_data_results() {
+            let Some(id) = r.id() else { continue };
+            let points = out.series.entry(id.to_string()).or_default();
+            for (t, v) in r.timestamps().iter().zip(r.values()) {
+                if let Some(at) = from_aws_time(t) {
+                    points.push(Sample { at, value: *v });
+                }
+            }
+            match r.status_code() {
+                Some(StatusCode::Complete) | None => {}
+                Some(code) => {
+                    let msgs: Vec<String> = r
+                        .messages()
+                        .iter()
+                        .filter_map(|m| m.value().map(str::to_string))
+                        .collect();
+                    let note = if msgs.is_empty() {
+                        code.as_str().to_string()
+                    } else {
+                        format!("{}: {}", code.as_str(), msgs.join("; "))
+                    };
+                    out.partial.insert(id.to_string(), note);
+                }
+            }
+        }
+        token = resp.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// What the app hears from one call's results.
+pub fn to_updates(groups: &[&Group], f: &Fetched, now: DateTime<Utc>) -> Vec<Update> {
+    let mut out = Vec::new();
+    for q in groups.iter().flat_map(|g| &g.queries) {
+        let mut points = f.series.get(&q.id).cloned().unwrap_or_default();
+        // Pages may interleave; the app wants oldest first, one point per timestamp.
+        points.sort_by_key(|p| p.at);
+        points.dedup_by_key(|p| p.at);
+        for t in &q.targets {
+            match t {
+                Target::Metric(i) => {
+                    if !points.is_empty() {
+                        out.push(Update::Samples {
+                            metric: *i,
+                            points: points.clone(),
+                        });
+                    }
+                    out.push(Update::MetricNote {
+                        metric: *i,
+                        note: f.partial.get(&q.id).cloned(),
+                    });
+                }
+                Target::QuotaUsage(quota) => {
+                    if let Some(last) = points.last() {
+                        out.push(Update::Quota {
+                            quota: *quota,
+                            value: None,
+                            usage: Some(last.value),
+                            at: now,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_start_on_the_minute() {
+        let t = DateTime::parse_from_rfc3339("2026-12-01T17:03:42Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(align(t).to_rfc3339(), "2026-12-01T17:03:00+00:00");
+    }
+
+    #[test]
+    fn results_become_samples_notes_and_quota_usage() {
+        let rb: Runbook = serde_yaml::from_str(
+            "event: { name: t, starts_at: 2026-12-01T17:00:00Z }\nmetrics:\n  - { id: a, namespace: N, metric: M, stat: Sum }\nquotas:\n  - { service: lambda, code: L-B99A9384 }\n",
+        )
+        .unwrap();
+        let usage = [UsageMetric {
+            quota: 0,
+            namespace: "AWS/Usage".into(),
+            metric: "ResourceCount".into(),
+            dimensions: Default::default(),
+            stat: "Maximum".into(),
+        }];
+        let gs = plan::groups(&rb, &usage);
+        let refs: Vec<&Group> = gs.iter().collect();
+        let at = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let mut f = Fetched::default();
+        f.series.insert(
+            "a".into(),
+            vec![
+                Sample {
+                    at: at(120),
+                    value: 3.0,
+                },
+                Sample {
+                    at: at(60),
+                    value: 2.0,
+                },
+                Sample {
+                    at: at(120),
+                    value: 3.0,
+                },
+            ],
+        );
+        f.series.insert(
+            "quota__0".into(),
+            vec![Sample {
+                at: at(60),
+                value: 710.0,
+            }],
+        );
+        f.partial
+            .insert("a".into(), "PartialData: more data".into());
+        let ups = to_updates(&refs, &f, at(200));
+        assert_eq!(
+            ups[0],
+            Update::Samples {
+                metric: 0,
+                points: vec![
+                    Sample {
+                        at: at(60),
+                        value: 2.0
+                    },
+                    Sample {
+                        at: at(120),
+                        value: 3.0
+                    }
+                ]
+            }
+        );
+        assert_eq!(
+            ups[1],
+            Update::MetricNote {
+                metric: 0,
+                note: Some("PartialData: more data".into())
+            }
+        );
+        assert_eq!(
+            ups[2],
+            Update::Quota {
+                quota: 0,
+                value: None,
+                usage: Some(710.0),
+                at: at(200)
+            }
+        );
+    }
+
+    #[test]
+    fn queries_carry_stat_dimensions_and_expressions() {
+        let q = plan::Query {
+            id: "p99".into(),
+            kind: QueryKind::Stat {
+                namespace: "AWS/ApplicationELB".into(),
+                metric: "TargetResponseTime".into(),
+                dimensions: [("LoadBalancer".to_string(), "app/web/1".to_string())].into(),
+                stat: "p99".into(),
+            },
+            period: 60,
+            return_data: true,
+            targets: vec![],
+        };
+        let m = to_query(&q);
+        assert_eq!(m.id(), Some("p99"));
+        let stat = m.metric_stat().unwrap();
+        assert_eq!(stat.stat(), Some("p99"));
+        assert_eq!(stat.period(), Some(60));
+        assert_eq!(
+            stat.metric().unwrap().dimensions()[0].value(),
+            Some("app/web/1")
+        );
+        let e = to_query(&plan::Query {
+            id: "pct".into(),
+            kind: QueryKind::Expression("100 * a / b".into()),
+            period: 60,
+            return_data: false,
+            targets: vec![],
+        });
+        assert_eq!(e.expression(), Some("100 * a / b"));
+        assert_eq!(e.return_data(), Some(false));
+    }
+}

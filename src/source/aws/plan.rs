@@ -1,0 +1,355 @@
+//! Which GetMetricData queries a refresh sends, worked out without touching the network:
+//! identical metric queries merged, helpers only fetched when an expression needs them, and
+//! queries packed into as few calls as the API allows (500 queries each) while every
+//! expression travels with the queries it refers to.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::runbook::Runbook;
+use crate::runbook::expr::references;
+
+/// GetMetricData takes at most this many queries per call.
+pub const MAX_QUERIES_PER_CALL: usize = 500;
+
+/// What a query's results feed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    /// A runbook metric, by index.
+    Metric(usize),
+    /// A runbook quota's usage, by index (from the quota's AWS/Usage metric).
+    QuotaUsage(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryKind {
+    Stat {
+        namespace: String,
+        metric: String,
+        dimensions: BTreeMap<String, String>,
+        stat: String,
+    },
+    Expression(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// The id sent to CloudWatch: the runbook's metric id, so expressions refer to it as written.
+    pub id: String,
+    pub kind: QueryKind,
+    pub period: u32,
+    /// False for helper queries only fetched because an expression uses them.
+    pub return_data: bool,
+    pub targets: Vec<Target>,
+}
+
+impl Query {
+    /// Each metric query is one "metric requested" in GetMetricData pricing; expressions are not.
+    pub fn is_metric(&self) -> bool {
+        matches!(self.kind, QueryKind::Stat { .. })
+    }
+}
+
+/// A quota's usage metric as Service Quotas describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageMetric {
+    pub quota: usize,
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: BTreeMap<String, String>,
+    /// Sum or Maximum, as Service Quotas recommends.
+    pub stat: String,
+}
+
+/// Queries that must be sent together (an expression and everything it refers to), with the
+/// region they go to and how often they are refreshed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub region: Option<String>,
+    /// The longest period in the group: refreshing faster would fetch nothing new.
+    pub period: u32,
+    pub queries: Vec<Query>,
+}
+
+/// All query groups for a runbook plus the usage metrics Service Quotas named.
+pub fn groups(runbook: &Runbook, usage: &[UsageMetric]) -> Vec<Group> {
+    let metrics = &runbook.metrics;
+    let index: HashMap<&str, usize> = metrics
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id.as_str(), i))
+        .collect();
+    let refs: Vec<Vec<usize>> = metrics
+        .iter()
+        .map(|m| {
+            m.expression
+                .as_deref()
+                .map(references)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|r| index.get(r.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let referenced: Vec<bool> = (0..metrics.len())
+        .map(|i| refs.iter().any(|r| r.contains(&i)))
+        .collect();
+
+    // Union-find over "refers to": each component is sent in one call.
+    let mut parent: Vec<usize> = (0..metrics.len()).collect();
+    fn find(p: &mut [usize], i: usize) -> usize {
+        let mut r = i;
+        while p[r] != r {
+            r = p[r];
+        }
+        let mut j = i;
+        while p[j] != r {
+            let next = p[j];
+            p[j] = r;
+            j = next;
+        }
+        r
+    }
+    for (i, rs) in refs.iter().enumerate() {
+        for &j in rs {
+            let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+            parent[a] = b;
+        }
+    }
+
+    let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..metrics.len() {
+        // A hidden metric nothing refers to is fetched for nobody.
+        if metrics[i].hidden && !referenced[i] {
+            continue;
+        }
+        let root = find(&mut parent, i);
+        by_root.entry(root).or_default().push(i);
+    }
+
+    let mut out: Vec<Group> = Vec::new();
+    // Plain metric queries that stand alone may be merged with an identical one.
+    let mut standalone: HashMap<String, (usize, usize)> = HashMap::new();
+    for members in by_root.values() {
+        let region = members
+            .iter()
+            .find_map(|&i| metrics[i].region.clone())
+            .or_else(|| runbook.aws.region.clone());
+        let mut queries = Vec::new();
+        for &i in members {
+            let m = &metrics[i];
+            let kind = match (&m.expression, &m.namespace, &m.metric) {
+                (Some(e), _, _) => QueryKind::Expression(e.clone()),
+                (None, Some(ns), Some(name)) => QueryKind::Stat {
+                    namespace: ns.clone(),
+                    metric: name.clone(),
+                    dimensions: m.dimensions.clone(),
+                    stat: m.stat.clone().unwrap_or_else(|| "Average".into()),
+                },
+                // Validation guarantees one or the other; skip rather than send garbage.
+                _ => continue,
+            };
+            let return_data = !m.hidden;
+            let targets = if return_data {
+                vec![Target::Metric(i)]
+            } else {
+                vec![]
+            };
+            if members.len() == 1 && matches!(kind, QueryKind::Stat { .. }) {
+                let key = format!("{region:?}|{kind:?}|{}", m.period);
+                if let Some(&(g, q)) = standalone.get(&key) {
+                    out[g].queries[q].targets.extend(targets);
+                    continue;
+                }
+                standalone.insert(key, (out.len(), 0));
+            }
+            queries.push(Query {
+                id: m.id.clone(),
+                kind,
+                period: m.period,
+                return_data,
+                targets,
+            });
+        }
+        if queries.is_empty() {
+            continue;
+        }
+        let period = queries.iter().map(|q| q.period).max().unwrap_or(60);
+        out.push(Group {
+            region,
+            period,
+            queries,
+        });
+    }
+
+    for u in usage {
+        let quota = &runbook.quotas[u.quota];
+        let region = quota.region.clone().or_else(|| runbook.aws.region.clone());
+        let kind = QueryKind::Stat {
+            namespace: u.namespace.clone(),
+            metric: u.metric.clone(),
+            dimensions: u.dimensions.clone(),
+            stat: u.stat.clone(),
+        };
+        let key = format!("{region:?}|{kind:?}|60");
+        if let Some(&(g, q)) = standalone.get(&key) {
+            out[g].queries[q].targets.push(Target::QuotaUsage(u.quota));
+            out[g].queries[q].return_data = true;
+            continue;
+        }
+        standalone.insert(key, (out.len(), 0));
+        out.push(Group {
+            region,
+            period: 60,
+            queries: vec![Query {
+                // Runbook ids start with a lowercase letter and never contain "__".
+                id: format!("quota__{}", u.quota),
+                kind,
+                period: 60,
+                return_data: true,
+                targets: vec![Target::QuotaUsage(u.quota)],
+            }],
+        });
+    }
+    out
+}
+
+/// Packs groups (all due now, same region) into calls of at most `MAX_QUERIES_PER_CALL`
+/// queries, first fit, largest groups first. A group larger than a call (an expression over
+/// more than 500 queries) is CloudWatch's limit too: it goes alone and the API will say so.
+pub fn pack<'a>(groups: &[&'a Group]) -> Vec<Vec<&'a Group>> {
+    let mut sorted: Vec<&Group> = groups.to_vec();
+    sorted.sort_by_key(|g| std::cmp::Reverse(g.queries.len()));
+    let mut calls: Vec<(usize, Vec<&Group>)> = Vec::new();
+    for g in sorted {
+        let n = g.queries.len();
+        match calls
+            .iter_mut()
+            .find(|(used, _)| used + n <= MAX_QUERIES_PER_CALL)
+        {
+            Some((used, members)) => {
+                *used += n;
+                members.push(g);
+            }
+            None => calls.push((n, vec![g])),
+        }
+    }
+    calls.into_iter().map(|(_, g)| g).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runbook(metrics: &str) -> Runbook {
+        let y = format!(
+            "event: {{ name: t, starts_at: 2026-12-01T17:00:00Z }}\naws: {{ region: us-east-1 }}\nmetrics:\n{metrics}"
+        );
+        serde_yaml::from_str(&y).unwrap()
+    }
+
+    fn many(n: usize) -> Runbook {
+        let mut y = String::new();
+        for i in 0..n {
+            y.push_str(&format!(
+                "  - {{ id: m{i}, namespace: AWS/Lambda, metric: Invocations, dimensions: {{ FunctionName: f{i} }}, stat: Sum }}\n"
+            ));
+        }
+        runbook(&y)
+    }
+
+    #[test]
+    fn a_thousand_metrics_take_two_calls() {
+        let rb = many(1000);
+        let gs = groups(&rb, &[]);
+        assert_eq!(gs.len(), 1000);
+        let refs: Vec<&Group> = gs.iter().collect();
+        let calls = pack(&refs);
+        assert_eq!(calls.len(), 2);
+        assert!(
+            calls
+                .iter()
+                .all(|c| c.iter().map(|g| g.queries.len()).sum::<usize>() == 500)
+        );
+        assert_eq!(pack(&refs[..10]).len(), 1);
+        assert_eq!(pack(&refs[..501]).len(), 2);
+    }
+
+    #[test]
+    fn identical_queries_are_sent_once() {
+        let rb = runbook(
+            "  - { id: a, namespace: AWS/ELB, metric: Latency, stat: p99 }\n  - { id: b, title: same, namespace: AWS/ELB, metric: Latency, stat: p99 }\n  - { id: c, namespace: AWS/ELB, metric: Latency, stat: p50 }\n",
+        );
+        let gs = groups(&rb, &[]);
+        assert_eq!(gs.len(), 2);
+        assert_eq!(
+            gs[0].queries[0].targets,
+            vec![Target::Metric(0), Target::Metric(1)]
+        );
+    }
+
+    #[test]
+    fn expressions_travel_with_their_inputs_and_hidden_helpers_return_no_data() {
+        let rb = runbook(
+            "  - { id: errors, namespace: AWS/ELB, metric: HTTPCode_ELB_5XX_Count, stat: Sum, hidden: true }\n  - { id: requests, namespace: AWS/ELB, metric: RequestCount, stat: Sum }\n  - { id: error_pct, expression: \"100 * errors / requests\" }\n  - { id: unused, namespace: AWS/ELB, metric: X, stat: Sum, hidden: true }\n  - { id: other, namespace: AWS/ELB, metric: RequestCount, stat: Sum }\n",
+        );
+        let gs = groups(&rb, &[]);
+        let with_expr = gs
+            .iter()
+            .find(|g| g.queries.iter().any(|q| q.id == "error_pct"))
+            .unwrap();
+        let ids: Vec<&str> = with_expr.queries.iter().map(|q| q.id.as_str()).collect();
+        assert_eq!(ids, ["errors", "requests", "error_pct"]);
+        assert!(!with_expr.queries[0].return_data);
+        assert!(with_expr.queries[0].targets.is_empty());
+        // A query inside an expression group is not merged away, even if identical to another.
+        assert!(gs.iter().any(|g| g.queries[0].id == "other"));
+        // Nobody needs `unused`.
+        assert!(
+            gs.iter()
+                .all(|g| g.queries.iter().all(|q| q.id != "unused"))
+        );
+    }
+
+    #[test]
+    fn quota_usage_metrics_join_the_batch_and_merge_with_identical_metrics() {
+        let mut rb = runbook(
+            "  - { id: conc, namespace: AWS/Usage, metric: ResourceCount, dimensions: { Service: Lambda, Type: Resource, Resource: ConcurrentExecutions, Class: None }, stat: Maximum }\n",
+        );
+        rb.quotas = serde_yaml::from_str(
+            "[{ service: lambda, code: L-B99A9384 }, { service: ec2, code: L-1216C47A }]",
+        )
+        .unwrap();
+        let usage = |quota, resource: &str| UsageMetric {
+            quota,
+            namespace: "AWS/Usage".into(),
+            metric: "ResourceCount".into(),
+            dimensions: [
+                ("Class", "None"),
+                ("Resource", resource),
+                ("Service", "Lambda"),
+                ("Type", "Resource"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            stat: "Maximum".into(),
+        };
+        let gs = groups(&rb, &[usage(0, "ConcurrentExecutions"), usage(1, "vCPU")]);
+        assert_eq!(gs.len(), 2);
+        assert_eq!(
+            gs[0].queries[0].targets,
+            vec![Target::Metric(0), Target::QuotaUsage(0)]
+        );
+        assert_eq!(gs[1].queries[0].id, "quota__1");
+    }
+
+    #[test]
+    fn regions_come_from_the_metric_then_the_runbook() {
+        let rb = runbook(
+            "  - { id: a, namespace: N, metric: M, stat: Sum }\n  - { id: b, namespace: N, metric: M, stat: Sum, region: eu-west-1 }\n",
+        );
+        let gs = groups(&rb, &[]);
+        assert_eq!(gs[0].region.as_deref(), Some("us-east-1"));
+        assert_eq!(gs[1].region.as_deref(), Some("eu-west-1"));
+    }
+}
