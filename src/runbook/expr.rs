@@ -148,6 +148,20 @@ pub(super) fn find_cycle(start: usize, deps: &[Vec<usize>]) -> Option<Vec<usize>
     None
 }
 
+/// The metric ids an expression refers to (nothing for Metrics Insights queries, and nothing
+/// for an expression that does not tokenize: validation reports those).
+pub fn references(expr: &str) -> Vec<String> {
+    if is_insights_query(expr) {
+        return Vec::new();
+    }
+    tokenize(expr)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| !t.call && !MATH_WORDS.contains(&t.word.as_str()))
+        .map(|t| t.word)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,18 +208,4 @@ mod tests {
         assert!(!is_insights_query("selected_total * 2"));
         assert!(!is_insights_query("é"));
     }
-}
-
-/// The metric ids an expression refers to (nothing for Metrics Insights queries, and nothing
-/// for an expression that does not tokenize: validation reports those).
-pub fn references(expr: &str) -> Vec<String> {
-    if is_insights_query(expr) {
-        return Vec::new();
-    }
-    tokenize(expr)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|t| !t.call && !MATH_WORDS.contains(&t.word.as_str()))
-        .map(|t| t.word)
-        .collect()
 }
