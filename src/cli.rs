@@ -14,7 +14,9 @@ use clap::{Args, Parser, Subcommand};
                   checklists with owners and due times, and escalation with a timeline of what happened.",
     after_help = "Examples:\n  \
                   tminus demo                                 # the demo runbook, simulated, T-0 in 3 minutes\n  \
+                  tminus run runbooks/launch.yaml             # live: CloudWatch and Service Quotas\n  \
                   tminus run runbooks/launch.yaml --simulate  # any runbook on simulated data\n  \
+                  tminus quotas runbooks/launch.yaml --json   # headroom table; exit 1 if any is critical\n  \
                   tminus check runbooks/*.yaml themes/*.yaml  # validate, like a linter\n\n\
                   Inside the war room press ? for every key."
 )]
@@ -27,8 +29,11 @@ pub struct Cli {
 pub enum Command {
     /// Open the war room on the bundled demo runbook with simulated data, T-0 a few minutes away
     Demo(DemoArgs),
-    /// Open the war room on a runbook
+    /// Open the war room on a runbook: live AWS data (read-only), or --simulate
     Run(RunArgs),
+    /// Print every quota of a runbook with value, usage, headroom and status; exit 1 if any is
+    /// critical (for pipelines)
+    Quotas(QuotasArgs),
     /// Validate runbooks and themes; print every problem as file:line:column and exit 1 if any
     Check {
         /// Runbook or theme files (themes are files under a themes/ directory)
@@ -60,8 +65,52 @@ pub struct RunArgs {
     /// Override the runbook's T-0: an RFC 3339 time (2026-12-01T17:00:00Z) or a delay from now (+10m)
     #[arg(long, value_name = "TIME")]
     pub t0: Option<String>,
+    /// Allow the one write tminus can make: requesting a quota increase (key `i` on a quota,
+    /// always confirmed first). Without it tminus is read-only
+    #[arg(long)]
+    pub allow_writes: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct QuotasArgs {
+    /// The runbook (YAML) whose quotas to read
+    #[arg(value_name = "RUNBOOK")]
+    pub runbook: PathBuf,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Where and as whom to call AWS. Credentials come from the standard chain (environment,
+/// profiles, SSO, web identity, container, IMDS).
+#[derive(Debug, Args, Clone, Default)]
+pub struct AwsArgs {
+    /// AWS profile (overrides the runbook's aws.profile; AWS_PROFILE works too)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (overrides the runbook's aws.region; AWS_REGION works too)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send AWS calls to this endpoint, e.g. an emulator on http://127.0.0.1:5000
+    /// (AWS_ENDPOINT_URL works too)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn settings(&self) -> crate::source::aws::AwsSettings {
+        crate::source::aws::AwsSettings {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

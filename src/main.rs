@@ -29,6 +29,15 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Quotas(args) => {
+            let Some(runbook) = load_or_report(&args.runbook) else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let settings =
+                tminus::source::aws::AwsSettings::resolve(&runbook, &args.aws.settings());
+            let code = tminus::quotas_cmd::run(&runbook, settings, args.json)?;
+            Ok(ExitCode::from(code))
+        }
         Command::Check { files } => Ok(ExitCode::from(tminus::check::run(&files) as u8)),
         Command::Run(args) => {
             let Some(runbook) = load_or_report(&args.runbook) else {
@@ -47,13 +56,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             } else {
                 Mode::Live
             };
-            if mode == Mode::Live {
-                eprintln!(
-                    "tminus: live AWS data is not wired yet; run `tminus run {} --simulate` for simulated data",
-                    args.runbook.display()
-                );
-                return Ok(ExitCode::from(2));
-            }
+            let aws = tminus::source::aws::AwsSettings::resolve(&runbook, &args.aws.settings());
             let journal_path = args
                 .common
                 .journal
@@ -68,6 +71,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 mode,
                 seed: args.common.seed,
                 theme,
+                aws,
+                allow_writes: args.allow_writes,
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -101,6 +106,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 mode: Mode::Simulated,
                 seed: args.common.seed,
                 theme,
+                aws: Default::default(),
+                allow_writes: false,
             })?;
             Ok(ExitCode::SUCCESS)
         }

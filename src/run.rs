@@ -31,6 +31,9 @@ pub struct Session {
     pub mode: Mode,
     pub seed: u64,
     pub theme: Theme,
+    /// Where live data comes from (flags resolved over the runbook's `aws:` block).
+    pub aws: crate::source::aws::AwsSettings,
+    pub allow_writes: bool,
 }
 
 /// The default journal for a runbook: `.tminus/<runbook file stem>.journal` in the working
@@ -84,6 +87,8 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         mode,
         seed,
         theme,
+        aws,
+        allow_writes,
         ..
     } = session;
     let mut app = App::new(
@@ -98,6 +103,20 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         Box::new(journal),
         past,
     );
+    app.allow_writes = allow_writes;
+    if mode == Mode::Live {
+        let mut label = aws
+            .region
+            .clone()
+            .unwrap_or_else(|| "default region".into());
+        if let Some(p) = &aws.profile {
+            label.push_str(&format!(" · profile {p}"));
+        }
+        if let Some(u) = &aws.endpoint_url {
+            label.push_str(&format!(" · endpoint {u}"));
+        }
+        app.data_label = Some(label);
+    }
     let started = app.act(Event::SessionStarted {
         runbook: app.runbook_path.clone(),
         event_name: app.runbook.event.name.clone(),
@@ -119,7 +138,7 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
             seed,
             clock.clone(),
         ))],
-        Mode::Live => bail!("live AWS is not wired yet: run with --simulate"),
+        Mode::Live => live_sources(&app.runbook, &aws, clock.clone()),
     };
     for s in sources {
         tokio::spawn(s.run(tx.clone()));
@@ -170,6 +189,39 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
     }
     drop(guard);
     Ok(())
+}
+
+/// CloudWatch metrics, alarms and Service Quotas, each on its own task; the quotas source
+/// hands the usage metrics it discovers to the metrics source so they share its batches.
+fn live_sources(
+    runbook: &Runbook,
+    settings: &crate::source::aws::AwsSettings,
+    clock: Arc<dyn Clock>,
+) -> Vec<Box<dyn Source>> {
+    use crate::source::aws::{
+        Aws, alarms::AlarmsSource, metrics::CloudWatchSource, quotas::QuotasSource,
+    };
+    let aws = Aws::new(settings.clone());
+    let (usage_tx, usage_rx) = mpsc::channel(4);
+    vec![
+        Box::new(CloudWatchSource::new(
+            aws.clone(),
+            runbook.clone(),
+            clock.clone(),
+            Some(usage_rx),
+        )),
+        Box::new(AlarmsSource::new(
+            aws.clone(),
+            runbook.alarms.clone(),
+            clock.clone(),
+        )),
+        Box::new(QuotasSource::new(
+            aws,
+            runbook.clone(),
+            clock,
+            Some(usage_tx),
+        )),
+    ]
 }
 
 /// Hands alert records journalled since the last call to the runbook's notify command.

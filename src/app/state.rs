@@ -284,6 +284,10 @@ pub struct App {
     pub sources: BTreeMap<String, SourceHealth>,
     pub phase: Option<usize>,
     pub ui: UiState,
+    /// `--allow-writes`: quota increase requests may be sent (each still confirmed).
+    pub allow_writes: bool,
+    /// Where live data comes from ("us-east-1 · profile prod"), for the header.
+    pub data_label: Option<String>,
     pub should_quit: bool,
     /// Set by every change that the screen shows; cleared by the renderer's caller.
     pub dirty: bool,

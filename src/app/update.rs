@@ -109,6 +109,8 @@ impl App {
             sources: BTreeMap::new(),
             phase: None,
             ui: UiState::default(),
+            allow_writes: false,
+            data_label: None,
             should_quit: false,
             dirty: true,
             verify: Vec::new(),

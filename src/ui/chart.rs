@@ -96,9 +96,12 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     ];
     if let Some(s) = latest {
         summary.push(Span::styled(
-            format!("data {} old", age_label((app.now - s.at).num_seconds())),
+            format!("data {}", crate::time::ago((app.now - s.at).num_seconds())),
             theme.muted(),
         ));
+    }
+    if let Some(note) = &st.note {
+        summary.push(Span::styled(note.clone(), theme.warn()));
     }
     summary.push(Span::styled(
         "Esc/z: back · j/k: other metric",

@@ -80,8 +80,18 @@ fn title_line<'a>(app: &App, theme: &Theme, width: u16) -> Line<'a> {
         ),
         Span::raw(" "),
     ];
-    if app.mode == Mode::Simulated {
-        left.push(Span::styled("· SIMULATED DATA ", theme.stale()));
+    match app.mode {
+        Mode::Simulated => left.push(Span::styled("· SIMULATED DATA ", theme.stale())),
+        Mode::Live => left.push(Span::styled(
+            format!(
+                "· LIVE AWS {}",
+                app.data_label
+                    .as_deref()
+                    .map(|l| format!("{l} "))
+                    .unwrap_or_default()
+            ),
+            theme.ok(),
+        )),
     }
     let readiness = app
         .readiness_pct()

@@ -58,6 +58,21 @@ pub fn thresholds(m: &Metric) -> String {
     }
 }
 
+/// "42 calls/h · 2.5k metrics/h ≈ $0.025/h": what live CloudWatch reads cost at the public
+/// GetMetricData price.
+pub fn cost_label(app: &App) -> Option<String> {
+    let (calls, metrics) = app
+        .sources
+        .get(crate::source::aws::metrics::SOURCE)?
+        .hourly(app.now)?;
+    Some(format!(
+        "{} calls/h · {} metrics/h ≈ ${:.3}/h",
+        format::value(calls.round()),
+        format::value(metrics.round()),
+        metrics * crate::app::USD_PER_METRIC_REQUESTED
+    ))
+}
+
 pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     let metrics = app.visible_metrics();
     let newest = metrics.iter().filter_map(|(_, _, s)| s.received_at).max();
@@ -68,6 +83,13 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
         },
         theme.muted(),
     )];
+    let partial = metrics.iter().filter(|(_, _, s)| s.note.is_some()).count();
+    if partial > 0 {
+        summary.push(Span::styled(format!("{partial} PARTIAL (~)"), theme.warn()));
+    }
+    if let Some(cost) = cost_label(app) {
+        summary.push(Span::styled(cost, theme.muted()));
+    }
     summary.extend(super::footer::source_errors(app, theme));
     let block = pane_block(Pane::Metrics, summary, focused, theme);
     let inner = block.inner(area);
@@ -119,9 +141,12 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
             let sty = status_style(theme, status);
             let base = row_style(theme, row == selected, focused);
             let latest = st.latest();
-            let value = latest
-                .map(|s| format::value(s.value))
-                .unwrap_or_else(|| "—".into());
+            // "~": CloudWatch said the data is partial (the zoom view shows its message).
+            let value = match (latest, &st.note) {
+                (Some(s), Some(_)) => format!("~{}", format::value(s.value)),
+                (Some(s), None) => format::value(s.value),
+                (None, _) => "—".into(),
+            };
             let age = latest
                 .map(|s| age_label((app.now - s.at).num_seconds()))
                 .unwrap_or_default();

@@ -571,3 +571,31 @@ fn a_failing_source_says_so_where_its_data_is_shown() {
     );
     assert!(s.contains("simulator ✗"), "{s}");
 }
+
+#[test]
+fn live_cost_and_partial_data_are_shown() {
+    let mut app = busy_app();
+    let now = app.now;
+    let usage = Update::Usage {
+        source: "cloudwatch".into(),
+        calls: 1,
+        metrics: 50,
+        at: now - Duration::minutes(1),
+    };
+    app.update(now, Msg::Source(usage));
+    let note = Update::MetricNote {
+        metric: 1,
+        note: Some("PartialData: more data is available".into()),
+    };
+    app.update(now, Msg::Source(note));
+    let s = screen(&mut app, 250, 70);
+    // One call of 50 metrics in the last minute: 60 calls and 3,000 metrics an hour.
+    assert!(s.contains("60 calls/h · 3000 metrics/h ≈ $0.030/h"), "{s}");
+    assert!(s.contains("1 PARTIAL (~)"), "{s}");
+    assert!(row(&s, "p99 latency").contains("~937"), "{s}");
+    app.ui.focus = Some(Pane::Metrics);
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('z'));
+    let s = screen(&mut app, 250, 70);
+    assert!(s.contains("PartialData: more data is available"), "{s}");
+}

@@ -1,0 +1,309 @@
+//! `tminus quotas RUNBOOK`: every quota's value, usage, headroom and status, as a table or
+//! JSON, without the interactive screen. Exit 1 if any quota is critical, 2 if one could not be
+//! read, so it can gate a pipeline.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::app::alerts::{Severity, quota_severity};
+use crate::runbook::Runbook;
+use crate::source::Update;
+use crate::source::aws::plan::{self, Group, Target};
+use crate::source::aws::quotas::{ValueSource, read_all};
+use crate::source::aws::{Aws, AwsSettings, metrics};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub service: String,
+    pub code: String,
+    pub title: String,
+    pub value: Option<f64>,
+    /// "applied" or "default" (no value applied to the account: the AWS default holds).
+    pub value_source: Option<String>,
+    pub usage: Option<f64>,
+    pub used_pct: Option<f64>,
+    pub headroom_pct: Option<f64>,
+    /// ok, WARN, CRIT, "usage unknown" or "error".
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// Exit status for a pipeline: 1 if any quota is critical, else 2 if any could not be read.
+pub fn exit_code(rows: &[Row]) -> u8 {
+    if rows.iter().any(|r| r.status == "CRIT") {
+        1
+    } else if rows.iter().any(|r| r.status == "error") {
+        2
+    } else {
+        0
+    }
+}
+
+pub fn row(
+    runbook: &Runbook,
+    quota: usize,
+    value: Option<f64>,
+    value_source: Option<ValueSource>,
+    usage: Option<f64>,
+    error: Option<String>,
+) -> Row {
+    let q = &runbook.quotas[quota];
+    let used_pct = match (value, usage) {
+        (Some(v), Some(u)) if v > 0.0 && u.is_finite() => Some(u / v * 100.0),
+        _ => None,
+    };
+    let headroom_pct = used_pct.map(|p| (100.0 - p).max(0.0));
+    let status = if error.is_some() {
+        "error".to_string()
+    } else {
+        match headroom_pct {
+            None => "usage unknown".to_string(),
+            Some(h) => match quota_severity(h, q.warn_below.0, q.crit_below.0, None) {
+                None => "ok".into(),
+                Some(Severity::Warn) => "WARN".into(),
+                Some(Severity::Crit) => "CRIT".into(),
+            },
+        }
+    };
+    Row {
+        service: q.service.clone(),
+        code: q.code.clone(),
+        title: q.display_title(),
+        value,
+        value_source: value_source.map(|s| match s {
+            ValueSource::Applied => "applied".to_string(),
+            ValueSource::Default => "default".to_string(),
+        }),
+        usage,
+        used_pct,
+        headroom_pct,
+        status,
+        error,
+    }
+}
+
+pub fn table(rows: &[Row]) -> String {
+    let num = |v: Option<f64>| {
+        v.map(crate::ui::format::value)
+            .unwrap_or_else(|| "—".into())
+    };
+    let pct = |v: Option<f64>| v.map(|p| format!("{p:.1}%")).unwrap_or_else(|| "—".into());
+    let mut lines = vec![[
+        "SERVICE".to_string(),
+        "QUOTA".into(),
+        "TITLE".into(),
+        "VALUE".into(),
+        "USAGE".into(),
+        "USED".into(),
+        "HEADROOM".into(),
+        "STATUS".into(),
+    ]];
+    for r in rows {
+        let value = match (&r.value_source, r.value) {
+            (Some(s), Some(_)) if s == "default" => format!("{} (default)", num(r.value)),
+            _ => num(r.value),
+        };
+        let status = match &r.error {
+            Some(e) => format!("error: {e}"),
+            None => r.status.clone(),
+        };
+        lines.push([
+            r.service.clone(),
+            r.code.clone(),
+            r.title.clone(),
+            value,
+            num(r.usage),
+            pct(r.used_pct),
+            pct(r.headroom_pct),
+            status,
+        ]);
+    }
+    let widths: Vec<usize> = (0..8)
+        .map(|c| {
+            lines
+                .iter()
+                .map(|l| crate::ui::text::width(&l[c]))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for l in &lines {
+        let cells: Vec<String> = l
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (s, w))| {
+                if c == 7 {
+                    s.clone()
+                } else {
+                    crate::ui::text::fit(s, *w)
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Reads every quota and its usage once.
+pub async fn collect(runbook: &Runbook, settings: AwsSettings, now: DateTime<Utc>) -> Vec<Row> {
+    let mut aws = Aws::new(settings);
+    let (_, usage_metrics, infos, _) = read_all(&mut aws, runbook, now).await;
+    let info_by_quota: HashMap<usize, _> = infos.into_iter().collect();
+
+    // Usage: AWS/Usage metrics Service Quotas named, and the runbook's own usage metrics.
+    let groups = plan::groups(runbook, &usage_metrics);
+    let wanted_metric = |i: usize| {
+        runbook
+            .quotas
+            .iter()
+            .any(|q| q.usage_metric.as_deref() == Some(runbook.metrics[i].id.as_str()))
+    };
+    let needed: Vec<&Group> = groups
+        .iter()
+        .filter(|g| {
+            g.queries.iter().flat_map(|q| &q.targets).any(|t| match t {
+                Target::QuotaUsage(_) => true,
+                Target::Metric(i) => wanted_metric(*i),
+            })
+        })
+        .collect();
+    let mut usage: HashMap<usize, f64> = HashMap::new();
+    let mut usage_error: Option<String> = None;
+    let mut by_region: HashMap<Option<String>, Vec<&Group>> = HashMap::new();
+    for g in needed {
+        by_region.entry(g.region.clone()).or_default().push(g);
+    }
+    for (region, gs) in by_region {
+        let client = aws.cloudwatch(region.as_deref()).await;
+        for call in plan::pack(&gs) {
+            match metrics::fetch(&client, &call, now - Duration::hours(3), now).await {
+                Ok(f) => {
+                    for u in metrics::to_updates(&call, &f, now) {
+                        match u {
+                            Update::Quota {
+                                quota,
+                                usage: Some(v),
+                                ..
+                            } => {
+                                usage.insert(quota, v);
+                            }
+                            Update::Samples { metric, points } => {
+                                if let Some(last) = points.last() {
+                                    for (qi, q) in runbook.quotas.iter().enumerate() {
+                                        if q.usage_metric.as_deref()
+                                            == Some(runbook.metrics[metric].id.as_str())
+                                        {
+                                            usage.insert(qi, last.value);
+                                        }
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Err(e) => usage_error = Some(e),
+            }
+        }
+    }
+
+    (0..runbook.quotas.len())
+        .map(|i| match info_by_quota.get(&i) {
+            Some(info) => row(
+                runbook,
+                i,
+                info.value,
+                Some(info.source),
+                usage.get(&i).copied(),
+                None,
+            ),
+            None => row(
+                runbook,
+                i,
+                None,
+                None,
+                None,
+                Some(
+                    usage_error
+                        .clone()
+                        .unwrap_or_else(|| "could not read the quota".into()),
+                ),
+            ),
+        })
+        .collect()
+}
+
+pub fn run(runbook: &Runbook, settings: AwsSettings, json: bool) -> Result<u8> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let rows = rt.block_on(collect(runbook, settings, Utc::now()));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print!("{}", table(&rows));
+    }
+    Ok(exit_code(&rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rb() -> Runbook {
+        serde_yaml::from_str(
+            "event: { name: t, starts_at: 2026-12-01T17:00:00Z }\nquotas:\n  - { service: lambda, code: L-B99A9384, title: Lambda concurrency }\n  - { service: ec2, code: L-1216C47A, crit_below: 15% }\n",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rows_have_headroom_status_and_exit_codes() {
+        let rb = rb();
+        let ok = row(
+            &rb,
+            0,
+            Some(1000.0),
+            Some(ValueSource::Applied),
+            Some(500.0),
+            None,
+        );
+        assert_eq!(ok.headroom_pct, Some(50.0));
+        assert_eq!(ok.status, "ok");
+        let crit = row(
+            &rb,
+            1,
+            Some(100.0),
+            Some(ValueSource::Default),
+            Some(90.0),
+            None,
+        );
+        assert_eq!(crit.status, "CRIT");
+        let unknown = row(&rb, 0, Some(1000.0), Some(ValueSource::Applied), None, None);
+        assert_eq!(unknown.status, "usage unknown");
+        let err = row(&rb, 0, None, None, None, Some("access denied".into()));
+        assert_eq!(exit_code(&[ok.clone(), unknown.clone()]), 0);
+        assert_eq!(exit_code(&[ok.clone(), err.clone()]), 2);
+        assert_eq!(exit_code(&[err.clone(), crit.clone()]), 1);
+        let t = table(&[ok, crit, unknown, err]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].starts_with("SERVICE  QUOTA"), "{t}");
+        assert!(
+            lines[1].contains("Lambda concurrency") && lines[1].contains("50.0%"),
+            "{t}"
+        );
+        assert!(
+            lines[2].contains("100 (default)") && lines[2].ends_with("CRIT"),
+            "{t}"
+        );
+        assert!(lines[3].ends_with("usage unknown"), "{t}");
+        assert!(lines[4].ends_with("error: access denied"), "{t}");
+    }
+}
