@@ -11,7 +11,7 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 use super::{format, pane_block, status_style};
 use crate::app::{App, Pane};
 use crate::theme::Theme;
-use crate::time::{TOffset, age_label};
+use crate::time::TOffset;
 
 /// What the chart plots, computed apart from drawing so it can be tested.
 #[derive(Debug, Clone, PartialEq)]
