@@ -131,6 +131,7 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
 
     let (tx, mut rx) = mpsc::channel(1024);
     let notify_tx = tx.clone();
+    let live_aws = (mode == Mode::Live).then(|| crate::source::aws::Aws::new(aws.clone()));
     let sources: Vec<Box<dyn Source>> = match mode {
         Mode::Simulated => vec![Box::new(crate::source::sim::Simulator::new(
             &app.runbook,
@@ -186,6 +187,7 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
             app.update(clock.now(), Msg::Source(update));
         }
         dispatch_notifications(&mut app, &notify_tx);
+        run_commands(&mut app, live_aws.as_ref(), &notify_tx);
     }
     drop(guard);
     Ok(())
@@ -222,6 +224,37 @@ fn live_sources(
             Some(usage_tx),
         )),
     ]
+}
+
+/// Carries out what the operator confirmed (quota increase requests) on tasks of their own;
+/// results come back as updates.
+fn run_commands(
+    app: &mut App,
+    aws: Option<&crate::source::aws::Aws>,
+    tx: &mpsc::Sender<crate::source::Update>,
+) {
+    for c in app.take_commands() {
+        let Some(aws) = aws else { continue };
+        match c {
+            crate::app::Command::RequestQuotaIncrease {
+                quota,
+                service,
+                code,
+                region,
+                desired,
+            } => {
+                tokio::spawn(crate::source::aws::quotas::run_increase(
+                    aws.clone(),
+                    quota,
+                    service,
+                    code,
+                    region,
+                    desired,
+                    tx.clone(),
+                ));
+            }
+        }
+    }
 }
 
 /// Hands alert records journalled since the last call to the runbook's notify command.

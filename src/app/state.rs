@@ -86,6 +86,8 @@ pub struct QuotaState {
     pub severity: Option<Severity>,
     /// Recent (time, usage) for the growth-rate forecast.
     pub history: VecDeque<(DateTime<Utc>, f64)>,
+    /// The latest increase request from this war room: (desired value, status).
+    pub request: Option<(f64, String)>,
 }
 
 impl QuotaState {
@@ -231,6 +233,23 @@ pub enum Overlay {
         text: String,
     },
     ConfirmQuit,
+    /// Requesting a quota increase: the quota (index) and the value typed so far.
+    IncreaseQuota {
+        quota: usize,
+        text: String,
+    },
+}
+
+/// Work the app asks the event loop to do outside itself (it never calls AWS directly).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    RequestQuotaIncrease {
+        quota: usize,
+        service: String,
+        code: String,
+        region: Option<String>,
+        desired: f64,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -296,6 +315,8 @@ pub struct App {
     pub(crate) last_phase_journalled: Option<String>,
     /// Records journalled by this session and not yet taken by the event loop (for notify).
     pub(crate) outbox: Vec<Record>,
+    /// Commands for the event loop (AWS writes), taken with `take_commands`.
+    pub(crate) commands: Vec<Command>,
 }
 
 impl App {

@@ -439,3 +439,100 @@ fn navigation_clamps_and_cycles() {
     app.update(at, code(KeyCode::Esc));
     assert_eq!(app.ui.overlay, Overlay::None);
 }
+
+#[test]
+fn quota_increase_is_guarded_confirmed_journalled_and_tracked() {
+    let j = SharedJournal::default();
+    let now = t0() - Duration::minutes(20);
+    let mut app = app_at(now, j.clone(), vec![]);
+    let k =
+        |app: &mut App, c: KeyCode| app.update(now, Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+    let quota = Update::Quota {
+        quota: 0,
+        value: Some(1000.0),
+        usage: Some(700.0),
+        at: now,
+    };
+    app.update(now, Msg::Source(quota));
+    k(&mut app, KeyCode::Char('3'));
+
+    // Simulated data, then live but read-only: refused with the reason.
+    k(&mut app, KeyCode::Char('i'));
+    assert!(app.ui.flash.as_ref().unwrap().0.contains("live AWS"));
+    app.mode = Mode::Live;
+    k(&mut app, KeyCode::Char('i'));
+    assert!(app.ui.flash.as_ref().unwrap().0.contains("--allow-writes"));
+    assert_eq!(app.ui.overlay, Overlay::None);
+
+    app.allow_writes = true;
+    k(&mut app, KeyCode::Char('i'));
+    // Suggested: the larger of 1.5x the quota and 2x the usage.
+    assert_eq!(
+        app.ui.overlay,
+        Overlay::IncreaseQuota {
+            quota: 0,
+            text: "1500".into()
+        }
+    );
+    // Not above the current value: refused, dialog kept.
+    for _ in 0..4 {
+        k(&mut app, KeyCode::Backspace);
+    }
+    for c in "900".chars() {
+        k(&mut app, KeyCode::Char(c));
+    }
+    k(&mut app, KeyCode::Enter);
+    assert!(matches!(app.ui.overlay, Overlay::IncreaseQuota { .. }));
+    assert!(app.take_commands().is_empty());
+    // Esc cancels without a trace.
+    k(&mut app, KeyCode::Esc);
+    assert!(
+        !j.events()
+            .iter()
+            .any(|e| matches!(e, Event::QuotaIncreaseRequested { .. }))
+    );
+
+    k(&mut app, KeyCode::Char('i'));
+    k(&mut app, KeyCode::Enter);
+    assert!(j.events().contains(&Event::QuotaIncreaseRequested {
+        service: "lambda".into(),
+        code: "L-B99A9384".into(),
+        current: Some(1000.0),
+        desired: 1500.0,
+    }));
+    assert_eq!(
+        app.take_commands(),
+        vec![Command::RequestQuotaIncrease {
+            quota: 0,
+            service: "lambda".into(),
+            code: "L-B99A9384".into(),
+            region: None,
+            desired: 1500.0,
+        }]
+    );
+    assert_eq!(app.quotas[0].request, Some((1500.0, "REQUESTING".into())));
+
+    let status = |s: &str| Update::QuotaRequest {
+        quota: 0,
+        status: s.into(),
+        request_id: Some("req-1".into()),
+        error: None,
+    };
+    app.update(now, Msg::Source(status("PENDING")));
+    app.update(now, Msg::Source(status("PENDING")));
+    app.update(now, Msg::Source(status("APPROVED")));
+    let statuses: Vec<String> = j
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::QuotaRequestStatus { status, .. } => Some(status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, ["PENDING", "APPROVED"]);
+    assert_eq!(app.quotas[0].request, Some((1500.0, "APPROVED".into())));
+
+    // A restart rebuilds the request's state from the journal.
+    let again = app_at(now, SharedJournal::default(), j.records());
+    assert_eq!(again.quotas[0].request, Some((1500.0, "APPROVED".into())));
+}

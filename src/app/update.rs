@@ -116,6 +116,7 @@ impl App {
             verify: Vec::new(),
             last_phase_journalled: None,
             outbox: Vec::new(),
+            commands: Vec::new(),
         };
         app.verify = app.verify_rules();
         for r in &past {
@@ -165,6 +166,11 @@ impl App {
     /// events to the notify command.
     pub fn take_outbox(&mut self) -> Vec<Record> {
         std::mem::take(&mut self.outbox)
+    }
+
+    /// AWS writes the operator confirmed, for the event loop to carry out.
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.commands)
     }
 
     pub fn journal_location(&self) -> String {
@@ -306,6 +312,18 @@ impl App {
         self.dirty = true;
         match &r.event {
             Event::SessionStarted { .. } | Event::Note { .. } => {}
+            Event::QuotaIncreaseRequested { code, desired, .. } => {
+                if let Some(i) = self.runbook.quotas.iter().position(|q| &q.code == code) {
+                    self.quotas[i].request = Some((*desired, "REQUESTING".into()));
+                }
+            }
+            Event::QuotaRequestStatus { code, status, .. } => {
+                if let Some(i) = self.runbook.quotas.iter().position(|q| &q.code == code)
+                    && let Some(r) = self.quotas[i].request.as_mut()
+                {
+                    r.1 = status.clone();
+                }
+            }
             Event::PhaseEntered { phase } => self.last_phase_journalled = Some(phase.clone()),
             Event::ItemDone { item, auto } => self.set_item(item, ItemStatus::Done, None, r, *auto),
             Event::ItemInProgress { item } => {
@@ -430,6 +448,32 @@ impl App {
                     },
                 );
                 self.sync_alert(key, wanted);
+            }
+            Update::QuotaRequest {
+                quota,
+                status,
+                request_id,
+                error,
+            } => {
+                let Some(q) = self.runbook.quotas.get(quota) else {
+                    return;
+                };
+                let status = match error {
+                    Some(e) => format!("FAILED: {e}"),
+                    None => status,
+                };
+                let changed = self.quotas[quota]
+                    .request
+                    .as_ref()
+                    .is_none_or(|r| r.1 != status);
+                if changed {
+                    let code = q.code.clone();
+                    self.act(Event::QuotaRequestStatus {
+                        code,
+                        status,
+                        request_id,
+                    });
+                }
             }
             Update::MetricNote { metric, note } => {
                 if let Some(st) = self.metrics.get_mut(metric) {
@@ -627,6 +671,20 @@ impl App {
                 }
                 return;
             }
+            Overlay::IncreaseQuota { text, .. } => {
+                match key.code {
+                    KeyCode::Esc => self.ui.overlay = Overlay::None,
+                    KeyCode::Enter => self.submit_increase(),
+                    KeyCode::Backspace => {
+                        text.pop();
+                    }
+                    KeyCode::Char(c) if (c.is_ascii_digit() || c == '.') && text.len() < 15 => {
+                        text.push(c)
+                    }
+                    _ => {}
+                }
+                return;
+            }
             Overlay::ConfirmQuit => {
                 match key.code {
                     KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Char('q') => {
@@ -695,6 +753,7 @@ impl App {
                 };
             }
             KeyCode::Char('a') => self.acknowledge_top(),
+            KeyCode::Char('i') => self.start_increase(),
             _ => {}
         }
     }
@@ -796,6 +855,72 @@ impl App {
         if !self.act(event) {
             // Not saved: give the operator their text back rather than lose it.
             self.ui.overlay = Overlay::Input { purpose, text };
+        }
+    }
+
+    /// `i` on a quota: opens the request dialog, or says why it cannot.
+    fn start_increase(&mut self) {
+        if self.ui.focused() != Pane::Quotas || self.runbook.quotas.is_empty() {
+            self.flash("select a quota first (press 3 for the quota pane)".into());
+            return;
+        }
+        if self.mode != Mode::Live {
+            self.flash("quota increases need live AWS: tminus run RUNBOOK --allow-writes".into());
+            return;
+        }
+        if !self.allow_writes {
+            self.flash(
+                "read-only: restart with --allow-writes to request quota increases (each is confirmed first)"
+                    .into(),
+            );
+            return;
+        }
+        let quota = self
+            .ui
+            .selected(Pane::Quotas)
+            .min(self.runbook.quotas.len() - 1);
+        let st = &self.quotas[quota];
+        let Some(current) = st.value else {
+            self.flash("the quota's current value is not known yet".into());
+            return;
+        };
+        // A suggestion the operator edits: half as much again, or twice the usage if higher.
+        let suggested = (current * 1.5).max(st.usage.unwrap_or(0.0) * 2.0).ceil();
+        self.ui.overlay = Overlay::IncreaseQuota {
+            quota,
+            text: format!("{suggested}"),
+        };
+    }
+
+    fn submit_increase(&mut self) {
+        let Overlay::IncreaseQuota { quota, text } = std::mem::take(&mut self.ui.overlay) else {
+            return;
+        };
+        let current = self.quotas[quota].value;
+        let desired = match text.parse::<f64>() {
+            Ok(d) if d.is_finite() && current.is_none_or(|c| d > c) => d,
+            _ => {
+                self.ui.overlay = Overlay::IncreaseQuota { quota, text };
+                self.flash("enter a value above the current quota".into());
+                return;
+            }
+        };
+        let q = &self.runbook.quotas[quota];
+        let (service, code, region) = (q.service.clone(), q.code.clone(), q.region.clone());
+        // Journalled first: the request is on record before anything goes to AWS.
+        if self.act(Event::QuotaIncreaseRequested {
+            service: service.clone(),
+            code: code.clone(),
+            current,
+            desired,
+        }) {
+            self.commands.push(Command::RequestQuotaIncrease {
+                quota,
+                service,
+                code,
+                region,
+                desired,
+            });
         }
     }
 

@@ -80,6 +80,20 @@ pub enum Event {
     AlertClosed {
         key: AlertKey,
     },
+    /// An operator confirmed a quota increase request (only with --allow-writes).
+    QuotaIncreaseRequested {
+        service: String,
+        code: String,
+        current: Option<f64>,
+        desired: f64,
+    },
+    /// What AWS said about a quota increase request: sent, its status, or why it failed.
+    QuotaRequestStatus {
+        code: String,
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+    },
 }
 
 /// Where journal records go. The file journal is the real one; tests may use memory.

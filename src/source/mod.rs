@@ -59,6 +59,14 @@ pub enum Update {
     /// A note about a metric's latest data, e.g. CloudWatch's PartialData status and messages;
     /// `None` clears it.
     MetricNote { metric: usize, note: Option<String> },
+    /// The status of a quota increase request (PENDING, CASE_OPENED, APPROVED...), or
+    /// "FAILED" with the reason.
+    QuotaRequest {
+        quota: usize,
+        status: String,
+        request_id: Option<String>,
+        error: Option<String>,
+    },
     /// API calls made and metrics requested since the last report, for the cost estimate.
     Usage {
         source: String,

@@ -26,6 +26,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("s", "skip the item, with a reason"),
     ("n", "add a note to the timeline"),
     ("a", "acknowledge the top alert (stops its escalation)"),
+    (
+        "i",
+        "request a quota increase (quota pane; needs --allow-writes)",
+    ),
     ("z", "zoom the pane (metrics: full chart)"),
     ("Esc", "leave zoom / close a dialog"),
     ("q  Ctrl-C", "quit (asks first while alerts are open)"),
@@ -38,6 +42,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Overlay::Help => help(f, area, app, theme),
         Overlay::Input { purpose, text } => input(f, area, app, theme, purpose, text),
         Overlay::ConfirmQuit => confirm_quit(f, area, app, theme),
+        Overlay::IncreaseQuota { quota, text } => increase(f, area, app, theme, *quota, text),
     }
 }
 
@@ -134,6 +139,49 @@ fn input(f: &mut Frame, area: Rect, app: &App, theme: &Theme, purpose: &InputPur
     ];
     f.render_widget(Clear, rect);
     f.render_widget(Paragraph::new(lines).block(dialog(&title, theme)), rect);
+}
+
+fn increase(f: &mut Frame, area: Rect, app: &App, theme: &Theme, quota: usize, text: &str) {
+    let (Some(def), Some(st)) = (app.runbook.quotas.get(quota), app.quotas.get(quota)) else {
+        return;
+    };
+    let num = |v: Option<f64>| {
+        v.map(crate::ui::format::value)
+            .unwrap_or_else(|| "?".into())
+    };
+    let lines = vec![
+        Line::from(Span::styled(
+            format!(" {} ({} {})", def.display_title(), def.service, def.code),
+            theme.base().add_modifier(Modifier::BOLD),
+        )),
+        Line::from(Span::styled(
+            format!(
+                " current value {} · usage {}{}",
+                num(st.value),
+                num(st.usage),
+                st.used_pct()
+                    .map(|p| format!(" ({p:.0}% used)"))
+                    .unwrap_or_default()
+            ),
+            theme.base(),
+        )),
+        Line::from(vec![
+            Span::styled(" request a new value: ", theme.base()),
+            Span::styled(text.to_string(), theme.accent()),
+            Span::styled("█", theme.accent()),
+        ]),
+        Line::raw(""),
+        Line::from(Span::styled(
+            " Enter: SEND the request to AWS Service Quotas · Esc: cancel",
+            theme.warn(),
+        )),
+    ];
+    let rect = centered(area, 74, 7);
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(dialog("Request a quota increase (writes to AWS)", theme)),
+        rect,
+    );
 }
 
 fn confirm_quit(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {

@@ -107,6 +107,10 @@ fn quota_line<'a>(
         (Some(_), None, _) => "usage unknown".into(),
         _ => "no data".into(),
     };
+    let detail = match &st.request {
+        Some((desired, req)) => format!("{detail} · →{} {req}", format::value(*desired)),
+        None => detail,
+    };
     let status_w = 7;
     let detail_w = text::width(&detail).min(width / 2);
     let gauge_w = width.saturating_sub(title_w + detail_w + status_w + 4);

@@ -82,6 +82,29 @@ pub fn describe(runbook: &Runbook, e: &Event) -> String {
         ),
         Event::AlertAcknowledged { key } => format!("acknowledged {}", key_label(runbook, key)),
         Event::AlertClosed { key } => format!("resolved {}", key_label(runbook, key)),
+        Event::QuotaIncreaseRequested {
+            service,
+            code,
+            current,
+            desired,
+        } => format!(
+            "requested quota increase {service} {code}: {} → {}",
+            current
+                .map(crate::ui::format::value)
+                .unwrap_or_else(|| "?".into()),
+            crate::ui::format::value(*desired)
+        ),
+        Event::QuotaRequestStatus {
+            code,
+            status,
+            request_id,
+        } => format!(
+            "quota {code} increase request: {status}{}",
+            request_id
+                .as_deref()
+                .map(|i| format!(" (id {i})"))
+                .unwrap_or_default()
+        ),
     }
 }
 

@@ -231,3 +231,105 @@ impl QuotasSource {
         }
     }
 }
+
+/// Statuses after which a request no longer changes.
+const FINAL: &[&str] = &[
+    "APPROVED",
+    "DENIED",
+    "NOT_APPROVED",
+    "CASE_CLOSED",
+    "INVALID_REQUEST",
+];
+/// How often a pending request's status is read again.
+const REQUEST_POLL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Sends RequestServiceQuotaIncrease: the one write tminus makes, only after the operator
+/// confirmed it in a war room started with --allow-writes. Returns (request id, status).
+pub async fn request_increase(
+    client: &aws_sdk_servicequotas::Client,
+    service: &str,
+    code: &str,
+    desired: f64,
+) -> Result<(Option<String>, String), String> {
+    let call = client
+        .request_service_quota_increase()
+        .service_code(service)
+        .quota_code(code)
+        .desired_value(desired)
+        .send();
+    match tokio::time::timeout(super::CALL_TIMEOUT, call).await {
+        Err(_) => Err("RequestServiceQuotaIncrease timed out".into()),
+        Ok(Err(e)) => Err(errors::explain(&e, None)),
+        Ok(Ok(r)) => {
+            let change = r.requested_quota();
+            Ok((
+                change.and_then(|c| c.id()).map(str::to_string),
+                change
+                    .and_then(|c| c.status())
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "PENDING".into()),
+            ))
+        }
+    }
+}
+
+/// Sends the request, then follows its status until it is final, reporting each change.
+pub async fn run_increase(
+    mut aws: Aws,
+    quota: usize,
+    service: String,
+    code: String,
+    region: Option<String>,
+    desired: f64,
+    tx: Sender<Update>,
+) {
+    let client = aws.servicequotas(region.as_deref()).await;
+    let report =
+        |status: String, request_id: Option<String>, error: Option<String>| Update::QuotaRequest {
+            quota,
+            status,
+            request_id,
+            error,
+        };
+    let (id, mut status) = match request_increase(&client, &service, &code, desired).await {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = tx.send(report("FAILED".into(), None, Some(e))).await;
+            return;
+        }
+    };
+    if tx
+        .send(report(status.clone(), id.clone(), None))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let Some(id) = id else { return };
+    while !FINAL.contains(&status.as_str()) {
+        tokio::time::sleep(REQUEST_POLL).await;
+        let call = client
+            .get_requested_service_quota_change()
+            .request_id(&id)
+            .send();
+        let Ok(Ok(r)) = tokio::time::timeout(super::CALL_TIMEOUT, call).await else {
+            continue;
+        };
+        let now = r
+            .requested_quota()
+            .and_then(|c| c.status())
+            .map(|s| s.as_str().to_string());
+        if let Some(now) = now
+            && now != status
+        {
+            status = now;
+            if tx
+                .send(report(status.clone(), Some(id.clone()), None))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
