@@ -106,10 +106,7 @@ pub fn table(rows: &[Row]) -> String {
             (Some(s), Some(_)) if s == "default" => format!("{} (default)", num(r.value)),
             _ => num(r.value),
         };
-        let status = match &r.error {
-            Some(e) => format!("error: {e}"),
-            None => r.status.clone(),
-        };
+        let status = r.status.clone();
         lines.push([
             r.service.clone(),
             r.code.clone(),
@@ -147,14 +144,21 @@ pub fn table(rows: &[Row]) -> String {
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
+    // Errors once each, below the table: one missing credential fails every row the same way.
+    let mut errors: Vec<&str> = rows.iter().filter_map(|r| r.error.as_deref()).collect();
+    errors.dedup();
+    for e in errors {
+        out.push_str(&format!("error: {e}\n"));
+    }
     out
 }
 
 /// Reads every quota and its usage once.
 pub async fn collect(runbook: &Runbook, settings: AwsSettings, now: DateTime<Utc>) -> Vec<Row> {
     let mut aws = Aws::new(settings);
-    let (_, usage_metrics, infos, _) = read_all(&mut aws, runbook, now).await;
+    let (_, usage_metrics, infos, failed) = read_all(&mut aws, runbook, now).await;
     let info_by_quota: HashMap<usize, _> = infos.into_iter().collect();
+    let failed: HashMap<usize, String> = failed.into_iter().collect();
 
     // Usage: AWS/Usage metrics Service Quotas named, and the runbook's own usage metrics.
     let groups = plan::groups(runbook, &usage_metrics);
@@ -215,14 +219,23 @@ pub async fn collect(runbook: &Runbook, settings: AwsSettings, now: DateTime<Utc
 
     (0..runbook.quotas.len())
         .map(|i| match info_by_quota.get(&i) {
-            Some(info) => row(
-                runbook,
-                i,
-                info.value,
-                Some(info.source),
-                usage.get(&i).copied(),
-                None,
-            ),
+            // A quota whose value was read but whose usage metric failed shows the reason.
+            Some(info) => {
+                let mut r = row(
+                    runbook,
+                    i,
+                    info.value,
+                    Some(info.source),
+                    usage.get(&i).copied(),
+                    None,
+                );
+                if r.usage.is_none()
+                    && let Some(e) = &usage_error
+                {
+                    r.error = Some(format!("usage: {e}"));
+                }
+                r
+            }
             None => row(
                 runbook,
                 i,
@@ -230,8 +243,9 @@ pub async fn collect(runbook: &Runbook, settings: AwsSettings, now: DateTime<Utc
                 None,
                 None,
                 Some(
-                    usage_error
-                        .clone()
+                    failed
+                        .get(&i)
+                        .cloned()
                         .unwrap_or_else(|| "could not read the quota".into()),
                 ),
             ),
@@ -304,6 +318,7 @@ mod tests {
             "{t}"
         );
         assert!(lines[3].ends_with("usage unknown"), "{t}");
-        assert!(lines[4].ends_with("error: access denied"), "{t}");
+        assert!(lines[4].ends_with("error"), "{t}");
+        assert_eq!(lines[5], "error: access denied");
     }
 }

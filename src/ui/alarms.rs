@@ -40,6 +40,11 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
         },
         theme.muted(),
     ));
+    summary.extend(super::footer::source_errors(
+        app,
+        theme,
+        &[crate::source::aws::alarms::SOURCE],
+    ));
     let block = pane_block(Pane::Alarms, summary, focused, theme);
     let inner = block.inner(area);
     f.render_widget(block, area);

@@ -19,9 +19,15 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     right.push(Span::raw(" "));
     let right_w: usize = right.iter().map(|s| text::width(&s.content)).sum();
     let left_w = (area.width as usize).saturating_sub(right_w);
-    let left = match &app.ui.flash {
-        Some((msg, _)) => Span::styled(text::fit(&format!(" {msg}"), left_w), theme.warn()),
-        None => Span::styled(
+    // A failing source's reason, in full, beats the key hints: `?` still lists the keys.
+    let failing = app
+        .sources
+        .iter()
+        .find_map(|(name, h)| h.error.as_ref().map(|(e, _)| format!(" {name}: {e}")));
+    let left = match (&app.ui.flash, failing) {
+        (Some((msg, _)), _) => Span::styled(text::fit(&format!(" {msg}"), left_w), theme.warn()),
+        (None, Some(err)) => Span::styled(text::fit(&err, left_w), theme.crit()),
+        (None, None) => Span::styled(
             text::fit(
                 " ? help · Tab pane · j/k move · Space tick · p doing · s skip · n note · a ack · z zoom · q quit",
                 left_w,
@@ -61,17 +67,18 @@ pub fn sources<'a>(app: &App, theme: &Theme) -> Vec<Span<'a>> {
     out
 }
 
-/// Errors from failing sources, for the titles of the panes they feed.
-pub fn source_errors<'a>(app: &App, theme: &Theme) -> Vec<Span<'a>> {
+/// Errors from the failing sources among `names`, for the titles of the panes they feed.
+pub fn source_errors<'a>(app: &App, theme: &Theme, names: &[&str]) -> Vec<Span<'a>> {
     app.sources
         .iter()
+        .filter(|(name, _)| names.contains(&name.as_str()))
         .filter_map(|(name, h)| {
             h.error.as_ref().map(|(e, at)| {
                 Span::styled(
                     format!(
-                        "{name} FAILING {} ago: {}",
-                        age_label((app.now - *at).num_seconds()),
-                        text::truncate(e, 60)
+                        "{name} FAILING ({}): {}",
+                        crate::time::ago((app.now - *at).num_seconds()),
+                        text::truncate(e, 90)
                     ),
                     theme.crit(),
                 )

@@ -90,7 +90,11 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     if let Some(cost) = cost_label(app) {
         summary.push(Span::styled(cost, theme.muted()));
     }
-    summary.extend(super::footer::source_errors(app, theme));
+    summary.extend(super::footer::source_errors(
+        app,
+        theme,
+        &["simulator", crate::source::aws::metrics::SOURCE],
+    ));
     let block = pane_block(Pane::Metrics, summary, focused, theme);
     let inner = block.inner(area);
     f.render_widget(block, area);

@@ -46,13 +46,21 @@ pub fn status(app: &App, st: &QuotaState) -> Status {
 pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     let rows_data = app.quota_rows();
     let newest = rows_data.iter().filter_map(|(_, s)| s.at).max();
-    let summary = vec![Span::styled(
+    let mut summary = vec![Span::styled(
         match app.age_secs(newest) {
             Some(a) => format!("updated {}", crate::time::ago(a)),
             None => "waiting for data".into(),
         },
         theme.muted(),
     )];
+    summary.extend(super::footer::source_errors(
+        app,
+        theme,
+        &[
+            crate::source::aws::quotas::SOURCE,
+            crate::source::aws::metrics::SOURCE,
+        ],
+    ));
     let block = pane_block(Pane::Quotas, summary, focused, theme);
     let inner = block.inner(area);
     f.render_widget(block, area);

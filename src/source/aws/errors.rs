@@ -35,6 +35,9 @@ pub fn explain_text(text: &str, profile: Option<&str>) -> String {
         "no credentials",
         "failed to load credentials",
         "could not load credentials",
+        "loading credentials",
+        "credentials provider",
+        "imds",
     ]) {
         return format!(
             "no AWS credentials found: set AWS_PROFILE or --profile, run `aws configure`, or for SSO profiles `aws sso login{profile_arg}`"
@@ -115,6 +118,11 @@ mod tests {
             None,
         );
         assert!(none.starts_with("no AWS credentials found"), "{none}");
+        let imds = explain_text(
+            "dispatch failure: other: an error occurred while loading credentials: failed to load IMDS session token",
+            None,
+        );
+        assert!(imds.starts_with("no AWS credentials found"), "{imds}");
         assert!(
             explain_text(
                 "ExpiredToken: The security token included in the request is expired",

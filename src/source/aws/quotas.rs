@@ -145,12 +145,12 @@ pub async fn read_all(
     Vec<Update>,
     Vec<UsageMetric>,
     Vec<(usize, QuotaInfo)>,
-    Option<String>,
+    Vec<(usize, String)>,
 ) {
     let mut updates = Vec::new();
     let mut usage = Vec::new();
     let mut infos = Vec::new();
-    let mut error = None;
+    let mut failed = Vec::new();
     for (i, q) in runbook.quotas.iter().enumerate() {
         let client = aws.servicequotas(q.region.as_deref()).await;
         match fetch(&client, &q.service, &q.code).await {
@@ -178,17 +178,12 @@ pub async fn read_all(
             }
             Err(e) => {
                 let profile = aws.settings().profile.clone();
-                error = Some(format!(
-                    "{} {}: {}",
-                    q.service,
-                    q.code,
-                    errors::explain_text(&e, profile.as_deref())
-                ));
+                failed.push((i, errors::explain_text(&e, profile.as_deref())));
             }
         }
         tokio::time::sleep(BETWEEN_CALLS).await;
     }
-    (updates, usage, infos, error)
+    (updates, usage, infos, failed)
 }
 
 impl QuotasSource {
@@ -200,7 +195,11 @@ impl QuotasSource {
         let mut sent_usage: Option<Vec<UsageMetric>> = None;
         loop {
             let now = self.clock.now();
-            let (mut updates, usage, _, error) = read_all(&mut self.aws, &self.runbook, now).await;
+            let (mut updates, usage, _, failed) = read_all(&mut self.aws, &self.runbook, now).await;
+            let error = failed.first().map(|(i, e)| {
+                let q = &self.runbook.quotas[*i];
+                format!("{} {}: {e}", q.service, q.code)
+            });
             let wait = if error.is_some() {
                 failures += 1;
                 backoff(failures - 1)
