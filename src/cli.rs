@@ -34,6 +34,12 @@ pub enum Command {
     /// Print every quota of a runbook with value, usage, headroom and status; exit 1 if any is
     /// critical (for pipelines)
     Quotas(QuotasArgs),
+    /// Estimate what polling runbooks live costs: GetMetricData calls and metrics requested per
+    /// refresh and per hour, and USD per hour at the public price (no AWS calls made)
+    Cost {
+        #[arg(required = true, value_name = "RUNBOOK")]
+        runbooks: Vec<PathBuf>,
+    },
     /// Validate runbooks and themes; print every problem as file:line:column and exit 1 if any
     Check {
         /// Runbook or theme files (themes are files under a themes/ directory)

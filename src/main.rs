@@ -38,6 +38,36 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let code = tminus::quotas_cmd::run(&runbook, settings, args.json)?;
             Ok(ExitCode::from(code))
         }
+        Command::Cost { runbooks } => {
+            let mut ok = true;
+            for path in &runbooks {
+                match runbook::load(path) {
+                    Ok(rb) => {
+                        let e = tminus::source::aws::plan::estimate(&rb);
+                        println!(
+                            "{}: {} queries ({} metrics) · {} GetMetricData call(s) per refresh · {:.0} calls/h · {:.0} metrics/h ≈ ${:.4}/h (${:.2}/day), plus one metric a minute per quota usage metric",
+                            path.display(),
+                            e.queries,
+                            e.metric_queries,
+                            e.calls_per_refresh,
+                            e.calls_per_hour,
+                            e.metrics_per_hour,
+                            e.usd_per_hour,
+                            e.usd_per_hour * 24.0
+                        );
+                    }
+                    Err(diags) => {
+                        ok = false;
+                        eprintln!("{}", tminus::diag::render(&diags));
+                    }
+                }
+            }
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Check { files } => Ok(ExitCode::from(tminus::check::run(&files) as u8)),
         Command::Run(args) => {
             let Some(runbook) = load_or_report(&args.runbook) else {

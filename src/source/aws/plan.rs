@@ -236,6 +236,62 @@ pub fn pack<'a>(groups: &[&'a Group]) -> Vec<Vec<&'a Group>> {
     calls.into_iter().map(|(_, g)| g).collect()
 }
 
+/// What polling a runbook live costs, before quota usage metrics are known (Service Quotas
+/// names them at run time; each adds one metric per minute).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub queries: usize,
+    pub metric_queries: usize,
+    /// GetMetricData calls for one refresh of every query.
+    pub calls_per_refresh: usize,
+    pub calls_per_hour: f64,
+    pub metrics_per_hour: f64,
+    pub usd_per_hour: f64,
+}
+
+pub fn estimate(runbook: &Runbook) -> Estimate {
+    let gs = groups(runbook, &[]);
+    let mut by_cadence: BTreeMap<(Option<String>, u32), Vec<&Group>> = BTreeMap::new();
+    for g in &gs {
+        by_cadence
+            .entry((g.region.clone(), g.period))
+            .or_default()
+            .push(g);
+    }
+    let all: Vec<&Group> = gs.iter().collect();
+    let mut calls_per_hour = 0.0;
+    let mut metrics_per_hour = 0.0;
+    for ((_, period), members) in &by_cadence {
+        let per_hour = 3600.0 / f64::from((*period).max(10));
+        calls_per_hour += pack(members).len() as f64 * per_hour;
+        let metrics = members
+            .iter()
+            .flat_map(|g| &g.queries)
+            .filter(|q| q.is_metric())
+            .count();
+        metrics_per_hour += metrics as f64 * per_hour;
+    }
+    let queries = gs.iter().map(|g| g.queries.len()).sum();
+    Estimate {
+        queries,
+        metric_queries: gs
+            .iter()
+            .flat_map(|g| &g.queries)
+            .filter(|q| q.is_metric())
+            .count(),
+        calls_per_refresh: {
+            let mut regions: BTreeMap<Option<String>, Vec<&Group>> = BTreeMap::new();
+            for g in &all {
+                regions.entry(g.region.clone()).or_default().push(g);
+            }
+            regions.values().map(|v| pack(v).len()).sum()
+        },
+        calls_per_hour,
+        metrics_per_hour,
+        usd_per_hour: metrics_per_hour * crate::app::USD_PER_METRIC_REQUESTED,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +328,18 @@ mod tests {
         );
         assert_eq!(pack(&refs[..10]).len(), 1);
         assert_eq!(pack(&refs[..501]).len(), 2);
+    }
+
+    #[test]
+    fn estimates_count_calls_metrics_and_cost() {
+        for (n, calls) in [(10, 1), (500, 1), (1000, 2)] {
+            let e = estimate(&many(n));
+            assert_eq!(e.calls_per_refresh, calls, "{n} metrics");
+            assert_eq!(e.metric_queries, n);
+            // Period 60: 60 refreshes an hour.
+            assert_eq!(e.metrics_per_hour, n as f64 * 60.0);
+            assert!((e.usd_per_hour - n as f64 * 60.0 * 0.00001).abs() < 1e-9);
+        }
     }
 
     #[test]
