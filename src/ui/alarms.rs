@@ -33,13 +33,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     if in_alarm > 0 {
         summary.push(Span::styled(format!("{in_alarm} IN ALARM"), theme.crit()));
     }
-    summary.push(Span::styled(
-        match app.age_secs(newest) {
-            Some(a) => format!("updated {}", crate::time::ago(a)),
-            None => "waiting for data".into(),
-        },
-        theme.muted(),
-    ));
+    summary.push(super::updated_span(app, theme, newest));
     summary.extend(super::footer::source_errors(
         app,
         theme,

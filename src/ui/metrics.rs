@@ -76,13 +76,7 @@ pub fn cost_label(app: &App) -> Option<String> {
 pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     let metrics = app.visible_metrics();
     let newest = metrics.iter().filter_map(|(_, _, s)| s.received_at).max();
-    let mut summary = vec![Span::styled(
-        match app.age_secs(newest) {
-            Some(a) => format!("updated {}", crate::time::ago(a)),
-            None => "waiting for data".into(),
-        },
-        theme.muted(),
-    )];
+    let mut summary = vec![super::updated_span(app, theme, newest)];
     let partial = metrics.iter().filter(|(_, _, s)| s.note.is_some()).count();
     if partial > 0 {
         summary.push(Span::styled(format!("{partial} PARTIAL (~)"), theme.warn()));

@@ -145,6 +145,21 @@ pub fn pane_block<'a>(
         .title(Line::from(title))
 }
 
+/// "updated 10s ago" for a pane title, or "waiting for data" before anything arrived.
+pub fn updated_span<'a>(
+    app: &App,
+    theme: &Theme,
+    newest: Option<chrono::DateTime<chrono::Utc>>,
+) -> Span<'a> {
+    Span::styled(
+        match app.age_secs(newest) {
+            Some(a) => format!("updated {}", crate::time::ago(a)),
+            None => "waiting for data".into(),
+        },
+        theme.muted(),
+    )
+}
+
 pub fn status_style(theme: &Theme, status: Status) -> Style {
     match status {
         Status::Ok => theme.ok(),

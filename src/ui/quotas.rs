@@ -46,13 +46,7 @@ pub fn status(app: &App, st: &QuotaState) -> Status {
 pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     let rows_data = app.quota_rows();
     let newest = rows_data.iter().filter_map(|(_, s)| s.at).max();
-    let mut summary = vec![Span::styled(
-        match app.age_secs(newest) {
-            Some(a) => format!("updated {}", crate::time::ago(a)),
-            None => "waiting for data".into(),
-        },
-        theme.muted(),
-    )];
+    let mut summary = vec![super::updated_span(app, theme, newest)];
     summary.extend(super::footer::source_errors(
         app,
         theme,

@@ -89,29 +89,34 @@ pub async fn describe(
                 Ok(Err(e)) => return Err(errors::explain(&e, None)),
                 Ok(Ok(r)) => r,
             };
-            let epoch = DateTime::<Utc>::UNIX_EPOCH;
-            for a in resp.metric_alarms() {
-                out.push(AlarmRow {
-                    name: a.alarm_name().unwrap_or_default().to_string(),
-                    state: state(a.state_value()),
-                    reason: a.state_reason().unwrap_or_default().to_string(),
-                    changed_at: a
-                        .state_updated_timestamp()
+            let row =
+                |name: Option<&str>,
+                 st: Option<&StateValue>,
+                 reason: Option<&str>,
+                 at: Option<&aws_sdk_cloudwatch::primitives::DateTime>| AlarmRow {
+                    name: name.unwrap_or_default().to_string(),
+                    state: state(st),
+                    reason: reason.unwrap_or_default().to_string(),
+                    changed_at: at
                         .and_then(from_aws_time)
-                        .unwrap_or(epoch),
-                });
-            }
-            for a in resp.composite_alarms() {
-                out.push(AlarmRow {
-                    name: a.alarm_name().unwrap_or_default().to_string(),
-                    state: state(a.state_value()),
-                    reason: a.state_reason().unwrap_or_default().to_string(),
-                    changed_at: a
-                        .state_updated_timestamp()
-                        .and_then(from_aws_time)
-                        .unwrap_or(epoch),
-                });
-            }
+                        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+                };
+            out.extend(resp.metric_alarms().iter().map(|a| {
+                row(
+                    a.alarm_name(),
+                    a.state_value(),
+                    a.state_reason(),
+                    a.state_updated_timestamp(),
+                )
+            }));
+            out.extend(resp.composite_alarms().iter().map(|a| {
+                row(
+                    a.alarm_name(),
+                    a.state_value(),
+                    a.state_reason(),
+                    a.state_updated_timestamp(),
+                )
+            }));
             token = resp.next_token().map(str::to_string);
             if token.is_none() {
                 break;
