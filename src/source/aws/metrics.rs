@@ -102,7 +102,14 @@ impl CloudWatchSource {
                 .max(std::time::Duration::from_millis(200));
             let new_usage = match self.usage_rx.as_mut() {
                 Some(rx) => tokio::select! {
-                    u = rx.recv() => u,
+                    u = rx.recv() => {
+                        if u.is_none() {
+                            // The quotas source is done (no quotas): stop listening, or
+                            // this select would return at once forever.
+                            self.usage_rx = None;
+                        }
+                        u
+                    }
                     () = tokio::time::sleep(wait) => None,
                 },
                 None => {

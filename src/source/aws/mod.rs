@@ -113,10 +113,11 @@ pub(crate) fn from_aws_time(
     chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
-/// Exponential backoff between failed refreshes: 5 s doubling to 5 minutes.
+/// Exponential backoff between failed refreshes: 5 s doubling to a minute. A war room wants
+/// its data back soon after AWS recovers; a minute is gentle enough on a throttled API.
 pub fn backoff(failures: u32) -> Duration {
     let secs = 5u64.saturating_mul(1u64 << failures.min(6));
-    Duration::from_secs(secs.min(300))
+    Duration::from_secs(secs.min(60))
 }
 
 #[cfg(test)]
@@ -144,7 +145,8 @@ mod tests {
     fn backoff_grows_and_caps() {
         assert_eq!(backoff(0), Duration::from_secs(5));
         assert_eq!(backoff(1), Duration::from_secs(10));
-        assert_eq!(backoff(5), Duration::from_secs(160));
-        assert_eq!(backoff(50), Duration::from_secs(300));
+        assert_eq!(backoff(3), Duration::from_secs(40));
+        assert_eq!(backoff(4), Duration::from_secs(60));
+        assert_eq!(backoff(50), Duration::from_secs(60));
     }
 }
