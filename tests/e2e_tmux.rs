@@ -327,3 +327,36 @@ fn a_panic_restores_the_terminal_and_prints_the_message() {
         "panic message visible on the restored screen:\n{s}"
     );
 }
+
+#[test]
+fn live_mode_with_aws_unreachable_says_so_and_keeps_answering_keys() {
+    let t = Tmux::new("unreachable");
+    // A port nothing listens on: every AWS call fails fast with "connection refused".
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let runbook = concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/launch.yaml");
+    let env = "AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true";
+    t.start(
+        &format!("run {runbook} --t0 +20m --endpoint-url http://127.0.0.1:{port}"),
+        env,
+        120,
+        40,
+    );
+    let s = t.wait_for("the sources failing", |s| {
+        s.contains("cloudwatch FAILING") && s.contains("cannot reach the AWS endpoint")
+    });
+    assert!(s.contains("LIVE AWS"), "{s}");
+    assert!(s.contains("T-00:19:") || s.contains("T-00:20:"), "{s}");
+    // The rest of the war room works: tick the first item, see it and find it journalled.
+    t.keys(&["Space"]);
+    let s = t.wait_for("the ticked box", |s| s.contains("[x]"));
+    assert_eq!(done_items(&t.journal()).len(), 1, "{s}");
+    // And the countdown keeps moving while every source fails.
+    let before = t.screen();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_ne!(before, t.screen(), "the screen froze");
+    quit(&t);
+}
