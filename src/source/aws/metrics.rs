@@ -185,8 +185,7 @@ impl CloudWatchSource {
                             let s = &mut state[i];
                             s.failures = 0;
                             s.fetched_to = Some(now);
-                            let every = i64::from(groups[i].period).max(MIN_REFRESH_SECS);
-                            s.next_due = Some(now + Duration::seconds(every));
+                            s.next_due = Some(next_refresh(now, groups[i].period));
                         }
                     }
                     Err(e) => {
@@ -212,6 +211,15 @@ impl CloudWatchSource {
             }
         }
     }
+}
+
+/// The next refresh of a group: the next multiple of its period on the wall clock, so every
+/// group with the same period comes due at the same instant and shares the calls, whenever it
+/// was first fetched.
+pub fn next_refresh(now: DateTime<Utc>, period: u32) -> DateTime<Utc> {
+    let every = i64::from(period).max(MIN_REFRESH_SECS);
+    let t = now.timestamp();
+    DateTime::from_timestamp(t - t.rem_euclid(every) + every, 0).unwrap_or(now)
 }
 
 /// Start times on a minute boundary: CloudWatch aligns periods to them and answers faster.
@@ -359,6 +367,17 @@ pub fn to_updates(groups: &[&Group], f: &Fetched, now: DateTime<Utc>) -> Vec<Upd
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_with_one_period_come_due_together() {
+        let at = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        // 1_800_000_000 is a multiple of 60.
+        assert_eq!(next_refresh(at(1), 60), at(60));
+        assert_eq!(next_refresh(at(59), 60), at(60));
+        assert_eq!(next_refresh(at(60), 60), at(120));
+        assert_eq!(next_refresh(at(3), 1), at(10), "never faster than 10 s");
+        assert_eq!(next_refresh(at(61), 300), at(300));
+    }
 
     #[test]
     fn windows_start_on_the_minute() {
