@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use tminus::journal::{self, Event};
 
+mod support;
+
 const BIN: &str = env!("CARGO_BIN_EXE_tminus");
 
 struct Tmux {
@@ -94,7 +96,11 @@ impl Tmux {
     }
 
     fn wait_for(&self, what: &str, cond: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.wait_for_up_to(20, what, cond)
+    }
+
+    fn wait_for_up_to(&self, secs: u64, what: &str, cond: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let s = self.screen();
             if cond(&s) {
@@ -358,5 +364,58 @@ fn live_mode_with_aws_unreachable_says_so_and_keeps_answering_keys() {
     let before = t.screen();
     std::thread::sleep(Duration::from_millis(1500));
     assert_ne!(before, t.screen(), "the screen froze");
+    quit(&t);
+}
+
+#[test]
+fn live_data_survives_an_aws_outage_and_recovers_while_keys_keep_working() {
+    let mut aws = support::Emulator::start();
+    aws.put_metric_blocking("Tminus/E2E", "Requests", &[120.0, 180.0, 240.0]);
+    let t = Tmux::new("outage");
+    // High-resolution period: the source refreshes every 10 s, so the outage shows quickly.
+    let runbook = t.dir.path().join("live.yaml");
+    std::fs::write(
+        &runbook,
+        "event: { name: Wire Launch, starts_at: 2026-12-01T17:00:00Z }\n\
+         metrics:\n  - { id: rps, title: Requests, namespace: Tminus/E2E, metric: Requests, stat: Sum, period: 10, warn: 1000, crit: 2000 }\n\
+         alarms: { prefix: web- }\n\
+         checklists:\n  - name: Launch\n    items:\n      - { id: flag, title: Flip the launch flag, owner: release, due: T+1h }\n",
+    )
+    .unwrap();
+    let env =
+        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true";
+    t.start(
+        &format!(
+            "run {} --t0 +20m --region us-east-1 --endpoint-url {}",
+            runbook.display(),
+            aws.endpoint_url()
+        ),
+        env,
+        160,
+        45,
+    );
+    let s = t.wait_for("live data", |s| {
+        s.contains("240") && s.contains("cloudwatch ✓")
+    });
+    assert!(row_with(&s, "Requests").contains("ok"), "{s}");
+    t.wait_for("the alarms source to report", |s| s.contains("alarms ✓"));
+    // AWS goes away.
+    aws.stop_gateway();
+    let s = t.wait_for_up_to(40, "the outage on screen", |s| {
+        s.contains("cloudwatch ✗") && s.contains("cannot reach the AWS endpoint")
+    });
+    assert!(
+        row_with(&s, "2 Metrics").contains("cloudwatch FAILING"),
+        "{s}"
+    );
+    // The war room still answers keys during the outage.
+    t.keys(&["Space"]);
+    t.wait_for("the ticked box", |s| s.contains("[x]"));
+    assert_eq!(done_items(&t.journal()).len(), 1);
+    // AWS comes back: the sources recover by themselves (backoff at most a minute).
+    aws.start_gateway();
+    t.wait_for_up_to(75, "recovery", |s| {
+        !s.contains("FAILING") && s.contains("cloudwatch ✓")
+    });
     quit(&t);
 }

@@ -77,6 +77,11 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     let metrics = app.visible_metrics();
     let newest = metrics.iter().filter_map(|(_, _, s)| s.received_at).max();
     let mut summary = vec![super::updated_span(app, theme, newest)];
+    summary.extend(super::footer::source_errors(
+        app,
+        theme,
+        &["simulator", crate::source::aws::metrics::SOURCE],
+    ));
     let partial = metrics.iter().filter(|(_, _, s)| s.note.is_some()).count();
     if partial > 0 {
         summary.push(Span::styled(format!("{partial} PARTIAL (~)"), theme.warn()));
@@ -84,11 +89,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     if let Some(cost) = cost_label(app) {
         summary.push(Span::styled(cost, theme.muted()));
     }
-    summary.extend(super::footer::source_errors(
-        app,
-        theme,
-        &["simulator", crate::source::aws::metrics::SOURCE],
-    ));
+
     let block = pane_block(Pane::Metrics, summary, focused, theme);
     let inner = block.inner(area);
     f.render_widget(block, area);

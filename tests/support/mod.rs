@@ -189,6 +189,35 @@ impl Emulator {
         tminus::source::aws::Aws::from_sdk_config(self.sdk_config())
     }
 
+    /// Puts one point a minute for the last `values.len()` minutes (oldest first), blocking.
+    pub fn put_metric_blocking(&self, namespace: &str, name: &str, values: &[f64]) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let data: Vec<aws_sdk_cloudwatch::types::MetricDatum> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let at = now - now % 60 - (values.len() - i) as i64 * 60;
+                aws_sdk_cloudwatch::types::MetricDatum::builder()
+                    .metric_name(name)
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(at))
+                    .value(*v)
+                    .build()
+            })
+            .collect();
+        rt.block_on(
+            self.cloudwatch()
+                .put_metric_data()
+                .namespace(namespace)
+                .set_metric_data(Some(data))
+                .send(),
+        )
+        .unwrap();
+    }
+
     pub fn servicequotas(&self) -> aws_sdk_servicequotas::Client {
         aws_sdk_servicequotas::Client::new(&self.sdk_config())
     }
