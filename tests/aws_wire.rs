@@ -481,3 +481,80 @@ fn an_outage_is_reported_and_the_source_recovers_by_itself() {
     e.start_gateway();
     assert_eq!(health(&mut rx), None, "recovered without a restart");
 }
+
+#[test]
+fn the_quotas_command_gates_a_pipeline() {
+    let e = Emulator::start();
+    stub_lambda_quota(&e, false);
+    runtime().block_on(async {
+        // 950 of 1,000 concurrent executions: 5% headroom, below the 10% critical line.
+        put(
+            &e,
+            "AWS/Usage",
+            "ResourceCount",
+            &[
+                ("Service", "Lambda"),
+                ("Type", "Resource"),
+                ("Resource", "ConcurrentExecutions"),
+                ("Class", "None"),
+            ],
+            &[(2, 900.0), (1, 950.0)],
+        )
+        .await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let rb = dir.path().join("q.yaml");
+    std::fs::write(
+        &rb,
+        "event: { name: q, starts_at: 2026-12-01T17:00:00Z }\naws: { region: us-east-1 }\nquotas:\n  - { service: vpc, code: L-F678F1CE, title: VPCs per Region }\n  - { service: lambda, code: L-B99A9384, title: Lambda concurrency }\n",
+    )
+    .unwrap();
+    let run = |json: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"));
+        cmd.arg("quotas")
+            .arg(&rb)
+            .args(["--endpoint-url", &e.endpoint_url()])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE");
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(false);
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{table}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lambda = table
+        .lines()
+        .find(|l| l.contains("Lambda concurrency"))
+        .unwrap();
+    assert!(
+        lambda.contains("1000 (default)") && lambda.contains("950"),
+        "{table}"
+    );
+    assert!(
+        lambda.contains("95.0%") && lambda.ends_with("CRIT"),
+        "{table}"
+    );
+    let vpc = table
+        .lines()
+        .find(|l| l.contains("VPCs per Region"))
+        .unwrap();
+    // moto names no usage metric for VPCs: said honestly.
+    assert!(vpc.ends_with("usage unknown"), "{table}");
+
+    let out = run(true);
+    assert_eq!(out.status.code(), Some(1));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[1]["code"], "L-B99A9384");
+    assert_eq!(rows[1]["status"], "CRIT");
+    assert_eq!(rows[1]["headroom_pct"], 5.0);
+    assert_eq!(rows[1]["value_source"], "default");
+}
