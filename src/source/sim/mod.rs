@@ -302,6 +302,15 @@ impl Simulator {
     }
 }
 
+/// The names of the alarms the simulator plays for a runbook (what rehearsal faults may flip).
+pub fn alarm_names(runbook: &Runbook) -> Vec<String> {
+    let epoch = DateTime::<Utc>::UNIX_EPOCH;
+    alarms::trackers(runbook, epoch)
+        .into_iter()
+        .map(|a| a.name)
+        .collect()
+}
+
 fn alarm_update(a: &AlarmTracker) -> Update {
     Update::Alarm {
         name: a.name.clone(),
