@@ -154,6 +154,11 @@ mod tests {
             start - Duration::seconds(10)
         );
         // Absurd spans give some time, never a panic.
-        let _ = scaled(DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC, start, MAX_SPEED);
+        let _ = scaled(
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+            start,
+            MAX_SPEED,
+        );
     }
 }

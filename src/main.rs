@@ -103,6 +103,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 theme,
                 aws,
                 allow_writes: args.allow_writes,
+                rehearsal: None,
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -138,6 +139,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 theme,
                 aws: Default::default(),
                 allow_writes: false,
+                rehearsal: None,
             })?;
             Ok(ExitCode::SUCCESS)
         }

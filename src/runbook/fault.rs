@@ -153,11 +153,22 @@ pub struct Fault {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
-    Metric { id: String, effect: Effect },
-    Quota { code: String, usage: UsageLevel },
-    Alarm { name: String, state: AlarmState },
+    Metric {
+        id: String,
+        effect: Effect,
+    },
+    Quota {
+        code: String,
+        usage: UsageLevel,
+    },
+    Alarm {
+        name: String,
+        state: AlarmState,
+    },
     /// The source is down: errors instead of data.
-    SourceDown { name: String },
+    SourceDown {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -275,7 +286,9 @@ impl Inject {
             [(first, _), (second, _), ..] => {
                 out.push(problem(
                     second_field(second),
-                    format!("a fault has one target, but this one has both `{first}` and `{second}`"),
+                    format!(
+                        "a fault has one target, but this one has both `{first}` and `{second}`"
+                    ),
                     "write one injection per target",
                 ));
                 None
@@ -335,11 +348,7 @@ impl Inject {
                         None
                     }
                     Some(UsageLevel::Value(v)) if !(v.is_finite() && v >= 0.0) => {
-                        out.push(problem(
-                            "usage",
-                            "usage must be a finite number ≥ 0",
-                            "",
-                        ));
+                        out.push(problem("usage", "usage must be a finite number ≥ 0", ""));
                         None
                     }
                     Some(usage) => Some(Target::Quota {
@@ -407,7 +416,10 @@ impl Inject {
             None => {
                 out.push(problem(
                     "",
-                    format!("a {} needs `to`: the value the metric goes to", shape.label()),
+                    format!(
+                        "a {} needs `to`: the value the metric goes to",
+                        shape.label()
+                    ),
                     "e.g. shape: spike, to: 400",
                 ));
                 None
@@ -499,7 +511,9 @@ mod tests {
                 usage: UsageLevel::Value(950.0)
             }
         );
-        let a = inject("{ at: T-1m, alarm: web-p99, for: 2m }").fault().unwrap();
+        let a = inject("{ at: T-1m, alarm: web-p99, for: 2m }")
+            .fault()
+            .unwrap();
         assert_eq!(a.describe(), "alarm web-p99 to ALARM for 2m at T-1m");
         let s = inject("{ at: T+9m, source: simulator, for: 90s }")
             .fault()
