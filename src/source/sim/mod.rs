@@ -7,6 +7,8 @@
 mod alarms;
 mod curve;
 pub mod expr;
+#[cfg(test)]
+mod fault_tests;
 pub mod faults;
 #[cfg(test)]
 mod runbook_files;
