@@ -2,6 +2,8 @@
 //! scaled clock, in a journal of its own, and scores the result (`score`).
 
 pub mod score;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 
@@ -72,7 +74,7 @@ pub fn parse_speed(s: &str) -> std::result::Result<f64, String> {
 }
 
 #[cfg(test)]
-mod tests {
+mod unit_tests {
     use super::*;
     use crate::journal::{FileJournal, JournalSink, Record};
 

@@ -126,35 +126,49 @@ pub fn score(runbook: &Runbook, records: &[Record]) -> Score {
         })
         .collect();
 
-    let mut used = vec![false; episodes.len()];
+    let injected: Vec<Injected> = records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::FaultInjected {
+                fault,
+                description,
+                target,
+                at,
+                until,
+                surprise,
+                affects,
+            } => Some(Injected {
+                id: fault,
+                description,
+                target,
+                at: *at,
+                until: *until,
+                surprise: *surprise,
+                affects,
+            }),
+            _ => None,
+        })
+        .collect();
+    let owner = assign(&episodes, &injected);
+
     let mut faults = Vec::new();
-    for r in records {
-        let Event::FaultInjected {
-            fault,
+    for (n, f) in injected.iter().enumerate() {
+        let Injected {
+            id: fault,
             description,
             target,
             at,
             until,
             surprise,
             affects,
-        } = &r.event
-        else {
-            continue;
-        };
+        } = f;
         let recovered = records
             .iter()
-            .any(|x| matches!(&x.event, Event::FaultRecovered { fault: f, .. } if f == fault));
+            .any(|x| matches!(&x.event, Event::FaultRecovered { fault: f, .. } if f == *fault));
         let window_end = *until + chrono::Duration::seconds(GRACE_SECS);
-        let mine: Vec<usize> = episodes
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| affects.contains(&e.key))
-            .filter(|(_, e)| e.fired.iter().any(|f| *f >= *at && *f <= window_end))
-            .map(|(i, _)| i)
+        let mine: Vec<usize> = (0..episodes.len())
+            .filter(|&i| owner[i] == Some(n))
             .collect();
-        for &i in &mine {
-            used[i] = true;
-        }
         let secs = |t: DateTime<Utc>| (t - *at).num_seconds();
         let by_alert = mine
             .iter()
@@ -196,8 +210,8 @@ pub fn score(runbook: &Runbook, records: &[Record]) -> Score {
         };
         let level = mine.iter().filter_map(|&i| episodes[i].level).max();
         faults.push(FaultScore {
-            id: fault.clone(),
-            description: description.clone(),
+            id: fault.to_string(),
+            description: description.to_string(),
             surprise: *surprise,
             at: *at,
             until: *until,
@@ -231,8 +245,8 @@ pub fn score(runbook: &Runbook, records: &[Record]) -> Score {
 
     let other_alerts = episodes
         .iter()
-        .zip(&used)
-        .filter(|(e, used)| !**used && !matches!(e.key, AlertKey::Overdue(_)))
+        .zip(&owner)
+        .filter(|(e, owner)| owner.is_none() && !matches!(e.key, AlertKey::Overdue(_)))
         .map(|(e, _)| e.key.clone())
         .collect();
 
@@ -249,6 +263,45 @@ pub fn score(runbook: &Runbook, records: &[Record]) -> Score {
         notes,
         other_alerts,
     }
+}
+
+/// A `FaultInjected` record's fields.
+struct Injected<'a> {
+    id: &'a str,
+    description: &'a str,
+    target: &'a str,
+    at: DateTime<Utc>,
+    until: DateTime<Utc>,
+    surprise: bool,
+    affects: &'a [AlertKey],
+}
+
+/// Which fault (index into `faults`) each alert episode belongs to: one whose affected keys
+/// include the alert's and that it fired during or within the grace period after. When several
+/// qualify (overlapping faults on related metrics), one active when it fired wins over one in
+/// its grace period, then the one that began last: the likeliest cause.
+fn assign(episodes: &[Episode], faults: &[Injected<'_>]) -> Vec<Option<usize>> {
+    episodes
+        .iter()
+        .map(|e| {
+            faults
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.affects.contains(&e.key))
+                .filter_map(|(n, f)| {
+                    let grace_end = f.until + chrono::Duration::seconds(GRACE_SECS);
+                    let fired = e
+                        .fired
+                        .iter()
+                        .copied()
+                        .filter(|t| *t >= f.at && *t <= grace_end)
+                        .min()?;
+                    Some((fired < f.until, f.at, n))
+                })
+                .max_by_key(|(active, at, _)| (*active, *at))
+                .map(|(_, _, n)| n)
+        })
+        .collect()
 }
 
 /// Lower-case words that, in a note, name what a fault hit.
