@@ -7,6 +7,11 @@ use chrono::{DateTime, Utc};
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
+    /// How many times real time this clock runs, so timers can sleep the right real time from
+    /// the first wait on (1 for every clock but a rehearsal's).
+    fn rate(&self) -> f64 {
+        1.0
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -100,6 +105,9 @@ impl Clock for ScaledClock {
     fn now(&self) -> DateTime<Utc> {
         scaled(self.base_start, self.base.now(), self.start, self.speed)
     }
+    fn rate(&self) -> f64 {
+        self.speed * self.base.rate()
+    }
 }
 
 #[cfg(test)]
@@ -124,6 +132,8 @@ mod tests {
         real.advance(Duration::minutes(3));
         assert_eq!(clock.now(), start + Duration::milliseconds(1_812_500));
         assert_eq!(clock.speed(), 10.0);
+        assert_eq!(clock.rate(), 10.0);
+        assert_eq!(real.rate(), 1.0);
     }
 
     #[test]

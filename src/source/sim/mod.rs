@@ -507,8 +507,9 @@ impl Source for Simulator {
                 }
             }
             // How fast the clock runs against real time: 1 for the wall clock, N for a rehearsal
-            // at --speed N (learnt from the first sleep), so a tick is not overslept N times.
-            let mut rate = 1.0_f64;
+            // at --speed N (as the clock says, then as measured), so a tick is not overslept N
+            // times.
+            let mut rate = clock.rate().clamp(1.0, 1000.0);
             loop {
                 let before = clock.now();
                 let wait_ms = (until_next_tick_ms(before) as f64 / rate).clamp(50.0, 10_000.0);
