@@ -515,7 +515,21 @@ impl Score {
             out.push_str(&format!("  {} {who}: {text}\n", at(*ts)));
         }
         if !self.other_alerts.is_empty() {
-            let keys: Vec<String> = self.other_alerts.iter().map(ToString::to_string).collect();
+            // "metric ddb_throttles ×7": a flapping alert once, with how often it opened.
+            let mut counted: Vec<(&AlertKey, usize)> = Vec::new();
+            for k in &self.other_alerts {
+                match counted.iter_mut().find(|(c, _)| *c == k) {
+                    Some((_, n)) => *n += 1,
+                    None => counted.push((k, 1)),
+                }
+            }
+            let keys: Vec<String> = counted
+                .iter()
+                .map(|(k, n)| match n {
+                    1 => k.to_string(),
+                    n => format!("{k} ×{n}"),
+                })
+                .collect();
             out.push_str(&format!(
                 "\nOther alerts (not caused by an injected fault): {}\n",
                 keys.join(", ")

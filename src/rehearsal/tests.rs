@@ -287,3 +287,36 @@ fn fault_records_stay_off_the_timeline_and_are_written_once() {
             .any(|r| matches!(r.event, Event::FaultInjected { .. }))
     );
 }
+
+#[test]
+fn alerts_no_fault_explains_are_listed_once_with_a_count() {
+    let (rb, mut records) = play();
+    let ts = records.last().unwrap().ts;
+    let ended = records.pop().unwrap();
+    for _ in 0..3 {
+        for event in [
+            Event::AlertOpened {
+                key: crate::app::alerts::AlertKey::Metric("reqs".into()),
+                severity: crate::app::alerts::Severity::Warn,
+                message: "x".into(),
+            },
+            Event::AlertClosed {
+                key: crate::app::alerts::AlertKey::Metric("reqs".into()),
+            },
+        ] {
+            records.push(Record {
+                ts,
+                operator: "jane".into(),
+                event,
+            });
+        }
+    }
+    records.push(ended);
+    let s = score(&rb, &records);
+    assert_eq!(s.other_alerts.len(), 3);
+    let text = s.render(&rb);
+    assert!(
+        text.contains("Other alerts (not caused by an injected fault): metric reqs ×3\n"),
+        "{text}"
+    );
+}

@@ -302,6 +302,26 @@ fn surprises_are_drawn_from_the_seed_within_the_event() {
     assert!((2..=3).contains(&a.len()), "{a:?}");
     let seeds: Vec<Vec<ScheduledFault>> = (0..20).map(|s| surprises(&rb, s, from)).collect();
     assert!(seeds.windows(2).any(|w| w[0] != w[1]), "seeds differ");
+    for draw in &seeds {
+        let kinds: std::collections::HashSet<_> = draw
+            .iter()
+            .map(|s| match &s.fault.target {
+                Target::Metric {
+                    effect: Effect::Flatline | Effect::Gap,
+                    ..
+                } => 1,
+                Target::Metric { .. } => 0,
+                Target::Quota { .. } => 2,
+                Target::Alarm { .. } => 3,
+                Target::SourceDown { .. } => 4,
+            })
+            .collect();
+        assert_eq!(
+            kinds.len(),
+            draw.len(),
+            "one of each kind at most: {draw:?}"
+        );
+    }
     let mut kinds = std::collections::HashSet::new();
     for (n, s) in seeds.iter().flatten().enumerate() {
         assert!(s.surprise && s.id.starts_with("surprise["), "{n}: {s:?}");

@@ -62,7 +62,7 @@ impl Rng {
     }
 }
 
-/// Extra faults drawn from the seed: two or three, of kinds the runbook can show (a metric past
+/// Extra faults drawn from the seed: two or three, of different kinds the runbook can show (a metric past
 /// its threshold, a metric gone quiet, a quota filling up, an alarm, the source going down), at
 /// times within the event after `from` (the rehearsal's start). Same runbook, seed and start:
 /// same surprises.
@@ -121,7 +121,11 @@ pub fn surprises(runbook: &Runbook, seed: u64, from: TOffset) -> Vec<ScheduledFa
     let count = 2 + rng.below(2);
     (0..count)
         .filter_map(|n| {
-            let kind = *rng.pick(&kinds)?;
+            if kinds.is_empty() {
+                return None;
+            }
+            // Without replacement: a game day of three outages teaches less than three kinds.
+            let kind = kinds.remove(rng.below(kinds.len() as u64) as usize);
             let duration = 120 + 30 * rng.below(9) as i64;
             let target = match kind {
                 0 => {
