@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand};
                   tminus demo                                 # the demo runbook, simulated, T-0 in 3 minutes\n  \
                   tminus run runbooks/launch.yaml             # live: CloudWatch and Service Quotas\n  \
                   tminus run runbooks/launch.yaml --simulate  # any runbook on simulated data\n  \
+                  tminus rehearse runbooks/gameday-web.yaml --speed 10 --surprise  # game day\n  \
                   tminus quotas runbooks/launch.yaml --json   # headroom table; exit 1 if any is critical\n  \
                   tminus check runbooks/*.yaml themes/*.yaml  # validate, like a linter\n\n\
                   Inside the war room press ? for every key."
@@ -31,6 +32,10 @@ pub enum Command {
     Demo(DemoArgs),
     /// Open the war room on a runbook: live AWS data (read-only), or --simulate
     Run(RunArgs),
+    /// Game day: the war room on simulated data with the runbook's injected faults
+    /// (`rehearsal.inject`), on a clock that can run faster than real time; prints a score
+    /// (time to detect, acknowledge and resolve each fault, checklist timing) on quit
+    Rehearse(RehearseArgs),
     /// Print every quota of a runbook with value, usage, headroom and status; exit 1 if any is
     /// critical (for pipelines)
     Quotas(QuotasArgs),
@@ -77,6 +82,28 @@ pub struct RunArgs {
     pub allow_writes: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    /// The runbook (YAML) to rehearse
+    #[arg(value_name = "RUNBOOK")]
+    pub runbook: PathBuf,
+    /// How many times real time the clock runs (e.g. 10: an hour in six minutes)
+    #[arg(long, value_name = "N", default_value = "1", value_parser = crate::rehearsal::parse_speed)]
+    pub speed: f64,
+    /// Where on the runbook's timeline the rehearsal starts (T-0 is event.starts_at)
+    #[arg(long, value_name = "OFFSET", default_value = "T-30m")]
+    pub start_at: crate::time::TOffset,
+    /// Add faults drawn from the seed that the runbook does not list (revealed by the score)
+    #[arg(long)]
+    pub surprise: bool,
+    /// Run the runbook's notify command for alerts (off by default: a game day must not page
+    /// the real on-call unless you mean it to)
+    #[arg(long)]
+    pub notify: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -103,9 +103,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 theme,
                 aws,
                 allow_writes: args.allow_writes,
+                rehearsal: None,
             })?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Rehearse(args) => rehearse(args),
         Command::Demo(args) => {
             let runbook = match runbook::parse(DEMO_LABEL, DEMO_RUNBOOK) {
                 Ok(r) => r,
@@ -138,6 +140,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 theme,
                 aws: Default::default(),
                 allow_writes: false,
+                rehearsal: None,
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -167,6 +170,52 @@ fn demo_t0(
         std::fs::rename(journal_path, &aside)?;
     }
     Ok(now + chrono::Duration::seconds(t0_in.secs()))
+}
+
+/// `tminus rehearse`: a fresh rehearsal journal, the war room on the faulty simulator, and the
+/// score printed once the terminal is back.
+fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
+    let Some(runbook) = load_or_report(&args.runbook) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let Some(theme) = theme_or_report(&args.common) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let journal_path = args
+        .common
+        .journal
+        .clone()
+        .unwrap_or_else(|| tminus::rehearsal::default_journal(&args.runbook));
+    if let Some(aside) = tminus::rehearsal::prepare_journal(&journal_path, chrono::Utc::now())? {
+        eprintln!(
+            "tminus: the previous rehearsal's journal is now {}",
+            aside.display()
+        );
+    }
+    let t0 = runbook.event.starts_at;
+    run::run_war_room(Session {
+        runbook: runbook.clone(),
+        runbook_path: args.runbook.clone(),
+        t0,
+        journal_path: journal_path.clone(),
+        operator: operator(&args.common),
+        mode: Mode::Rehearsal,
+        seed: args.common.seed,
+        theme,
+        aws: Default::default(),
+        allow_writes: false,
+        rehearsal: Some(run::Rehearsal {
+            speed: args.speed,
+            start_at: args.start_at,
+            surprise: args.surprise,
+            notify: args.notify,
+        }),
+    })?;
+    let records = journal::read(&journal_path)?;
+    let score = tminus::rehearsal::score::score(&runbook, &records);
+    print!("{}", score.render(&runbook));
+    println!("Journal: {}", journal_path.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn operator(common: &CommonArgs) -> String {

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::app::update::{AppOptions, Msg};
 use crate::app::{App, Mode};
-use crate::clock::{Clock, WallClock};
+use crate::clock::{Clock, ScaledClock, WallClock};
 use crate::journal::{self, Event, FileJournal, Record};
 use crate::runbook::Runbook;
 use crate::source::Source;
@@ -34,6 +34,29 @@ pub struct Session {
     /// Where live data comes from (flags resolved over the runbook's `aws:` block).
     pub aws: crate::source::aws::AwsSettings,
     pub allow_writes: bool,
+    /// Set for `tminus rehearse` (with `mode: Mode::Rehearsal`).
+    pub rehearsal: Option<Rehearsal>,
+}
+
+/// How a game day runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rehearsal {
+    /// How many times real time the clock runs.
+    pub speed: f64,
+    /// Where the simulated clock starts, relative to T-0.
+    pub start_at: crate::time::TOffset,
+    /// Add unannounced faults drawn from the seed.
+    pub surprise: bool,
+    /// Run the runbook's notify command for alerts. Off unless asked: a game day must not page
+    /// the real on-call by accident.
+    pub notify: bool,
+}
+
+/// How a session ended, for the caller (a rehearsal prints its score).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    /// The session clock's time when the war room closed.
+    pub ended_at: DateTime<Utc>,
 }
 
 /// The default journal for a runbook: `.tminus/<runbook file stem>.journal` in the working
@@ -67,7 +90,7 @@ pub fn parse_t0(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
 }
 
 /// Opens the war room and runs it until the operator quits or a signal arrives.
-pub fn run_war_room(session: Session) -> Result<()> {
+pub fn run_war_room(session: Session) -> Result<Outcome> {
     let journal = FileJournal::open(&session.journal_path)?;
     let past = journal::read(&session.journal_path)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -77,8 +100,19 @@ pub fn run_war_room(session: Session) -> Result<()> {
     runtime.block_on(event_loop(session, journal, past))
 }
 
-async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -> Result<()> {
-    let clock: Arc<dyn Clock> = Arc::new(WallClock);
+async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -> Result<Outcome> {
+    // The session's only clock: the countdown, due times, escalation timers, the simulator and
+    // the tick below all read it, so a rehearsal at --speed N is N times faster everywhere.
+    let clock: Arc<dyn Clock> = match &session.rehearsal {
+        Some(r) => Arc::new(ScaledClock::new(
+            Arc::new(WallClock),
+            r.start_at.at(session.t0),
+            r.speed,
+        )),
+        None => Arc::new(WallClock),
+    };
+    let speed = session.rehearsal.map_or(1.0, |r| r.speed);
+    let notify = session.rehearsal.is_none_or(|r| r.notify);
     let Session {
         runbook,
         runbook_path,
@@ -89,6 +123,7 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         theme,
         aws,
         allow_writes,
+        rehearsal,
         ..
     } = session;
     let mut app = App::new(
@@ -104,6 +139,7 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         past,
     );
     app.allow_writes = allow_writes;
+    app.speed = speed;
     if mode == Mode::Live {
         let mut label = aws
             .region
@@ -122,7 +158,10 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         event_name: app.runbook.event.name.clone(),
         t0,
         mode: mode.label().to_lowercase(),
-        seed: (mode == Mode::Simulated).then_some(seed),
+        seed: (mode != Mode::Live).then_some(seed),
+        rehearsal: mode == Mode::Rehearsal,
+        speed: rehearsal.map(|r| r.speed),
+        surprise: rehearsal.is_some_and(|r| r.surprise),
     });
     if !started {
         let why = app.ui.flash.take().map(|f| f.0).unwrap_or_default();
@@ -140,12 +179,26 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
             clock.clone(),
         ))],
         Mode::Live => live_sources(&app.runbook, &aws, clock.clone()),
+        Mode::Rehearsal => {
+            let mut faults = crate::source::sim::scripted(&app.runbook);
+            if let Some(r) = rehearsal.filter(|r| r.surprise) {
+                faults.extend(crate::source::sim::surprises(
+                    &app.runbook,
+                    seed,
+                    r.start_at,
+                ));
+            }
+            vec![Box::new(
+                crate::source::sim::Simulator::new(&app.runbook, t0, seed, clock.clone())
+                    .with_faults(faults),
+            )]
+        }
     };
     for s in sources {
         tokio::spawn(s.run(tx.clone()));
     }
     drop(tx);
-    dispatch_notifications(&mut app, &notify_tx);
+    dispatch_notifications(&mut app, &notify_tx, notify);
 
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -176,7 +229,7 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
                 None => break,
             },
             Some(update) = rx.recv() => Msg::Source(update),
-            () = tokio::time::sleep(until_next_second(clock.now())) => Msg::Tick,
+            () = tokio::time::sleep(until_next_second(clock.now(), speed)) => Msg::Tick,
             _ = sigterm.recv() => break,
             _ = sighup.recv() => break,
             _ = sigint.recv() => break,
@@ -186,11 +239,17 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         while let Ok(update) = rx.try_recv() {
             app.update(clock.now(), Msg::Source(update));
         }
-        dispatch_notifications(&mut app, &notify_tx);
+        dispatch_notifications(&mut app, &notify_tx, notify);
         run_commands(&mut app, live_aws.as_ref(), &notify_tx);
     }
     drop(guard);
-    Ok(())
+    let ended_at = clock.now();
+    if mode == Mode::Rehearsal {
+        // The score needs to know where the game stopped; a failed write only costs that.
+        app.update(ended_at, Msg::Tick);
+        app.act(Event::SessionEnded {});
+    }
+    Ok(Outcome { ended_at })
 }
 
 /// CloudWatch metrics, alarms and Service Quotas, each on its own task; the quotas source
@@ -257,10 +316,11 @@ fn run_commands(
     }
 }
 
-/// Hands alert records journalled since the last call to the runbook's notify command.
-fn dispatch_notifications(app: &mut App, tx: &mpsc::Sender<crate::source::Update>) {
+/// Hands alert records journalled since the last call to the runbook's notify command (unless
+/// `enabled` is false, as in a rehearsal without --notify).
+fn dispatch_notifications(app: &mut App, tx: &mpsc::Sender<crate::source::Update>, enabled: bool) {
     let records = app.take_outbox();
-    let Some(notify) = &app.runbook.escalation.notify else {
+    let Some(notify) = app.runbook.escalation.notify.as_ref().filter(|_| enabled) else {
         return;
     };
     for r in &records {
@@ -281,10 +341,20 @@ fn term_msg(ev: TermEvent) -> Option<Msg> {
     }
 }
 
-/// Time until the next whole second (plus a little, so the tick lands after the boundary).
-fn until_next_second(now: DateTime<Utc>) -> Duration {
-    let ms = 1000 - u64::from(now.timestamp_subsec_millis().min(999));
-    Duration::from_millis(ms + 2)
+/// Shortest wait between ticks: at high speeds the screen redraws at most 20 times a second
+/// (the countdown then moves several seconds a frame) instead of spinning.
+const MIN_TICK_MS: f64 = 50.0;
+
+/// Real time until the session clock's next whole second (plus a little, so the tick lands
+/// after the boundary), for a clock running `speed` times real time.
+fn until_next_second(now: DateTime<Utc>, speed: f64) -> Duration {
+    let ms = 1000 - u64::from(now.timestamp_subsec_millis().min(999)) + 2;
+    let speed = if speed.is_finite() && speed > 0.0 {
+        speed
+    } else {
+        1.0
+    };
+    Duration::from_millis((ms as f64 / speed).max(MIN_TICK_MS) as u64)
 }
 
 #[cfg(test)]
@@ -317,7 +387,12 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-12-01T16:00:00.250Z")
             .unwrap()
             .to_utc();
-        assert_eq!(until_next_second(now), Duration::from_millis(752));
+        assert_eq!(until_next_second(now, 1.0), Duration::from_millis(752));
+        // At ×10 the next simulated second is a tenth as far away in real time...
+        assert_eq!(until_next_second(now, 10.0), Duration::from_millis(75));
+        // ...and at ×100 the frame rate cap holds.
+        assert_eq!(until_next_second(now, 100.0), Duration::from_millis(50));
+        assert_eq!(until_next_second(now, f64::NAN), Duration::from_millis(752));
     }
 
     #[test]

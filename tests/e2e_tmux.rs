@@ -419,3 +419,59 @@ fn live_data_survives_an_aws_outage_and_recovers_while_keys_keep_working() {
     });
     quit(&t);
 }
+
+/// The countdown in seconds from the header's text clock ("T-00:29:21" is -1761).
+fn countdown_secs(screen: &str) -> Option<i64> {
+    let start = screen.find("T-00:").or_else(|| screen.find("T+00:"))?;
+    let text = screen.get(start..start + 10)?;
+    let sign = if text.starts_with("T-") { -1 } else { 1 };
+    let mut parts = text[2..].split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    Some(sign * (h * 3600 + m * 60 + s))
+}
+
+#[test]
+fn rehearse_shows_rehearsal_and_the_countdown_runs_at_speed() {
+    let t = Tmux::new("rehearse");
+    let runbook = concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/gameday-web.yaml");
+    t.start(&format!("rehearse {runbook} --speed 20"), "", 120, 40);
+    let s = t.wait_for("the rehearsal marker and countdown", |s| {
+        s.contains("REHEARSAL ×20") && countdown_secs(s).is_some()
+    });
+    assert!(
+        s.lines().next().unwrap().starts_with(" REHEARSAL ×20 "),
+        "first on the header:\n{s}"
+    );
+    // Sample the countdown over three real seconds: it should move about 60 simulated ones.
+    let first = (Instant::now(), countdown_secs(&t.screen()).unwrap());
+    std::thread::sleep(Duration::from_secs(3));
+    let last = (Instant::now(), countdown_secs(&t.screen()).unwrap());
+    let rate = (last.1 - first.1) as f64 / (last.0 - first.0).as_secs_f64();
+    assert!(
+        (15.0..=25.0).contains(&rate),
+        "countdown moved {} s in {:?}: {rate:.1}× instead of 20×",
+        last.1 - first.1,
+        last.0 - first.0
+    );
+    assert!(
+        first.1 >= -1800 && first.1 < -1700,
+        "starts near T-30m: {first:?}"
+    );
+    quit(&t);
+    // With the scrollback: tmux's "Pane is dead" line may scroll the score's first line off.
+    let out = t.tmux(&["capture-pane", "-p", "-S", "-100", "-t", "e2e"]);
+    assert!(
+        out.contains("Rehearsal score: Spring Sale game day (web) at ×20"),
+        "{out}"
+    );
+    assert!(out.contains("Faults: 0 injected"), "{out}");
+    let records = journal::read(&t.journal()).unwrap();
+    assert!(matches!(
+        &records[0].event,
+        Event::SessionStarted { rehearsal: true, speed: Some(s), mode, .. } if *s == 20.0 && mode == "rehearsal"
+    ));
+    assert!(matches!(
+        records.last().map(|r| &r.event),
+        Some(Event::SessionEnded {})
+    ));
+}

@@ -19,6 +19,8 @@ pub const TIMELINE_CAPACITY: usize = 500;
 pub enum Mode {
     Simulated,
     Live,
+    /// A game day: simulated data with injected faults, on a clock that may run faster.
+    Rehearsal,
 }
 
 impl Mode {
@@ -26,6 +28,7 @@ impl Mode {
         match self {
             Mode::Simulated => "SIMULATED",
             Mode::Live => "LIVE",
+            Mode::Rehearsal => "REHEARSAL",
         }
     }
 }
@@ -307,6 +310,8 @@ pub struct App {
     pub allow_writes: bool,
     /// Where live data comes from ("us-east-1 · profile prod"), for the header.
     pub data_label: Option<String>,
+    /// How many times real time the clock runs: 1 except in a rehearsal at `--speed N`.
+    pub speed: f64,
     pub should_quit: bool,
     /// Set by every change that the screen shows; cleared by the renderer's caller.
     pub dirty: bool,
@@ -317,6 +322,8 @@ pub struct App {
     pub(crate) outbox: Vec<Record>,
     /// Commands for the event loop (AWS writes), taken with `take_commands`.
     pub(crate) commands: Vec<Command>,
+    /// Rehearsal fault notices already journalled: (fault id, began), so none is written twice.
+    pub(crate) faults_journalled: std::collections::HashSet<(String, bool)>,
 }
 
 impl App {

@@ -111,12 +111,14 @@ impl App {
             ui: UiState::default(),
             allow_writes: false,
             data_label: None,
+            speed: 1.0,
             should_quit: false,
             dirty: true,
             verify: Vec::new(),
             last_phase_journalled: None,
             outbox: Vec::new(),
             commands: Vec::new(),
+            faults_journalled: Default::default(),
         };
         app.verify = app.verify_rules();
         for r in &past {
@@ -311,7 +313,17 @@ impl App {
     fn apply(&mut self, r: &Record) {
         self.dirty = true;
         match &r.event {
-            Event::SessionStarted { .. } | Event::Note { .. } => {}
+            Event::SessionStarted { .. } | Event::Note { .. } | Event::SessionEnded {} => {}
+            // Kept off the timeline: in a game day the operators have to find faults for
+            // themselves; the score reveals them.
+            Event::FaultInjected { fault, .. } => {
+                self.faults_journalled.insert((fault.clone(), true));
+                return;
+            }
+            Event::FaultRecovered { fault, .. } => {
+                self.faults_journalled.insert((fault.clone(), false));
+                return;
+            }
             Event::QuotaIncreaseRequested { code, desired, .. } => {
                 if let Some(i) = self.runbook.quotas.iter().position(|q| &q.code == code) {
                     self.quotas[i].request = Some((*desired, "REQUESTING".into()));
@@ -495,6 +507,28 @@ impl App {
                 {
                     h.requests.pop_front();
                 }
+            }
+            Update::Fault(n) => {
+                if self.faults_journalled.contains(&(n.id.clone(), n.started)) {
+                    return;
+                }
+                let event = if n.started {
+                    Event::FaultInjected {
+                        fault: n.id,
+                        description: n.description,
+                        target: n.target,
+                        at: n.at,
+                        until: n.until,
+                        surprise: n.surprise,
+                        affects: n.affects,
+                    }
+                } else {
+                    Event::FaultRecovered {
+                        fault: n.id,
+                        at: n.at,
+                    }
+                };
+                self.act(event);
             }
             Update::Health { source, error, at } => {
                 let h = self.sources.entry(source).or_default();

@@ -33,6 +33,37 @@ pub enum Event {
         mode: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seed: Option<u64>,
+        /// A game day (`tminus rehearse`): simulated data, injected faults, a scaled clock.
+        /// Absent from journals written before rehearsals existed, hence the defaults.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rehearsal: bool,
+        /// How many times real time the session's clock ran (rehearsals only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        speed: Option<f64>,
+        /// Whether `--surprise` added unannounced faults.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        surprise: bool,
+    },
+    /// The operator closed the war room (written by rehearsals, whose score needs the end).
+    SessionEnded {},
+    /// A rehearsal fault began, as the simulator reported it. `at` is when it began on the
+    /// session's clock, which may be a little before the record's `ts`.
+    FaultInjected {
+        fault: String,
+        description: String,
+        target: String,
+        at: DateTime<Utc>,
+        until: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        surprise: bool,
+        /// Alerts that count as detecting it.
+        #[serde(default)]
+        affects: Vec<AlertKey>,
+    },
+    /// A rehearsal fault ended: its target is back to normal.
+    FaultRecovered {
+        fault: String,
+        at: DateTime<Utc>,
     },
     PhaseEntered {
         phase: String,

@@ -4,6 +4,7 @@
 //! (`file:line:col`), so callers never see a half-valid runbook.
 
 pub mod expr;
+pub mod fault;
 mod load;
 pub mod model;
 pub mod positions;

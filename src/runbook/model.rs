@@ -317,10 +317,22 @@ fn command_words<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, 
     d.deserialize_any(V)
 }
 
-/// Game-day fault injection (used by `tminus rehearse`).
+/// Game-day fault injection (used by `tminus rehearse`): see `super::fault`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rehearsal {
     #[serde(default)]
-    pub inject: Vec<serde_yaml::Value>,
+    pub inject: Vec<super::fault::Inject>,
+}
+
+impl Rehearsal {
+    /// The faults that can be played, in runbook order with their index in `inject` (validation
+    /// has refused a runbook with any other).
+    pub fn faults(&self) -> Vec<(usize, super::fault::Fault)> {
+        self.inject
+            .iter()
+            .enumerate()
+            .filter_map(|(i, inj)| inj.fault().ok().map(|f| (i, f)))
+            .collect()
+    }
 }

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::expr::{MATH_WORDS, find_cycle, is_insights_query, tokenize};
+use super::fault::Target;
 use super::model::{Direction, Metric, Runbook};
 use super::positions::Positions;
 use crate::diag::{Diagnostic, closest};
@@ -590,51 +591,92 @@ impl Checker<'_> {
         let Some(r) = &rb.rehearsal else { return };
         let ids: Vec<&str> = rb.metrics.iter().map(|m| m.id.as_str()).collect();
         let codes: Vec<&str> = rb.quotas.iter().map(|q| q.code.as_str()).collect();
+        let alarms = crate::source::sim::alarm_names(rb);
+        // An ends_at at or before T-0 is reported on its own; faults are not blamed for it.
+        let ends = rb.event.ends_at.filter(|e| e.secs() > 0);
         for (i, inj) in r.inject.iter().enumerate() {
             let path = format!("rehearsal.inject[{i}]");
-            let Some(map) = inj.as_mapping() else {
+            self.offset(&format!("{path}.at"), inj.at);
+            if let Some(end) = ends
+                && inj.at >= end
+            {
                 self.err(
-                    &path,
-                    "an injection is a mapping",
-                    "e.g. { at: T+5m, metric: alb_5xx, shape: spike, to: 400, for: 3m }",
+                    &format!("{path}.at"),
+                    format!("fault at {} starts after the event ends ({end})", inj.at),
+                    "a rehearsal ends with the event; move the fault earlier or event.ends_at later",
                 );
-                continue;
+            }
+            if let Some(d) = inj.duration
+                && d.secs() > MAX_OFFSET_SECS
+            {
+                self.err(
+                    &format!("{path}.for"),
+                    format!("for {d} is more than 366 days"),
+                    "for is how long the fault lasts, e.g. 3m",
+                );
+            }
+            let fault = match inj.fault() {
+                Ok(f) => f,
+                Err(problems) => {
+                    for p in problems {
+                        let at = if p.field.is_empty() {
+                            path.clone()
+                        } else {
+                            format!("{path}.{}", p.field)
+                        };
+                        self.err(&at, p.message, p.hint);
+                    }
+                    continue;
+                }
             };
-            let get = |k: &str| map.get(k).and_then(|v| v.as_str());
-            match map.get("at") {
-                None => self.err(
-                    &path,
-                    "injection has no `at`",
-                    "add when it happens, e.g. at: T+5m",
-                ),
-                Some(at) => match at.as_str().map(str::parse::<TOffset>) {
-                    Some(Ok(t)) => self.offset(&format!("{path}.at"), t),
-                    _ => self.err(
-                        &format!("{path}.at"),
-                        "`at` is not a time offset",
-                        "write T-30m, T+2h, T-0, T-1h30m",
-                    ),
-                },
-            }
-            if let Some(m) = get("metric")
-                && !ids.contains(&m)
-            {
-                self.err(
-                    &format!("{path}.metric"),
-                    format!("injection refers to unknown metric `{m}`"),
-                    closest(m, ids.iter().copied())
-                        .map(|c| format!("did you mean `{c}`?"))
-                        .unwrap_or_default(),
-                );
-            }
-            if let Some(q) = get("quota")
-                && !codes.contains(&q)
-            {
-                self.err(
-                    &format!("{path}.quota"),
-                    format!("injection refers to unknown quota code `{q}`"),
-                    "use a `code` listed under `quotas:`",
-                );
+            let suggest = |name: &str, known: &[&str], none: &str| -> String {
+                match closest(name, known.iter().copied()) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None if known.is_empty() => none.to_string(),
+                    None => format!("one of: {}", known.join(", ")),
+                }
+            };
+            match &fault.target {
+                Target::Metric { id, .. } if !ids.contains(&id.as_str()) => {
+                    let hint = suggest(id, &ids, "no metrics are defined under `metrics:`");
+                    self.err(
+                        &format!("{path}.metric"),
+                        format!("fault refers to unknown metric `{id}`"),
+                        hint,
+                    );
+                }
+                Target::Quota { code, .. } if !codes.contains(&code.as_str()) => {
+                    let hint = suggest(code, &codes, "no quotas are defined under `quotas:`");
+                    self.err(
+                        &format!("{path}.quota"),
+                        format!("fault refers to unknown quota code `{code}`"),
+                        hint,
+                    );
+                }
+                Target::Alarm { name, .. } if !alarms.contains(name) => {
+                    let known: Vec<&str> = alarms.iter().map(String::as_str).collect();
+                    let hint = suggest(
+                        name,
+                        &known,
+                        "the runbook shows no alarms: list them under `alarms:` (names or prefix)",
+                    );
+                    self.err(
+                        &format!("{path}.alarm"),
+                        format!("fault refers to alarm `{name}`, which the war room does not show"),
+                        hint,
+                    );
+                }
+                Target::SourceDown { name } if name != crate::source::sim::SOURCE_NAME => {
+                    self.err(
+                        &format!("{path}.source"),
+                        format!("unknown source `{name}`"),
+                        format!(
+                            "a rehearsal has one source, `{}`",
+                            crate::source::sim::SOURCE_NAME
+                        ),
+                    );
+                }
+                _ => {}
             }
         }
     }

@@ -546,7 +546,7 @@ fn rehearsal_references() {
         "metric: alb5xx, shape",
         56,
         27,
-        "unknown metric `alb5xx`",
+        "fault refers to unknown metric `alb5xx`",
     );
     one(
         "quota: L-B99A9384, usage",
@@ -555,7 +555,92 @@ fn rehearsal_references() {
         27,
         "unknown quota code",
     );
-    one("at: T+12m", "at: soon", 57, 13, "`at` is not a time offset");
+    // A typed field: serde_yaml's own error, located at the value.
+    one("at: T+12m", "at: soon", 57, 13, "bad time offset \"soon\"");
+    one(
+        "at: T+12m",
+        "at: T+5h",
+        57,
+        13,
+        "fault at T+5h starts after the event ends (T+4h)",
+    );
+    one(
+        "quota: L-B99A9384, usage: 95%, for: 5m",
+        "alarm: web-alb-5xx, for: 5m",
+        57,
+        27,
+        "fault refers to alarm `web-alb-5xx`, which the war room does not show",
+    );
+    // With a prefix the simulator plays `<prefix><metric id>` for each metric with a crit.
+    let text = BASE
+        .replace(
+            "aws: { region: us-east-1, profile: prod-readonly }",
+            "aws: { region: us-east-1, profile: prod-readonly }\nalarms: { prefix: web- }",
+        )
+        .replace(
+            "quota: L-B99A9384, usage: 95%, for: 5m",
+            "alarm: web-alb-5xx, for: 5m",
+        );
+    let ds = parse("t.yaml", &text).unwrap_err();
+    assert_eq!(ds.len(), 1, "{}", crate::diag::render(&ds));
+    assert_eq!((ds[0].line, ds[0].column), (58, 27));
+    assert_eq!(ds[0].hint.as_deref(), Some("did you mean `web-alb_5xx`?"));
+    let fixed = text.replace("alarm: web-alb-5xx", "alarm: web-alb_5xx");
+    assert!(parse("t.yaml", &fixed).is_ok());
+    one(
+        "quota: L-B99A9384, usage: 95%, for: 5m",
+        "source: cloudwatch, for: 5m",
+        57,
+        28,
+        "unknown source `cloudwatch`",
+    );
+}
+
+#[test]
+fn rehearsal_fault_shapes() {
+    one(
+        "usage: 95%, for: 5m",
+        "usage: 95% ",
+        57,
+        7,
+        "fault has no `for`",
+    );
+    one(
+        "shape: spike, to: 400",
+        "shape: spike",
+        56,
+        7,
+        "a spike needs `to`",
+    );
+    one(
+        "shape: spike, to: 400",
+        "shape: gap, to: 400",
+        56,
+        52,
+        "a gap takes no `to`",
+    );
+    one(
+        "shape: spike, to: 400",
+        "shape: wobble, to: 400",
+        56,
+        43,
+        "unknown value `wobble`",
+    );
+    one(
+        "usage: 95%, for",
+        "usage: 195%, for",
+        57,
+        46,
+        "usage 195% is not between 0% and 100%",
+    );
+    one(
+        "metric: alb_5xx, shape: spike, to: 400,",
+        "metric: alb_5xx, quota: L-B99A9384, shape: spike, to: 400,",
+        56,
+        43,
+        "has both `metric` and `quota`",
+    );
+    one("for: 3m", "for: 0", 56, 64, "`for` must be longer than 0");
 }
 
 #[test]

@@ -80,6 +80,28 @@ pub enum Update {
         error: Option<String>,
         at: DateTime<Utc>,
     },
+    /// A rehearsal fault began or ended. The simulator reports its own faults (surprises
+    /// included) so the journal, and the score, hold what was really injected and when.
+    Fault(FaultNotice),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultNotice {
+    /// "inject[0]", "surprise[1]": unique within a session.
+    pub id: String,
+    /// True when it began, false when its target recovered.
+    pub started: bool,
+    /// When it began (or ended), on the session's clock: exact, whatever the tick.
+    pub at: DateTime<Utc>,
+    /// When it ends.
+    pub until: DateTime<Utc>,
+    /// "spike alb_5xx to 400 for 3m at T+5m".
+    pub description: String,
+    /// The metric id, quota code, alarm or source name it targets.
+    pub target: String,
+    pub surprise: bool,
+    /// Alerts it can open: an alert on one of these keys after it began counts as detecting it.
+    pub affects: Vec<crate::app::alerts::AlertKey>,
 }
 
 pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;

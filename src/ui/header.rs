@@ -71,7 +71,18 @@ pub fn render(f: &mut Frame, area: Rect, digits: Digits, app: &App, theme: &Them
 }
 
 fn title_line<'a>(app: &App, theme: &Theme, width: u16) -> Line<'a> {
-    let mut left = vec![
+    let mut left = Vec::new();
+    // First on the line, so no width can cut it off: nobody may mistake a game day for the
+    // real launch.
+    if app.mode == Mode::Rehearsal {
+        left.push(Span::styled(
+            format!(" {} ", rehearsal_marker(app.speed)),
+            theme
+                .warn()
+                .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+    }
+    left.extend([
         Span::styled(format!(" {} ", app.runbook.event.name), theme.accent()),
         Span::styled("· phase ", theme.muted()),
         Span::styled(
@@ -79,9 +90,10 @@ fn title_line<'a>(app: &App, theme: &Theme, width: u16) -> Line<'a> {
             theme.base().add_modifier(Modifier::BOLD),
         ),
         Span::raw(" "),
-    ];
+    ]);
     match app.mode {
         Mode::Simulated => left.push(Span::styled("· SIMULATED DATA ", theme.stale())),
+        Mode::Rehearsal => left.push(Span::styled("· SIMULATED DATA ", theme.stale())),
         Mode::Live => left.push(Span::styled(
             format!(
                 "· LIVE AWS {}",
@@ -116,6 +128,15 @@ fn title_line<'a>(app: &App, theme: &Theme, width: u16) -> Line<'a> {
     left.push(Span::raw(" ".repeat(gap)));
     left.extend(right);
     Line::from(left)
+}
+
+/// "REHEARSAL ×10", "REHEARSAL ×2.5"; just "REHEARSAL" at real time.
+pub fn rehearsal_marker(speed: f64) -> String {
+    if (speed - 1.0).abs() < 1e-9 || !speed.is_finite() {
+        "REHEARSAL".into()
+    } else {
+        format!("REHEARSAL ×{speed}")
+    }
 }
 
 /// Calm until the last minutes before T-0, then it draws the eye.

@@ -599,3 +599,23 @@ fn live_cost_and_partial_data_are_shown() {
     let s = screen(&mut app, 250, 70);
     assert!(s.contains("PartialData: more data is available"), "{s}");
 }
+
+#[test]
+fn a_rehearsal_says_so_first_on_the_header_at_every_usable_size() {
+    for (w, h) in [(250, 70), (120, 40), (80, 24), (40, 12)] {
+        let mut app = busy_app();
+        app.mode = Mode::Rehearsal;
+        app.speed = 20.0;
+        let s = screen(&mut app, w, h);
+        let first = s.lines().next().unwrap();
+        assert!(first.starts_with(" REHEARSAL ×20 "), "{w}x{h}:\n{s}");
+    }
+    let mut app = busy_app();
+    app.mode = Mode::Rehearsal;
+    let s = screen(&mut app, 120, 40);
+    assert!(s.lines().next().unwrap().starts_with(" REHEARSAL  "), "{s}");
+    assert_eq!(super::header::rehearsal_marker(2.5), "REHEARSAL ×2.5");
+    // Not in the real thing.
+    let mut real = busy_app();
+    assert!(!screen(&mut real, 120, 40).contains("REHEARSAL"));
+}

@@ -52,6 +52,9 @@ pub fn describe(runbook: &Runbook, e: &Event) -> String {
             )
         }
         Event::PhaseEntered { phase } => format!("phase: {phase}"),
+        Event::SessionEnded {} => "closed the war room".into(),
+        Event::FaultInjected { description, .. } => format!("fault injected: {description}"),
+        Event::FaultRecovered { fault, .. } => format!("fault {fault} recovered"),
         Event::ItemDone { item, auto: false } => {
             format!("ticked \"{}\"", item_title(runbook, item))
         }

@@ -8,6 +8,9 @@ mod alarms;
 mod curve;
 pub mod expr;
 #[cfg(test)]
+mod fault_tests;
+pub mod faults;
+#[cfg(test)]
 mod runbook_files;
 #[cfg(test)]
 mod tests;
@@ -26,6 +29,7 @@ use crate::runbook::model::Runbook;
 use crate::source::{BoxFuture, Sample, Source, Update};
 
 pub use self::curve::traffic;
+pub use self::faults::{ScheduledFault, scripted, surprises};
 
 pub const SOURCE_NAME: &str = "simulator";
 /// How much history `backfill` sends: enough to fill a sparkline at start.
@@ -83,6 +87,8 @@ pub struct Simulator {
     alarms: Vec<AlarmTracker>,
     /// Unix second of the last emitted point window's end; None before the first call.
     emitted_to: Option<i64>,
+    /// Rehearsal faults (empty outside `tminus rehearse`).
+    plan: faults::Plan,
 }
 
 impl Simulator {
@@ -160,7 +166,46 @@ impl Simulator {
             quotas,
             alarms: Vec::new(),
             emitted_to: None,
+            plan: faults::Plan::default(),
         }
+    }
+
+    /// Plays these faults: values, quotas and alarms change while each is active, and
+    /// `backfill`/`step` report when each begins and ends (`Update::Fault`).
+    pub fn with_faults(mut self, faults: Vec<ScheduledFault>) -> Simulator {
+        let expr_refs = self
+            .metrics
+            .iter()
+            .map(|m| match &m.kind {
+                Kind::Expr(Some(e)) => e
+                    .refs()
+                    .into_iter()
+                    .filter_map(|id| self.ids.get(id).copied())
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let wiring = faults::Wiring {
+            runbook: &self.runbook,
+            t0: self.t0,
+            ids: &self.ids,
+            quota_metric: self
+                .quotas
+                .iter()
+                .map(|q| match q.usage {
+                    Usage::Metric(m) => Some(m),
+                    Usage::Curve(_) => None,
+                })
+                .collect(),
+            expr_refs,
+            alarms: alarms::trackers(&self.runbook, self.t0)
+                .into_iter()
+                .map(|a| (a.name, a.metric))
+                .collect(),
+            quota_value: self.quotas.iter().map(|q| q.value).collect(),
+        };
+        self.plan = faults::Plan::new(faults, &wiring);
+        self
     }
 
     /// The value of metric `metric` (index in `runbook.metrics`) in the bucket holding `at`.
@@ -172,6 +217,32 @@ impl Simulator {
     fn value_at_secs(&self, metric: usize, t: i64, depth: usize) -> Option<f64> {
         let m = self.metrics.get(metric)?;
         let bucket = t.div_euclid(m.step) * m.step;
+        let base = self.base_value(metric, bucket, depth);
+        match self.plan.metric_effect(metric, bucket) {
+            None => base,
+            Some((effect, start, end)) => {
+                // Ramp and flatline start from the last point before the fault; the lookup goes
+                // strictly back in time, and the depth bounds chains of overlapping faults.
+                let needs_before = matches!(
+                    effect,
+                    crate::runbook::fault::Effect::Ramp(_)
+                        | crate::runbook::fault::Effect::Flatline
+                );
+                let before = (needs_before && depth < MAX_EXPR_DEPTH)
+                    .then(|| {
+                        let prev = (start - 1).div_euclid(m.step) * m.step;
+                        self.value_at_secs(metric, prev, depth + 1)
+                    })
+                    .flatten();
+                faults::apply(effect, bucket, start, end, base, before)
+            }
+        }
+    }
+
+    /// A metric's value in a bucket without faults on the metric itself (faults on the metrics
+    /// an expression reads do show through).
+    fn base_value(&self, metric: usize, bucket: i64, depth: usize) -> Option<f64> {
+        let m = self.metrics.get(metric)?;
         match &m.kind {
             Kind::Raw(profile) => {
                 let x = (bucket * 1000 - self.t0.timestamp_millis()) as f64 / 1000.0;
@@ -196,6 +267,9 @@ impl Simulator {
         let q = self.quotas.get(quota)?;
         match &q.usage {
             Usage::Metric(m) => self.value_at_secs(*m, t, 0),
+            Usage::Curve(_) if self.plan.quota_usage(quota, t).is_some() => {
+                self.plan.quota_usage(quota, t)
+            }
             Usage::Curve(p) => {
                 let bucket = t.div_euclid(TICK_SECS) * TICK_SECS;
                 let x = (bucket * 1000 - self.t0.timestamp_millis()) as f64 / 1000.0;
@@ -248,13 +322,17 @@ impl Simulator {
     }
 
     /// The last 30 minutes of points, quota history, every alarm's state and a health report:
-    /// what the app needs to show a full screen at start. Calling it again starts over.
+    /// what the app needs to show a full screen at start. Calling it again starts over. During a
+    /// source outage (a rehearsal fault) the history stops where the outage began.
     pub fn backfill(&mut self, now: DateTime<Utc>) -> Vec<Update> {
-        let to = now.timestamp();
+        let mut out = self.plan.notices(now.timestamp());
+        let down = self.plan.down_since(now.timestamp());
+        let to = down.map_or(now.timestamp(), |d| d.min(now.timestamp()));
         let from = to.saturating_sub(BACKFILL_SECS);
         let created = DateTime::from_timestamp(from, 0).unwrap_or(now);
         self.alarms = alarms::trackers(&self.runbook, created);
-        let (mut out, _changes) = self.advance(from, to);
+        let (samples, _changes) = self.advance(from, to);
+        out.extend(samples);
         self.emitted_to = Some(to);
 
         let mut t = (to - QUOTA_BACKFILL_SECS).div_euclid(TICK_SECS) * TICK_SECS + TICK_SECS;
@@ -264,25 +342,35 @@ impl Simulator {
             }
             t += TICK_SECS;
         }
+        if down.is_some() {
+            out.push(outage(now));
+            return out;
+        }
         out.extend(self.quota_updates(now));
-        out.extend(self.alarms.iter().map(alarm_update));
+        out.extend(self.alarm_updates(now));
         out.push(health(now));
         out
     }
 
-    /// Everything due since the last call: new points, alarm state changes, quota usage at
-    /// `now`, and a health report. A clock that went backwards gives no new points.
+    /// Everything due since the last call: fault notices, new points, alarm state changes, quota
+    /// usage at `now`, and a health report. A clock that went backwards gives no new points.
+    /// During a source outage only an error: the points are sent once it ends, late, as
+    /// CloudWatch would.
     pub fn step(&mut self, now: DateTime<Utc>) -> Vec<Update> {
         let to = now.timestamp();
         if self.emitted_to.is_none() {
             self.alarms = alarms::trackers(&self.runbook, now);
+        }
+        let mut out = self.plan.notices(to);
+        if self.plan.down_since(to).is_some() {
+            out.push(outage(now));
+            return out;
         }
         // After a long sleep (laptop lid, paused process) send at most the backfill window.
         let from = self
             .emitted_to
             .unwrap_or(i64::MIN)
             .max(to.saturating_sub(BACKFILL_SECS));
-        let mut out = Vec::new();
         if to > from {
             let (samples, changes) = self.advance(from, to);
             out.extend(samples);
@@ -291,15 +379,62 @@ impl Simulator {
         }
         // Every alarm's state on every step, as a DescribeAlarms poll returns them: the pane's
         // "updated" age then says how fresh the states are, not when one last changed.
-        out.extend(self.alarms.iter().map(alarm_update));
+        out.extend(self.alarm_updates(now));
         out.extend(self.quota_updates(now));
         out.push(health(now));
         out
     }
 
+    /// Every alarm's state at `now`, with rehearsal faults forcing some of them.
+    fn alarm_updates(&self, now: DateTime<Utc>) -> Vec<Update> {
+        let t = now.timestamp();
+        self.alarms
+            .iter()
+            .map(|a| {
+                let forced = self.plan.alarm_state(&a.name, t);
+                let released = self.plan.alarm_released(&a.name, t);
+                match (forced, alarm_update(a)) {
+                    (Some((state, since)), Update::Alarm { name, .. }) => Update::Alarm {
+                        reason: forced_reason(a, state),
+                        name,
+                        state,
+                        changed_at: DateTime::from_timestamp(since, 0).unwrap_or(now),
+                    },
+                    // After a forced state the alarm's own state is a change again.
+                    (
+                        None,
+                        Update::Alarm {
+                            name,
+                            state,
+                            reason,
+                            changed_at,
+                        },
+                    ) if released.is_some_and(|r| r > changed_at.timestamp()) => Update::Alarm {
+                        name,
+                        state,
+                        reason,
+                        changed_at: released
+                            .and_then(|r| DateTime::from_timestamp(r, 0))
+                            .unwrap_or(changed_at),
+                    },
+                    (_, u) => u,
+                }
+            })
+            .collect()
+    }
+
     pub fn t0(&self) -> DateTime<Utc> {
         self.t0
     }
+}
+
+/// The names of the alarms the simulator plays for a runbook (what rehearsal faults may flip).
+pub fn alarm_names(runbook: &Runbook) -> Vec<String> {
+    let epoch = DateTime::<Utc>::UNIX_EPOCH;
+    alarms::trackers(runbook, epoch)
+        .into_iter()
+        .map(|a| a.name)
+        .collect()
 }
 
 fn alarm_update(a: &AlarmTracker) -> Update {
@@ -308,6 +443,37 @@ fn alarm_update(a: &AlarmTracker) -> Update {
         state: a.state,
         reason: a.reason.clone(),
         changed_at: a.changed_at,
+    }
+}
+
+/// What CloudWatch would say for an alarm in a state a fault forced, without giving the fault
+/// away.
+fn forced_reason(a: &AlarmTracker, state: crate::source::AlarmState) -> String {
+    match state {
+        crate::source::AlarmState::InsufficientData => format!(
+            "Insufficient Data: {} datapoints were unknown.",
+            alarms::DATAPOINTS
+        ),
+        _ => {
+            let cmp = match a.direction {
+                crate::runbook::model::Direction::Above => "greater than or equal to",
+                crate::runbook::model::Direction::Below => "less than or equal to",
+            };
+            format!(
+                "Threshold Crossed: {} datapoints were {cmp} the threshold ({:.1}).",
+                alarms::DATAPOINTS,
+                a.threshold
+            )
+        }
+    }
+}
+
+/// The error a source in an outage reports, worded like a network failure, not like a fault.
+fn outage(at: DateTime<Utc>) -> Update {
+    Update::Health {
+        source: SOURCE_NAME.to_string(),
+        error: Some("request timed out: no response from the metrics endpoint".to_string()),
+        at,
     }
 }
 
@@ -341,8 +507,9 @@ impl Source for Simulator {
                 }
             }
             // How fast the clock runs against real time: 1 for the wall clock, N for a rehearsal
-            // at --speed N (learnt from the first sleep), so a tick is not overslept N times.
-            let mut rate = 1.0_f64;
+            // at --speed N (as the clock says, then as measured), so a tick is not overslept N
+            // times.
+            let mut rate = clock.rate().clamp(1.0, 1000.0);
             loop {
                 let before = clock.now();
                 let wait_ms = (until_next_tick_ms(before) as f64 / rate).clamp(50.0, 10_000.0);
