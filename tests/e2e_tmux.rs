@@ -54,25 +54,31 @@ impl Tmux {
             self.journal().display()
         );
         self.tmux(&["kill-server"]);
-        let out = Command::new("tmux")
-            .args([
-                "-L",
-                &self.socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-s",
-                "e2e",
-            ])
-            .args(["-x", &w.to_string(), "-y", &h.to_string()])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "tmux new-session: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // A server still shutting down from the kill above can take the new session with it
+        // ("server exited unexpectedly"): try again a few times.
+        let mut last = String::new();
+        let started = (0..5).any(|_| {
+            let out = Command::new("tmux")
+                .args([
+                    "-L",
+                    &self.socket,
+                    "-f",
+                    "/dev/null",
+                    "new-session",
+                    "-d",
+                    "-s",
+                    "e2e",
+                ])
+                .args(["-x", &w.to_string(), "-y", &h.to_string()])
+                .output()
+                .unwrap();
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+            if !out.status.success() {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            out.status.success()
+        });
+        assert!(started, "tmux new-session: {last}");
         self.tmux(&["set-option", "-g", "remain-on-exit", "on"]);
         self.tmux(&["set-window-option", "-g", "window-size", "manual"]);
         self.tmux(&["respawn-pane", "-k", "-t", "e2e", &cmd]);
