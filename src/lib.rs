@@ -11,6 +11,7 @@ pub mod diag;
 pub mod journal;
 pub mod notify;
 pub mod quotas_cmd;
+pub mod record;
 pub mod rehearsal;
 pub mod run;
 pub mod runbook;

@@ -1,0 +1,182 @@
+//! Recordings: every update a session receives, appended as it arrives, so an event can be
+//! replayed through the same UI later (a review, or the base of a game day).
+//!
+//! JSON lines: a header (with the runbook's YAML, so a recording stands alone), then one line
+//! per update with the time it arrived. Each line is flushed as it is written; a process killed
+//! mid-line leaves at most one torn last line, which `read` skips.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::source::Update;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// Marks the file and its format version.
+    pub tminus_recording: u32,
+    pub event_name: String,
+    pub runbook_path: String,
+    pub runbook_yaml: String,
+    pub t0: DateTime<Utc>,
+    pub started: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub at: DateTime<Utc>,
+    pub update: Update,
+}
+
+pub struct Recorder {
+    out: BufWriter<File>,
+}
+
+impl Recorder {
+    /// Starts a recording, or continues one of the same event (a restarted war room).
+    pub fn open(path: &Path, header: &Header) -> Result<Recorder> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let existing = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
+        if existing {
+            let (old, _) = read(path)?;
+            if old.event_name != header.event_name || old.t0 != header.t0 {
+                bail!(
+                    "{} records another event ({} at T-0 {}): choose another --record file",
+                    path.display(),
+                    old.event_name,
+                    old.t0
+                );
+            }
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        let mut r = Recorder {
+            out: BufWriter::new(file),
+        };
+        if !existing {
+            r.line(header)?;
+        }
+        Ok(r)
+    }
+
+    fn line<T: Serialize>(&mut self, value: &T) -> Result<()> {
+        serde_json::to_writer(&mut self.out, value)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()?;
+        Ok(())
+    }
+
+    /// Appends one update. Failing to record never stops the war room: the caller reports it.
+    pub fn record(&mut self, at: DateTime<Utc>, update: &Update) -> Result<()> {
+        #[derive(Serialize)]
+        struct EntryRef<'a> {
+            at: DateTime<Utc>,
+            update: &'a Update,
+        }
+        self.line(&EntryRef { at, update })
+    }
+}
+
+/// The header and every complete entry, oldest first.
+pub fn read(path: &Path) -> Result<(Header, Vec<Entry>)> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut lines = BufReader::new(file).lines();
+    let first = lines
+        .next()
+        .transpose()?
+        .with_context(|| format!("{} is empty", path.display()))?;
+    let header: Header = serde_json::from_str(&first).with_context(|| {
+        format!("{}:1: not a tminus recording (expected a header line)", path.display())
+    })?;
+    if header.tminus_recording > FORMAT_VERSION {
+        bail!(
+            "{} is recording format {}; this tminus reads up to {FORMAT_VERSION}",
+            path.display(),
+            header.tminus_recording
+        );
+    }
+    let all: Vec<String> = lines.collect::<std::io::Result<_>>()?;
+    let mut entries = Vec::with_capacity(all.len());
+    for (i, l) in all.iter().enumerate() {
+        match serde_json::from_str::<Entry>(l) {
+            Ok(e) => entries.push(e),
+            // A kill mid-write tears the last line only.
+            Err(_) if i + 1 == all.len() => {}
+            Err(e) => bail!("{}:{}: {e}", path.display(), i + 2),
+        }
+    }
+    Ok((header, entries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{AlarmState, Sample};
+
+    fn header() -> Header {
+        Header {
+            tminus_recording: FORMAT_VERSION,
+            event_name: "Launch".into(),
+            runbook_path: "runbooks/launch.yaml".into(),
+            runbook_yaml: "event: {}".into(),
+            t0: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            started: DateTime::from_timestamp(1_799_990_000, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_and_a_torn_line_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rec/launch.rec");
+        let at = |s: i64| DateTime::from_timestamp(1_799_990_000 + s, 0).unwrap();
+        let updates = vec![
+            Update::Samples {
+                metric: 1,
+                points: vec![Sample {
+                    at: at(0),
+                    value: 42.5,
+                }],
+            },
+            Update::Alarm {
+                name: "web-p99".into(),
+                state: AlarmState::Alarm,
+                reason: "Threshold Crossed".into(),
+                changed_at: at(5),
+            },
+        ];
+        {
+            let mut r = Recorder::open(&path, &header()).unwrap();
+            r.record(at(1), &updates[0]).unwrap();
+        }
+        // A restart continues the same file.
+        {
+            let mut r = Recorder::open(&path, &header()).unwrap();
+            r.record(at(6), &updates[1]).unwrap();
+        }
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"at\":\"2026-").unwrap();
+        let (h, entries) = read(&path).unwrap();
+        assert_eq!(h, header());
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].at, at(1));
+        assert_eq!(entries[1].update, updates[1]);
+
+        // Another event's recording is not appended to.
+        let mut other = header();
+        other.event_name = "Another".into();
+        let err = Recorder::open(&path, &other).err().unwrap().to_string();
+        assert!(err.contains("records another event"), "{err}");
+    }
+}
