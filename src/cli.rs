@@ -36,6 +36,9 @@ pub enum Command {
     /// (`rehearsal.inject`), on a clock that can run faster than real time; prints a score
     /// (time to detect, acknowledge and resolve each fault, checklist timing) on quit
     Rehearse(RehearseArgs),
+    /// Play a recording (`run --record FILE`) back through the war room: review an event, or
+    /// rehearse on real data. ] and } jump ahead
+    Replay(ReplayArgs),
     /// Print every quota of a runbook with value, usage, headroom and status; exit 1 if any is
     /// critical (for pipelines)
     Quotas(QuotasArgs),
@@ -76,12 +79,28 @@ pub struct RunArgs {
     /// Override the runbook's T-0: an RFC 3339 time (2026-12-01T17:00:00Z) or a delay from now (+10m)
     #[arg(long, value_name = "TIME")]
     pub t0: Option<String>,
+    /// Append every update received to FILE (JSON lines), for `tminus replay` and reports;
+    /// safe to kill, and a restart continues the same file
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     /// Allow the one write tminus can make: requesting a quota increase (key `i` on a quota,
     /// always confirmed first). Without it tminus is read-only
     #[arg(long)]
     pub allow_writes: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The recording to play (JSON lines written by `tminus run --record FILE`)
+    #[arg(value_name = "FILE")]
+    pub recording: PathBuf,
+    /// Play N times faster than it happened (1 to 1000)
+    #[arg(long, value_name = "N", default_value = "1", value_parser = crate::rehearsal::parse_speed)]
+    pub speed: f64,
     #[command(flatten)]
     pub common: CommonArgs,
 }

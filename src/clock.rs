@@ -172,3 +172,58 @@ mod tests {
         );
     }
 }
+
+/// A clock that can be moved forward: replay's seek. Wraps another clock and adds an offset.
+pub struct SeekClock {
+    inner: Arc<dyn Clock>,
+    offset_ms: std::sync::atomic::AtomicI64,
+}
+
+impl SeekClock {
+    pub fn new(inner: Arc<dyn Clock>) -> Self {
+        Self {
+            inner,
+            offset_ms: std::sync::atomic::AtomicI64::new(0),
+        }
+    }
+
+    /// Jumps `secs` ahead (never back: what was replayed stays replayed).
+    pub fn seek(&self, secs: i64) {
+        self.offset_ms.fetch_add(
+            secs.max(0).saturating_mul(1000),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+}
+
+impl Clock for SeekClock {
+    fn now(&self) -> DateTime<Utc> {
+        let off = self.offset_ms.load(std::sync::atomic::Ordering::SeqCst);
+        let now = self.inner.now();
+        chrono::TimeDelta::try_milliseconds(off)
+            .and_then(|d| now.checked_add_signed(d))
+            .unwrap_or(now)
+    }
+    fn rate(&self) -> f64 {
+        self.inner.rate()
+    }
+}
+
+#[cfg(test)]
+mod seek_tests {
+    use super::*;
+
+    #[test]
+    fn seeking_moves_forward_only() {
+        let base = Arc::new(ManualClock::new(
+            DateTime::from_timestamp(1_000, 0).unwrap(),
+        ));
+        let c = SeekClock::new(base.clone());
+        c.seek(300);
+        assert_eq!(c.now().timestamp(), 1_300);
+        c.seek(-100);
+        assert_eq!(c.now().timestamp(), 1_300);
+        base.set(DateTime::from_timestamp(1_010, 0).unwrap());
+        assert_eq!(c.now().timestamp(), 1_310);
+    }
+}

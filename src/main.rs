@@ -103,11 +103,14 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 theme,
                 aws,
                 allow_writes: args.allow_writes,
+                record: args.record.clone(),
+                replay: None,
                 rehearsal: None,
             })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Rehearse(args) => rehearse(args),
+        Command::Replay(args) => replay(args),
         Command::Demo(args) => {
             let runbook = match runbook::parse(DEMO_LABEL, DEMO_RUNBOOK) {
                 Ok(r) => r,
@@ -140,6 +143,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 theme,
                 aws: Default::default(),
                 allow_writes: false,
+                record: None,
+                replay: None,
                 rehearsal: None,
             })?;
             Ok(ExitCode::SUCCESS)
@@ -204,6 +209,8 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
         theme,
         aws: Default::default(),
         allow_writes: false,
+        record: None,
+        replay: None,
         rehearsal: Some(run::Rehearsal {
             speed: args.speed,
             start_at: args.start_at,
@@ -255,4 +262,58 @@ fn theme_or_report(common: &CommonArgs) -> Option<Theme> {
             None
         }
     }
+}
+
+/// `tminus replay FILE`: the recording's runbook and updates, on a replay clock starting where
+/// the recording starts. Its own journal, so a review never mixes with the event's.
+fn replay(args: tminus::cli::ReplayArgs) -> Result<ExitCode> {
+    let (header, entries) = tminus::record::read(&args.recording)?;
+    let label = format!("{} (in {})", header.runbook_path, args.recording.display());
+    let runbook = match runbook::parse(&label, &header.runbook_yaml) {
+        Ok(r) => r,
+        Err(diags) => {
+            eprintln!("{}", tminus::diag::render(&diags));
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let Some(theme) = theme_or_report(&args.common) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let journal_path = args.common.journal.clone().unwrap_or_else(|| {
+        let stem = args
+            .recording
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("recording");
+        Path::new(".tminus").join(format!("{stem}.replay.journal"))
+    });
+    // Each replay starts from the beginning: an earlier review's journal is kept beside it.
+    if journal_path.exists() {
+        let aside = journal_path.with_extension(format!(
+            "{}.journal",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S")
+        ));
+        std::fs::rename(&journal_path, &aside)?;
+    }
+    let start = entries.first().map(|e| e.at).unwrap_or(header.started);
+    run::run_war_room(Session {
+        runbook,
+        runbook_path: label.into(),
+        t0: header.t0,
+        journal_path,
+        operator: operator(&args.common),
+        mode: Mode::Replay,
+        seed: args.common.seed,
+        theme,
+        aws: Default::default(),
+        allow_writes: false,
+        rehearsal: None,
+        replay: Some(run::ReplayPlan {
+            entries,
+            start,
+            speed: args.speed,
+        }),
+        record: None,
+    })?;
+    Ok(ExitCode::SUCCESS)
 }

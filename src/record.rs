@@ -42,8 +42,7 @@ impl Recorder {
     /// Starts a recording, or continues one of the same event (a restarted war room).
     pub fn open(path: &Path, header: &Header) -> Result<Recorder> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let existing = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
         if existing {
@@ -98,7 +97,10 @@ pub fn read(path: &Path) -> Result<(Header, Vec<Entry>)> {
         .transpose()?
         .with_context(|| format!("{} is empty", path.display()))?;
     let header: Header = serde_json::from_str(&first).with_context(|| {
-        format!("{}:1: not a tminus recording (expected a header line)", path.display())
+        format!(
+            "{}:1: not a tminus recording (expected a header line)",
+            path.display()
+        )
     })?;
     if header.tminus_recording > FORMAT_VERSION {
         bail!(

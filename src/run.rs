@@ -36,9 +36,20 @@ pub struct Session {
     pub allow_writes: bool,
     /// Set for `tminus rehearse` (with `mode: Mode::Rehearsal`).
     pub rehearsal: Option<Rehearsal>,
+    /// Set for `tminus replay` (with `mode: Mode::Replay`).
+    pub replay: Option<ReplayPlan>,
+    /// `--record FILE`: every update received is appended there.
+    pub record: Option<PathBuf>,
 }
 
 /// How a game day runs.
+/// What `tminus replay` plays: the recording's entries from `start`, at `speed`.
+pub struct ReplayPlan {
+    pub entries: Vec<crate::record::Entry>,
+    pub start: DateTime<Utc>,
+    pub speed: f64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rehearsal {
     /// How many times real time the clock runs.
@@ -103,15 +114,27 @@ pub fn run_war_room(session: Session) -> Result<Outcome> {
 async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -> Result<Outcome> {
     // The session's only clock: the countdown, due times, escalation timers, the simulator and
     // the tick below all read it, so a rehearsal at --speed N is N times faster everywhere.
-    let clock: Arc<dyn Clock> = match &session.rehearsal {
-        Some(r) => Arc::new(ScaledClock::new(
+    let seek = session.replay.as_ref().map(|r| {
+        Arc::new(crate::clock::SeekClock::new(Arc::new(ScaledClock::new(
+            Arc::new(WallClock),
+            r.start,
+            r.speed,
+        ))))
+    });
+    let clock: Arc<dyn Clock> = match (&session.rehearsal, &seek) {
+        (_, Some(s)) => s.clone(),
+        (Some(r), None) => Arc::new(ScaledClock::new(
             Arc::new(WallClock),
             r.start_at.at(session.t0),
             r.speed,
         )),
-        None => Arc::new(WallClock),
+        (None, None) => Arc::new(WallClock),
     };
-    let speed = session.rehearsal.map_or(1.0, |r| r.speed);
+    let speed = match (&session.rehearsal, &session.replay) {
+        (_, Some(r)) => r.speed,
+        (Some(r), None) => r.speed,
+        (None, None) => 1.0,
+    };
     let notify = session.rehearsal.is_none_or(|r| r.notify);
     let Session {
         runbook,
@@ -124,6 +147,8 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         aws,
         allow_writes,
         rehearsal,
+        replay,
+        record,
         ..
     } = session;
     let mut app = App::new(
@@ -179,6 +204,10 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
             clock.clone(),
         ))],
         Mode::Live => live_sources(&app.runbook, &aws, clock.clone()),
+        Mode::Replay => vec![Box::new(crate::source::replay::ReplaySource::new(
+            replay.map(|r| r.entries).unwrap_or_default(),
+            clock.clone(),
+        ))],
         Mode::Rehearsal => {
             let mut faults = crate::source::sim::scripted(&app.runbook);
             if let Some(r) = rehearsal.filter(|r| r.surprise) {
@@ -204,6 +233,24 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
 
+    let mut recorder = match &record {
+        Some(path) => Some(crate::record::Recorder::open(
+            path,
+            &crate::record::Header {
+                tminus_recording: crate::record::FORMAT_VERSION,
+                event_name: app.runbook.event.name.clone(),
+                runbook_path: app.runbook_path.clone(),
+                // The file as written: the model's own serialisation need not read back.
+                runbook_yaml: std::fs::read_to_string(&runbook_path).with_context(|| {
+                    format!("reading {} for the recording", runbook_path.display())
+                })?,
+                t0,
+                started: clock.now(),
+            },
+        )?),
+        None => None,
+    };
+
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     app.update(clock.now(), Msg::Resize(size.width, size.height));
@@ -228,7 +275,10 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
                 Some(Err(e)) => return Err(e).context("reading terminal input"),
                 None => break,
             },
-            Some(update) = rx.recv() => Msg::Source(update),
+            Some(update) = rx.recv() => {
+                record_update(&mut recorder, &mut app, clock.now(), &update);
+                Msg::Source(update)
+            }
             () = tokio::time::sleep(until_next_second(clock.now(), speed)) => Msg::Tick,
             _ = sigterm.recv() => break,
             _ = sighup.recv() => break,
@@ -237,10 +287,11 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         app.update(clock.now(), msg);
         // Fold whatever else is queued before drawing, so a burst of updates costs one frame.
         while let Ok(update) = rx.try_recv() {
+            record_update(&mut recorder, &mut app, clock.now(), &update);
             app.update(clock.now(), Msg::Source(update));
         }
         dispatch_notifications(&mut app, &notify_tx, notify);
-        run_commands(&mut app, live_aws.as_ref(), &notify_tx);
+        run_commands(&mut app, live_aws.as_ref(), seek.as_deref(), &notify_tx);
     }
     drop(guard);
     let ended_at = clock.now();
@@ -250,6 +301,23 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         app.act(Event::SessionEnded {});
     }
     Ok(Outcome { ended_at })
+}
+
+/// Appends an update to the recording, if there is one. A failed write is shown once and the
+/// recording stops; the war room goes on.
+fn record_update(
+    recorder: &mut Option<crate::record::Recorder>,
+    app: &mut App,
+    now: DateTime<Utc>,
+    update: &crate::source::Update,
+) {
+    if let Some(r) = recorder
+        && let Err(e) = r.record(now, update)
+    {
+        app.ui.flash = Some((format!("recording stopped: {e:#}"), now));
+        app.dirty = true;
+        *recorder = None;
+    }
 }
 
 /// CloudWatch metrics, alarms and Service Quotas, each on its own task; the quotas source
@@ -290,11 +358,19 @@ fn live_sources(
 fn run_commands(
     app: &mut App,
     aws: Option<&crate::source::aws::Aws>,
+    seek: Option<&crate::clock::SeekClock>,
     tx: &mpsc::Sender<crate::source::Update>,
 ) {
     for c in app.take_commands() {
+        if let crate::app::Command::Seek { secs } = c {
+            if let Some(s) = seek {
+                s.seek(secs);
+            }
+            continue;
+        }
         let Some(aws) = aws else { continue };
         match c {
+            crate::app::Command::Seek { .. } => {}
             crate::app::Command::RequestQuotaIncrease {
                 quota,
                 service,

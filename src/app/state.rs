@@ -21,6 +21,8 @@ pub enum Mode {
     Live,
     /// A game day: simulated data with injected faults, on a clock that may run faster.
     Rehearsal,
+    /// A recorded session played back (`tminus replay`), on a clock that may run faster.
+    Replay,
 }
 
 impl Mode {
@@ -29,6 +31,7 @@ impl Mode {
             Mode::Simulated => "SIMULATED",
             Mode::Live => "LIVE",
             Mode::Rehearsal => "REHEARSAL",
+            Mode::Replay => "REPLAY",
         }
     }
 }
@@ -253,6 +256,8 @@ pub enum Command {
         region: Option<String>,
         desired: f64,
     },
+    /// Replay only: jump the replay clock forward.
+    Seek { secs: i64 },
 }
 
 #[derive(Debug, Clone, Default)]

@@ -788,6 +788,14 @@ impl App {
             }
             KeyCode::Char('a') => self.acknowledge_top(),
             KeyCode::Char('i') => self.start_increase(),
+            KeyCode::Char(']') if self.mode == Mode::Replay => {
+                self.commands.push(Command::Seek { secs: 300 });
+                self.flash("replay: +5 minutes".into());
+            }
+            KeyCode::Char('}') if self.mode == Mode::Replay => {
+                self.commands.push(Command::Seek { secs: 1800 });
+                self.flash("replay: +30 minutes".into());
+            }
             _ => {}
         }
     }

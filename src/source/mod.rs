@@ -3,6 +3,7 @@
 //! channel, so the simulator, a recording and AWS are interchangeable and the UI never waits on one.
 
 pub mod aws;
+pub mod replay;
 pub mod sim;
 
 use std::future::Future;

@@ -74,6 +74,17 @@ fn title_line<'a>(app: &App, theme: &Theme, width: u16) -> Line<'a> {
     let mut left = Vec::new();
     // First on the line, so no width can cut it off: nobody may mistake a game day for the
     // real launch.
+    if app.mode == Mode::Replay {
+        left.push(Span::styled(
+            format!(
+                " {} ",
+                rehearsal_marker(app.speed).replace("REHEARSAL", "REPLAY")
+            ),
+            theme
+                .warn()
+                .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+    }
     if app.mode == Mode::Rehearsal {
         left.push(Span::styled(
             format!(" {} ", rehearsal_marker(app.speed)),
@@ -94,6 +105,10 @@ fn title_line<'a>(app: &App, theme: &Theme, width: u16) -> Line<'a> {
     match app.mode {
         Mode::Simulated => left.push(Span::styled("· SIMULATED DATA ", theme.stale())),
         Mode::Rehearsal => left.push(Span::styled("· SIMULATED DATA ", theme.stale())),
+        Mode::Replay => left.push(Span::styled(
+            "· RECORDED DATA (] +5m, } +30m) ",
+            theme.stale(),
+        )),
         Mode::Live => left.push(Span::styled(
             format!(
                 "· LIVE AWS {}",
