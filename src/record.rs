@@ -143,7 +143,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rec/launch.rec");
         let at = |s: i64| DateTime::from_timestamp(1_799_990_000 + s, 0).unwrap();
-        let updates = vec![
+        let updates = [
             Update::Samples {
                 metric: 1,
                 points: vec![Sample {

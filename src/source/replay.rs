@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn entries_are_due_by_their_time() {
         let es = vec![entry(0, 1.0), entry(10, 2.0), entry(20, 3.0)];
-        let at = |s| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let at = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
         assert_eq!(due(&es, at(-1)), 0);
         assert_eq!(due(&es, at(0)), 1);
         assert_eq!(due(&es, at(15)), 2);
