@@ -37,6 +37,16 @@ pub fn line<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
         sev_style
     };
     let mut tail = Vec::new();
+    // The message says what opened the alert; a metric's value now says where it stands.
+    if let crate::app::alerts::AlertKey::Metric(id) = &alert.key
+        && let Some(i) = app.runbook.metrics.iter().position(|m| &m.id == id)
+        && let Some(latest) = app.metrics[i].latest()
+    {
+        tail.push(Span::styled(
+            format!(" (now {})", crate::ui::format::value(latest.value)),
+            sev_style,
+        ));
+    }
     match &alert.acked {
         Some((who, at)) => tail.push(Span::styled(
             format!(

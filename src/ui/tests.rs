@@ -393,6 +393,8 @@ fn the_banner_shows_escalation_and_how_to_acknowledge() {
     let s = screen(&mut app, 160, 45);
     let banner = s.lines().find(|l| l.contains('▲')).unwrap().to_string();
     assert!(banner.contains("CRIT"), "{banner}");
+    // Opened at 1040 ms; the value now is 937.
+    assert!(banner.contains("(now 937)"), "{banner}");
     assert!(
         banner.contains("L3/3: call AWS Support case (Sev: business-critical)"),
         "{banner}"
