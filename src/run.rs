@@ -365,6 +365,8 @@ fn run_commands(
         if let crate::app::Command::Seek { secs } = c {
             if let Some(s) = seek {
                 s.seek(secs);
+                // Show the new time in this frame, not at the next tick.
+                app.update(s.now(), Msg::Tick);
             }
             continue;
         }

@@ -481,3 +481,35 @@ fn rehearse_shows_rehearsal_and_the_countdown_runs_at_speed() {
         Some(Event::SessionEnded {})
     ));
 }
+
+#[test]
+fn a_recording_replays_through_the_war_room_and_seeks_ahead() {
+    let t = Tmux::new("replay");
+    let runbook = concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/demo.yaml");
+    let rec = t.dir.path().join("demo.rec");
+    t.start(
+        &format!(
+            "run {runbook} --simulate --t0 +2m --record {}",
+            rec.display()
+        ),
+        "",
+        120,
+        40,
+    );
+    t.wait_for("the war room", running);
+    quit(&t);
+    let (_, entries) = tminus::record::read(&rec).unwrap();
+    assert!(entries.len() > 10, "the backfill and a step were recorded");
+
+    t.start(&format!("replay {} --speed 10", rec.display()), "", 120, 40);
+    let s = t.wait_for("the replay", |s| {
+        s.contains("REPLAY ×10") && s.contains("req/s")
+    });
+    let before = countdown_secs(&s).expect("a countdown");
+    t.keys(&["]"]);
+    let s = t.wait_for("the seek", |s| {
+        s.contains("replay: +5 minutes") && countdown_secs(s).is_some_and(|c| c - before >= 300)
+    });
+    assert!(s.contains("REPLAY ×10"), "{s}");
+    quit(&t);
+}
