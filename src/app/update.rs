@@ -215,11 +215,19 @@ impl App {
             }
         }
 
+        // Only changes are collected: this runs every tick, and an item that is (still) overdue
+        // with its alert open, or on time with none, needs nothing, not even a message.
         let mut overdue = Vec::new();
         for (c, list) in self.runbook.checklists.iter().enumerate() {
             for (i, item) in list.items.iter().enumerate() {
-                let state = &self.items[c][i];
-                let wanted = self.is_overdue(item, state).then(|| {
+                let late = self.is_overdue(item, &self.items[c][i]);
+                let open = self.alerts.iter().any(|a| {
+                    a.is_open() && matches!(&a.key, AlertKey::Overdue(id) if *id == item.id)
+                });
+                if late == open {
+                    continue;
+                }
+                let wanted = late.then(|| {
                     let owner = item.owner.as_deref().unwrap_or("no owner");
                     let due = item.due.map(|d| d.to_string()).unwrap_or_default();
                     (
