@@ -34,33 +34,25 @@ fn refresh(c: &mut Criterion) {
         let rb = runbook(n);
         let groups = plan::groups(&rb, &[]);
         let refs: Vec<&plan::Group> = groups.iter().collect();
+        let refresh = || {
+            rt.block_on(async {
+                let now = Utc::now();
+                for call in plan::pack(&refs) {
+                    metrics::fetch(&client, &call, now - Duration::hours(1), now)
+                        .await
+                        .unwrap();
+                }
+            })
+        };
         // Calls and metrics requested by one refresh, counted at the emulator.
         emulator.reset();
-        rt.block_on(async {
-            let now = Utc::now();
-            for call in plan::pack(&refs) {
-                metrics::fetch(&client, &call, now - Duration::hours(1), now)
-                    .await
-                    .unwrap();
-            }
-        });
+        refresh();
         let stats = emulator.stats();
         eprintln!(
             "{n} metrics: {} GetMetricData call(s), {} metrics requested per refresh",
             stats["ops"]["GetMetricData"], stats["get_metric_data_queries"]
         );
-        group.bench_function(format!("{n} metrics"), |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    let now = Utc::now();
-                    for call in plan::pack(&refs) {
-                        metrics::fetch(&client, &call, now - Duration::hours(1), now)
-                            .await
-                            .unwrap();
-                    }
-                })
-            })
-        });
+        group.bench_function(format!("{n} metrics"), |b| b.iter(refresh));
     }
     group.finish();
 }

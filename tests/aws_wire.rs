@@ -242,6 +242,14 @@ fn alarms_by_prefix_and_name_with_state_and_reason() {
     assert_eq!(e.calls("DescribeAlarms"), 2);
 }
 
+/// The AWS/Usage dimensions of Lambda's concurrent executions, as Service Quotas names them.
+const LAMBDA_CONCURRENCY_USAGE: &[(&str, &str)] = &[
+    ("Service", "Lambda"),
+    ("Type", "Resource"),
+    ("Resource", "ConcurrentExecutions"),
+    ("Class", "None"),
+];
+
 fn stub_lambda_quota(e: &Emulator, applied: bool) {
     let quota = json!({
         "ServiceCode": "lambda",
@@ -321,12 +329,7 @@ fn usage_metrics_join_the_batch_and_give_headroom() {
             &e,
             "AWS/Usage",
             "ResourceCount",
-            &[
-                ("Service", "Lambda"),
-                ("Type", "Resource"),
-                ("Resource", "ConcurrentExecutions"),
-                ("Class", "None"),
-            ],
+            LAMBDA_CONCURRENCY_USAGE,
             &[(3, 650.0), (2, 710.0)],
         )
         .await;
@@ -492,12 +495,7 @@ fn the_quotas_command_gates_a_pipeline() {
             &e,
             "AWS/Usage",
             "ResourceCount",
-            &[
-                ("Service", "Lambda"),
-                ("Type", "Resource"),
-                ("Resource", "ConcurrentExecutions"),
-                ("Class", "None"),
-            ],
+            LAMBDA_CONCURRENCY_USAGE,
             &[(2, 900.0), (1, 950.0)],
         )
         .await;

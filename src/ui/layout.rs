@@ -140,13 +140,7 @@ fn arrange(arrangement: Arrangement, body: Rect) -> Vec<(Pane, Rect)> {
             let [quotas, alarms] =
                 Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)])
                     .areas(right);
-            vec![
-                (Pane::Checklist, checklist),
-                (Pane::Metrics, metrics),
-                (Pane::Quotas, quotas),
-                (Pane::Alarms, alarms),
-                (Pane::Timeline, timeline),
-            ]
+            in_tab_order([checklist, metrics, quotas, alarms, timeline])
         }
         Arrangement::Medium => {
             let [top, middle, timeline] = Layout::vertical([
@@ -161,13 +155,7 @@ fn arrange(arrangement: Arrangement, body: Rect) -> Vec<(Pane, Rect)> {
             let [quotas, alarms] =
                 Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
                     .areas(middle);
-            vec![
-                (Pane::Checklist, checklist),
-                (Pane::Metrics, metrics),
-                (Pane::Quotas, quotas),
-                (Pane::Alarms, alarms),
-                (Pane::Timeline, timeline),
-            ]
+            in_tab_order([checklist, metrics, quotas, alarms, timeline])
         }
         // Short and narrow: quotas and alarms share a row so every pane keeps a few lines.
         Arrangement::Stacked if body.height < 25 => {
@@ -181,13 +169,7 @@ fn arrange(arrangement: Arrangement, body: Rect) -> Vec<(Pane, Rect)> {
             let [quotas, alarms] =
                 Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
                     .areas(middle);
-            vec![
-                (Pane::Checklist, checklist),
-                (Pane::Metrics, metrics),
-                (Pane::Quotas, quotas),
-                (Pane::Alarms, alarms),
-                (Pane::Timeline, timeline),
-            ]
+            in_tab_order([checklist, metrics, quotas, alarms, timeline])
         }
         Arrangement::Stacked => {
             let rects: [Rect; 5] = Layout::vertical([
@@ -198,9 +180,14 @@ fn arrange(arrangement: Arrangement, body: Rect) -> Vec<(Pane, Rect)> {
                 Constraint::Fill(2),
             ])
             .areas(body);
-            Pane::ALL.into_iter().zip(rects).collect()
+            in_tab_order(rects)
         }
     }
+}
+
+/// Pairs pane rectangles, given in `Pane::ALL` order, with their panes.
+fn in_tab_order(rects: [Rect; 5]) -> Vec<(Pane, Rect)> {
+    Pane::ALL.into_iter().zip(rects).collect()
 }
 
 /// First list line to show so that `selected` stays visible in `height` rows, without any
