@@ -39,6 +39,10 @@ pub enum Command {
     /// Play a recording (`run --record FILE`) back through the war room: review an event, or
     /// rehearse on real data. ] and } jump ahead
     Replay(ReplayArgs),
+    /// Write the review of an event or a game day: summary, alerts with escalation and
+    /// acknowledgement times, metric peaks and charts (from a recording), quota headroom,
+    /// checklist, notes, timeline and, for rehearsals, the scores
+    Report(ReportArgs),
     /// Print every quota of a runbook with value, usage, headroom and status; exit 1 if any is
     /// critical (for pipelines)
     Quotas(QuotasArgs),
@@ -91,6 +95,31 @@ pub struct RunArgs {
     pub aws: AwsArgs,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The journal of the event or game day
+    #[arg(value_name = "JOURNAL")]
+    pub journal: PathBuf,
+    /// markdown, or html (one self-contained file with SVG charts)
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: ReportFormat,
+    /// The event's recording (`run --record`): metric peaks, charts and quota headroom
+    #[arg(long, value_name = "FILE")]
+    pub recording: Option<PathBuf>,
+    /// The runbook [default: the recording's copy, else the path in the journal]
+    #[arg(long, value_name = "FILE")]
+    pub runbook: Option<PathBuf>,
+    /// Write here instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Html,
 }
 
 #[derive(Debug, Args)]

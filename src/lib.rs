@@ -13,6 +13,7 @@ pub mod notify;
 pub mod quotas_cmd;
 pub mod record;
 pub mod rehearsal;
+pub mod report;
 pub mod run;
 pub mod runbook;
 pub mod source;

@@ -111,6 +111,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Rehearse(args) => rehearse(args),
         Command::Replay(args) => replay(args),
+        Command::Report(args) => report(args),
         Command::Demo(args) => {
             let runbook = match runbook::parse(DEMO_LABEL, DEMO_RUNBOOK) {
                 Ok(r) => r,
@@ -315,5 +316,56 @@ fn replay(args: tminus::cli::ReplayArgs) -> Result<ExitCode> {
         }),
         record: None,
     })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tminus report JOURNAL`: the review, from the journal and (optionally) the recording.
+fn report(args: tminus::cli::ReportArgs) -> Result<ExitCode> {
+    let records = journal::read(&args.journal)?;
+    if records.is_empty() {
+        anyhow::bail!("{} holds no journal records", args.journal.display());
+    }
+    let recording = args
+        .recording
+        .as_deref()
+        .map(tminus::record::read)
+        .transpose()?;
+    let runbook = if let Some(path) = &args.runbook {
+        load_or_report(path)
+    } else if let Some((header, _)) = &recording {
+        match runbook::parse(&header.runbook_path, &header.runbook_yaml) {
+            Ok(r) => Some(r),
+            Err(diags) => {
+                eprintln!("{}", tminus::diag::render(&diags));
+                None
+            }
+        }
+    } else {
+        let path = records.iter().rev().find_map(|r| match &r.event {
+            journal::Event::SessionStarted { runbook, .. } => Some(runbook.clone()),
+            _ => None,
+        });
+        match path {
+            Some(p) => load_or_report(Path::new(&p)),
+            None => {
+                eprintln!("tminus: no runbook: give --runbook FILE");
+                None
+            }
+        }
+    };
+    let Some(runbook) = runbook else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let entries = recording.as_ref().map(|(_, e)| e.as_slice());
+    let review = tminus::report::build(&runbook, &records, entries);
+    let text = match args.format {
+        tminus::cli::ReportFormat::Markdown => tminus::report::markdown::render(&review),
+        tminus::cli::ReportFormat::Html => tminus::report::html::render(&review),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?,
+        None => print!("{text}"),
+    }
     Ok(ExitCode::SUCCESS)
 }

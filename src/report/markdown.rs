@@ -1,0 +1,179 @@
+//! The review as Markdown: numbers people paste into a post-mortem.
+
+use std::fmt::Write;
+
+use super::{Report, offset, span};
+use crate::rehearsal::score::Outcome;
+use crate::ui::format;
+
+fn opt_span(s: Option<i64>) -> String {
+    s.map(span).unwrap_or_else(|| "—".into())
+}
+
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let kind = if r.rehearsal {
+        "Game day review"
+    } else {
+        "Event review"
+    };
+    let _ = writeln!(o, "# {kind}: {}\n", r.event_name);
+    let _ = writeln!(
+        o,
+        "- T-0: {}\n- Mode: {}\n- Session: {} to {} ({} → {})\n- Operators: {}",
+        r.t0.format("%Y-%m-%d %H:%M:%S UTC"),
+        r.mode,
+        r.started.format("%H:%M:%S"),
+        r.ended.format("%H:%M:%S"),
+        offset(r, r.started),
+        offset(r, r.ended),
+        r.operators.join(", ")
+    );
+    if !r.phases.is_empty() {
+        let phases: Vec<String> = r
+            .phases
+            .iter()
+            .map(|(p, at)| format!("{p} at {}", offset(r, *at)))
+            .collect();
+        let _ = writeln!(o, "- Phases: {}", phases.join(", "));
+    }
+
+    let _ = writeln!(o, "\n## Alerts\n");
+    if r.alerts.is_empty() {
+        let _ = writeln!(o, "No alerts.");
+    } else {
+        let _ = writeln!(
+            o,
+            "| alert | worst | opened | acknowledged after | resolved after | escalation |\n|---|---|---|---|---|---|"
+        );
+        for a in &r.alerts {
+            let ack = match (&a.acked_after, &a.acked_by) {
+                (Some(s), Some(who)) => format!("{} by {who}", span(*s)),
+                _ => "never".into(),
+            };
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} |",
+                a.what,
+                a.worst.label(),
+                offset(r, a.opened),
+                ack,
+                a.closed_after
+                    .map(span)
+                    .unwrap_or_else(|| "still open".into()),
+                a.level
+                    .map(|l| format!("L{l}"))
+                    .unwrap_or_else(|| "—".into())
+            );
+        }
+    }
+
+    let _ = writeln!(o, "\n## Metrics\n");
+    let _ = writeln!(
+        o,
+        "| metric | peak | at | threshold breaches |\n|---|---|---|---|"
+    );
+    for m in &r.metrics {
+        let (peak, at) = match m.peak {
+            Some((t, v)) => (
+                format!("{} {}", format::value(v), m.unit)
+                    .trim()
+                    .to_string(),
+                offset(r, t),
+            ),
+            None => ("no data recorded".into(), "—".into()),
+        };
+        let _ = writeln!(o, "| {} | {peak} | {at} | {} |", m.title, m.breaches);
+    }
+
+    if !r.quotas.is_empty() {
+        let _ = writeln!(o, "\n## Quotas\n");
+        let _ = writeln!(
+            o,
+            "| quota | minimum headroom | at | alerts |\n|---|---|---|---|"
+        );
+        for q in &r.quotas {
+            let (min, at) = match q.min_headroom {
+                Some((t, h)) => (format!("{h:.1}%"), offset(r, t)),
+                None => ("no data recorded".into(), "—".into()),
+            };
+            let _ = writeln!(
+                o,
+                "| {} ({}) | {min} | {at} | {} |",
+                q.title, q.code, q.breaches
+            );
+        }
+    }
+
+    let _ = writeln!(o, "\n## Checklist\n");
+    let count = |f: fn(&Outcome) -> bool| r.score.items.iter().filter(|i| f(&i.outcome)).count();
+    let _ = writeln!(
+        o,
+        "{} items: {} on time, {} late, {} skipped, {} never done, {} not due yet.\n",
+        r.score.items.len(),
+        count(|o| matches!(o, Outcome::OnTime | Outcome::Done)),
+        count(|o| matches!(o, Outcome::Late(_))),
+        count(|o| matches!(o, Outcome::Skipped(_))),
+        count(|o| matches!(o, Outcome::NeverDone)),
+        count(|o| matches!(o, Outcome::NotDue)),
+    );
+    for i in &r.score.items {
+        let what = match &i.outcome {
+            Outcome::OnTime => "on time".to_string(),
+            Outcome::Done => "done".to_string(),
+            Outcome::Late(s) => format!("late by {}", span(*s)),
+            Outcome::Skipped(why) => format!("skipped: {why}"),
+            Outcome::NeverDone => "NEVER DONE".to_string(),
+            Outcome::NotDue => "not due yet".to_string(),
+        };
+        let due = i.due.map(|d| format!(" (due {d})")).unwrap_or_default();
+        let _ = writeln!(o, "- {}{due}: {what}", i.title);
+    }
+
+    if r.rehearsal && !r.score.faults.is_empty() {
+        let _ = writeln!(o, "\n## Game day score\n");
+        let _ = writeln!(
+            o,
+            "| fault | detected after | acknowledged after | resolved after | escalation |\n|---|---|---|---|---|"
+        );
+        for f in &r.score.faults {
+            let _ = writeln!(
+                o,
+                "| {}{} | {} | {} | {} | {} |",
+                f.description,
+                if f.surprise { " (surprise)" } else { "" },
+                f.detected
+                    .as_ref()
+                    .map(|(s, _)| span(*s))
+                    .unwrap_or_else(|| "missed".into()),
+                opt_span(f.acked),
+                opt_span(f.resolved),
+                f.level
+                    .map(|l| format!("L{}", l + 1))
+                    .unwrap_or_else(|| "—".into())
+            );
+        }
+    }
+
+    let _ = writeln!(o, "\n## Notes\n");
+    if r.score.notes.is_empty() {
+        let _ = writeln!(o, "No notes.");
+    }
+    for (at, who, text) in &r.score.notes {
+        let _ = writeln!(o, "- {} {who}: {text}", offset(r, *at));
+    }
+
+    let _ = writeln!(o, "\n## Timeline\n");
+    for t in &r.timeline {
+        let mark = if t.by_operator { "**" } else { "" };
+        let _ = writeln!(
+            o,
+            "- `{}` {} {mark}{}{mark} — {}",
+            offset(r, t.at),
+            t.at.format("%H:%M:%S"),
+            t.text,
+            t.operator
+        );
+    }
+    o
+}

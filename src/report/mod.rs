@@ -1,0 +1,307 @@
+//! `tminus report`: the review of an event or a game day, from its journal (what people did and
+//! what alerted) and, when there is one, its recording (what the metrics did). The model is
+//! built by pure functions; `markdown`, `html` and `svg` only render it.
+
+pub mod html;
+pub mod markdown;
+pub mod svg;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::app::alerts::{AlertKey, Severity};
+use crate::journal::{Event, Record};
+use crate::record::Entry;
+use crate::rehearsal::score::{self, Score};
+use crate::runbook::Runbook;
+use crate::runbook::model::Direction;
+use crate::source::{Sample, Update};
+use crate::time::TOffset;
+use crate::ui::timeline::{describe, key_label};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub event_name: String,
+    pub t0: DateTime<Utc>,
+    pub mode: String,
+    pub rehearsal: bool,
+    pub started: DateTime<Utc>,
+    pub ended: DateTime<Utc>,
+    pub operators: Vec<String>,
+    pub phases: Vec<(String, DateTime<Utc>)>,
+    pub alerts: Vec<AlertRow>,
+    pub timeline: Vec<TimelineRow>,
+    pub metrics: Vec<MetricRow>,
+    pub quotas: Vec<QuotaRow>,
+    /// Checklist outcomes, notes and, for rehearsals, fault scores.
+    pub score: Score,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRow {
+    pub what: String,
+    pub worst: Severity,
+    pub opened: DateTime<Utc>,
+    /// Seconds from opening.
+    pub acked_after: Option<i64>,
+    pub acked_by: Option<String>,
+    pub closed_after: Option<i64>,
+    /// 1-based escalation level reached.
+    pub level: Option<usize>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineRow {
+    pub at: DateTime<Utc>,
+    pub operator: String,
+    pub text: String,
+    /// Operator actions and notes, as opposed to what the system did.
+    pub by_operator: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRow {
+    pub title: String,
+    pub unit: String,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+    pub direction: Direction,
+    /// The worst value: highest for `above` metrics, lowest for `below` ones.
+    pub peak: Option<(DateTime<Utc>, f64)>,
+    /// Alerts the metric opened (threshold breaches).
+    pub breaches: usize,
+    pub points: Vec<Sample>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotaRow {
+    pub title: String,
+    pub code: String,
+    /// Lowest free share seen, percent, and when.
+    pub min_headroom: Option<(DateTime<Utc>, f64)>,
+    pub breaches: usize,
+}
+
+fn is_operator_action(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::ItemDone { auto: false, .. }
+            | Event::ItemInProgress { .. }
+            | Event::ItemReopened { .. }
+            | Event::ItemSkipped { .. }
+            | Event::Note { .. }
+            | Event::AlertAcknowledged { .. }
+            | Event::QuotaIncreaseRequested { .. }
+    )
+}
+
+/// The review of the last session in `records`, with metric data from `recording` if given.
+pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>) -> Report {
+    let session = score::last_session(records);
+    let score = score::score(runbook, records);
+    let (mode, rehearsal) = session
+        .iter()
+        .find_map(|r| match &r.event {
+            Event::SessionStarted {
+                mode, rehearsal, ..
+            } => Some((mode.clone(), *rehearsal)),
+            _ => None,
+        })
+        .unwrap_or_else(|| ("unknown".into(), false));
+    let mut operators: Vec<String> = session.iter().map(|r| r.operator.clone()).collect();
+    operators.sort();
+    operators.dedup();
+    let phases = session
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::PhaseEntered { phase } => Some((phase.clone(), r.ts)),
+            _ => None,
+        })
+        .collect();
+
+    // Alerts from open to close.
+    let mut alerts: Vec<AlertRow> = Vec::new();
+    let mut open: BTreeMap<AlertKey, usize> = BTreeMap::new();
+    let mut breaches: BTreeMap<AlertKey, usize> = BTreeMap::new();
+    for r in session {
+        match &r.event {
+            Event::AlertOpened {
+                key,
+                severity,
+                message,
+            } => {
+                *breaches.entry(key.clone()).or_default() += 1;
+                open.insert(key.clone(), alerts.len());
+                alerts.push(AlertRow {
+                    what: key_label(runbook, key),
+                    worst: *severity,
+                    opened: r.ts,
+                    acked_after: None,
+                    acked_by: None,
+                    closed_after: None,
+                    level: None,
+                    message: message.clone(),
+                });
+            }
+            Event::AlertSeverity { key, severity, .. } => {
+                if let Some(a) = open.get(key).map(|&i| &mut alerts[i]) {
+                    a.worst = a.worst.max(*severity);
+                }
+            }
+            Event::AlertEscalated { key, level, .. } => {
+                if let Some(a) = open.get(key).map(|&i| &mut alerts[i]) {
+                    a.level = Some(a.level.unwrap_or(0).max(level + 1));
+                }
+            }
+            Event::AlertAcknowledged { key } => {
+                if let Some(a) = open.get(key).map(|&i| &mut alerts[i]) {
+                    a.acked_after = Some((r.ts - a.opened).num_seconds());
+                    a.acked_by = Some(r.operator.clone());
+                }
+            }
+            Event::AlertClosed { key } => {
+                if let Some(i) = open.remove(key) {
+                    alerts[i].closed_after = Some((r.ts - alerts[i].opened).num_seconds());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let timeline = session
+        .iter()
+        .filter(|r| !matches!(r.event, Event::SessionStarted { .. }))
+        .map(|r| TimelineRow {
+            at: r.ts,
+            operator: r.operator.clone(),
+            text: describe(runbook, &r.event),
+            by_operator: is_operator_action(&r.event),
+        })
+        .collect();
+
+    // Metric data from the recording: every point, later values for a timestamp winning.
+    let mut series: BTreeMap<usize, BTreeMap<i64, Sample>> = BTreeMap::new();
+    let mut quota_usage: BTreeMap<usize, Vec<(DateTime<Utc>, Option<f64>, Option<f64>)>> =
+        BTreeMap::new();
+    for e in recording.unwrap_or_default() {
+        match &e.update {
+            Update::Samples { metric, points } => {
+                let s = series.entry(*metric).or_default();
+                for p in points {
+                    s.insert(p.at.timestamp(), *p);
+                }
+            }
+            Update::Quota {
+                quota,
+                value,
+                usage,
+                at,
+            } => quota_usage
+                .entry(*quota)
+                .or_default()
+                .push((*at, *value, *usage)),
+            _ => {}
+        }
+    }
+    let metrics = runbook
+        .metrics
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.hidden)
+        .map(|(i, m)| {
+            let points: Vec<Sample> = series
+                .get(&i)
+                .map(|s| {
+                    s.values()
+                        .copied()
+                        .filter(|p| p.value.is_finite())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let worse = |a: f64, b: f64| match m.direction {
+                Direction::Above => a > b,
+                Direction::Below => a < b,
+            };
+            let peak =
+                points
+                    .iter()
+                    .fold(None, |best: Option<(DateTime<Utc>, f64)>, p| match best {
+                        Some((_, v)) if !worse(p.value, v) => best,
+                        _ => Some((p.at, p.value)),
+                    });
+            MetricRow {
+                title: m.display_title().to_string(),
+                unit: m.unit.clone().unwrap_or_default(),
+                warn: m.warn,
+                crit: m.crit,
+                direction: m.direction,
+                peak,
+                breaches: breaches
+                    .get(&AlertKey::Metric(m.id.clone()))
+                    .copied()
+                    .unwrap_or(0),
+                points,
+            }
+        })
+        .collect();
+    let quotas = runbook
+        .quotas
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let mut value = None;
+            let mut min: Option<(DateTime<Utc>, f64)> = None;
+            for (at, v, u) in quota_usage.get(&i).map(Vec::as_slice).unwrap_or_default() {
+                value = v.or(value);
+                if let (Some(v), Some(u)) = (value, u)
+                    && v > 0.0
+                {
+                    let free = (100.0 - u / v * 100.0).max(0.0);
+                    if min.is_none_or(|(_, m)| free < m) {
+                        min = Some((*at, free));
+                    }
+                }
+            }
+            QuotaRow {
+                title: q.display_title(),
+                code: q.code.clone(),
+                min_headroom: min,
+                breaches: breaches
+                    .get(&AlertKey::Quota(q.code.clone()))
+                    .copied()
+                    .unwrap_or(0),
+            }
+        })
+        .collect();
+
+    Report {
+        event_name: score.event_name.clone(),
+        t0: score.t0,
+        mode,
+        rehearsal,
+        started: score.started,
+        ended: score.ended,
+        operators,
+        phases,
+        alerts,
+        timeline,
+        metrics,
+        quotas,
+        score,
+    }
+}
+
+/// "T+2m30s" for a time of the event.
+pub fn offset(r: &Report, at: DateTime<Utc>) -> String {
+    TOffset::between(r.t0, at).to_string()
+}
+
+/// "2m30s" for a number of seconds.
+pub fn span(secs: i64) -> String {
+    crate::time::Span(secs).to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,274 @@
+use chrono::{DateTime, Duration, Utc};
+
+use super::*;
+use crate::journal::{Event, Record};
+use crate::record::Entry;
+use crate::source::{Sample, Update};
+
+const RUNBOOK: &str = r##"
+event: { name: "Spring <Sale>", starts_at: 2026-12-01T17:00:00Z }
+phases:
+  - { name: Go/no-go, from: T-15m }
+  - { name: Launch, from: T-0 }
+metrics:
+  - { id: p99, title: p99 latency, namespace: AWS/ApplicationELB, metric: TargetResponseTime, stat: p99, unit: ms, warn: 500, crit: 900 }
+  - { id: hosts, title: Healthy hosts, namespace: AWS/ApplicationELB, metric: HealthyHostCount, stat: Minimum, warn: 10, crit: 5, direction: below }
+quotas:
+  - { service: lambda, code: L-B99A9384, title: Lambda concurrency }
+checklists:
+  - name: Go/no-go
+    items:
+      - { id: go, title: Go decision, owner: lead, due: T-5m }
+      - { id: freeze, title: Freeze deploys, due: T-10m }
+      - { id: flag, title: Flip the flag, due: T+1m }
+escalation:
+  levels:
+    - { after: 0m, who: Platform on-call, contact: "#bridge" }
+    - { after: 2m, who: Service owner, contact: "+1 555 0100" }
+"##;
+
+fn t(offset_secs: i64) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-01T17:00:00Z")
+        .unwrap()
+        .to_utc()
+        + Duration::seconds(offset_secs)
+}
+
+fn rec(at: i64, who: &str, event: Event) -> Record {
+    Record {
+        ts: t(at),
+        operator: who.into(),
+        event,
+    }
+}
+
+fn fixture() -> (Runbook, Vec<Record>, Vec<Entry>) {
+    let rb = crate::runbook::parse("r.yaml", RUNBOOK).unwrap();
+    let key = AlertKey::Metric("p99".into());
+    let records = vec![
+        rec(
+            -600,
+            "jane",
+            Event::SessionStarted {
+                runbook: "r.yaml".into(),
+                event_name: "Spring <Sale>".into(),
+                t0: t(0),
+                mode: "live".into(),
+                seed: None,
+                rehearsal: false,
+                speed: None,
+                surprise: false,
+            },
+        ),
+        rec(
+            -600,
+            "jane",
+            Event::PhaseEntered {
+                phase: "Go/no-go".into(),
+            },
+        ),
+        rec(
+            -540,
+            "jane",
+            Event::ItemSkipped {
+                item: "freeze".into(),
+                reason: "done last week".into(),
+            },
+        ),
+        rec(
+            -360,
+            "jane",
+            Event::ItemDone {
+                item: "go".into(),
+                auto: false,
+            },
+        ),
+        rec(
+            0,
+            "jane",
+            Event::PhaseEntered {
+                phase: "Launch".into(),
+            },
+        ),
+        rec(
+            60,
+            "jane",
+            Event::AlertOpened {
+                key: key.clone(),
+                severity: Severity::Warn,
+                message: "p99 latency 610 ms >= 500".into(),
+            },
+        ),
+        rec(
+            60,
+            "jane",
+            Event::AlertEscalated {
+                key: key.clone(),
+                level: 0,
+                who: "Platform on-call".into(),
+                contact: "#bridge".into(),
+            },
+        ),
+        rec(
+            90,
+            "jane",
+            Event::AlertSeverity {
+                key: key.clone(),
+                severity: Severity::Crit,
+                message: "p99 latency 950 ms >= 900".into(),
+            },
+        ),
+        rec(
+            120,
+            "omar",
+            Event::Note {
+                text: "rolling back the cache change".into(),
+            },
+        ),
+        rec(
+            180,
+            "jane",
+            Event::AlertEscalated {
+                key: key.clone(),
+                level: 1,
+                who: "Service owner".into(),
+                contact: "+1 555 0100".into(),
+            },
+        ),
+        rec(210, "omar", Event::AlertAcknowledged { key: key.clone() }),
+        rec(360, "jane", Event::AlertClosed { key }),
+        rec(600, "jane", Event::SessionEnded {}),
+    ];
+    let sample = |s: i64, v: f64| Sample { at: t(s), value: v };
+    let entries = vec![
+        Entry {
+            at: t(-60),
+            update: Update::Samples {
+                metric: 0,
+                points: vec![sample(-120, 180.0), sample(-60, 200.0)],
+            },
+        },
+        Entry {
+            at: t(180),
+            update: Update::Samples {
+                metric: 0,
+                points: vec![sample(60, 610.0), sample(120, 1234.0), sample(180, 700.0)],
+            },
+        },
+        Entry {
+            at: t(180),
+            update: Update::Samples {
+                metric: 1,
+                points: vec![sample(60, 12.0), sample(120, 9.0), sample(180, 11.0)],
+            },
+        },
+        Entry {
+            at: t(100),
+            update: Update::Quota {
+                quota: 0,
+                value: Some(1000.0),
+                usage: Some(600.0),
+                at: t(100),
+            },
+        },
+        Entry {
+            at: t(200),
+            update: Update::Quota {
+                quota: 0,
+                value: None,
+                usage: Some(900.0),
+                at: t(200),
+            },
+        },
+    ];
+    (rb, records, entries)
+}
+
+#[test]
+fn the_review_has_the_figures() {
+    let (rb, records, entries) = fixture();
+    let r = build(&rb, &records, Some(&entries));
+    assert_eq!(r.operators, ["jane", "omar"]);
+    assert_eq!(r.alerts.len(), 1);
+    let a = &r.alerts[0];
+    assert_eq!(a.worst, Severity::Crit);
+    assert_eq!(a.acked_after, Some(150));
+    assert_eq!(a.acked_by.as_deref(), Some("omar"));
+    assert_eq!(a.closed_after, Some(300));
+    assert_eq!(a.level, Some(2));
+    assert_eq!(r.metrics[0].peak, Some((t(120), 1234.0)));
+    assert_eq!(r.metrics[0].breaches, 1);
+    // Lower is worse for healthy hosts.
+    assert_eq!(r.metrics[1].peak, Some((t(120), 9.0)));
+    assert_eq!(r.quotas[0].min_headroom, Some((t(200), 10.0)));
+
+    let md = markdown::render(&r);
+    assert!(md.starts_with("# Event review: Spring <Sale>"), "{md}");
+    assert!(
+        md.contains("| p99 latency | CRIT | T+1m | 2m30s by omar | 5m | L2 |"),
+        "{md}"
+    );
+    assert!(md.contains("| p99 latency | 1234 ms | T+2m | 1 |"), "{md}");
+    assert!(md.contains("| Healthy hosts | 9 | T+2m | 0 |"), "{md}");
+    assert!(
+        md.contains("| Lambda concurrency (L-B99A9384) | 10.0% | T+3m20s | 0 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("3 items: 1 on time, 0 late, 1 skipped, 1 never done, 0 not due yet."),
+        "{md}"
+    );
+    assert!(
+        md.contains("- Freeze deploys (due T-10m): skipped: done last week"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- T+2m omar: rolling back the cache change"),
+        "{md}"
+    );
+    assert!(
+        md.contains("**note: rolling back the cache change** — omar"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- Phases: Go/no-go at T-10m, Launch at T+0"),
+        "{md}"
+    );
+}
+
+#[test]
+fn the_html_is_self_contained_escaped_and_has_charts() {
+    let (rb, records, entries) = fixture();
+    let html = html::render(&build(&rb, &records, Some(&entries)));
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(
+        html.contains("<title>Event review: Spring &lt;Sale&gt;</title>"),
+        "{html}"
+    );
+    assert!(!html.contains("<Sale>"));
+    assert!(
+        !html.contains("<script") && !html.contains("http://")
+            || html.contains("http://www.w3.org/2000/svg")
+    );
+    assert_eq!(
+        html.matches("<svg").count(),
+        2,
+        "a chart per metric with data"
+    );
+    assert!(html.contains("class=\"series\""));
+    assert!(html.contains(">T-0</text>"), "the T-0 marker");
+    assert!(html.contains("crit 900") && html.contains("warn 500"));
+    assert!(html.contains("<h2>Timeline</h2>") && html.contains("<h2>Checklist</h2>"));
+}
+
+#[test]
+fn without_a_recording_the_review_says_so() {
+    let (rb, records, _) = fixture();
+    let r = build(&rb, &records, None);
+    let md = markdown::render(&r);
+    assert!(
+        md.contains("| p99 latency | no data recorded | — | 1 |"),
+        "{md}"
+    );
+    assert_eq!(html::render(&r).matches("<svg").count(), 0);
+}
