@@ -84,6 +84,9 @@ pub struct QuotaRow {
     pub breaches: usize,
 }
 
+/// (when, quota value if reported, usage if reported) from one recorded update.
+type QuotaReading = (DateTime<Utc>, Option<f64>, Option<f64>);
+
 fn is_operator_action(e: &Event) -> bool {
     matches!(
         e,
@@ -183,8 +186,7 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
 
     // Metric data from the recording: every point, later values for a timestamp winning.
     let mut series: BTreeMap<usize, BTreeMap<i64, Sample>> = BTreeMap::new();
-    let mut quota_usage: BTreeMap<usize, Vec<(DateTime<Utc>, Option<f64>, Option<f64>)>> =
-        BTreeMap::new();
+    let mut quota_usage: BTreeMap<usize, Vec<QuotaReading>> = BTreeMap::new();
     for e in recording.unwrap_or_default() {
         match &e.update {
             Update::Samples { metric, points } => {
