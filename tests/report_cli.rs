@@ -7,7 +7,7 @@ use std::process::Command;
 use chrono::{DateTime, Duration, Utc};
 use tminus::app::alerts::{AlertKey, Severity};
 use tminus::journal::{Event, Record};
-use tminus::record::{Entry, FORMAT_VERSION, Header, Recorder};
+use tminus::record::{FORMAT_VERSION, Header, Recorder};
 use tminus::source::{Sample, Update};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tminus");
