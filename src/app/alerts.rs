@@ -15,6 +15,8 @@ pub enum AlertKey {
     Quota(String),
     Alarm(String),
     Overdue(String),
+    /// A data source failing for a while: the war room is blind to what it feeds.
+    Source(String),
 }
 
 impl fmt::Display for AlertKey {
@@ -24,6 +26,7 @@ impl fmt::Display for AlertKey {
             AlertKey::Quota(code) => write!(f, "quota {code}"),
             AlertKey::Alarm(name) => write!(f, "alarm {name}"),
             AlertKey::Overdue(item) => write!(f, "overdue {item}"),
+            AlertKey::Source(name) => write!(f, "source {name}"),
         }
     }
 }

@@ -169,9 +169,15 @@ pub struct SourceHealth {
     pub last_ok: Option<DateTime<Utc>>,
     /// The last error and when it happened; cleared by the next success.
     pub error: Option<(String, DateTime<Utc>)>,
+    /// When the current run of failures began (None while healthy).
+    pub failing_since: Option<DateTime<Utc>>,
     /// (when, API calls, metrics requested) over the last hour, for the cost estimate.
     pub requests: VecDeque<(DateTime<Utc>, u64, u64)>,
 }
+
+/// A source failing this long opens an alert: one failed refresh is noise, a minute of them
+/// means the war room is blind to what the source feeds.
+pub const SOURCE_ALERT_AFTER_SECS: i64 = 60;
 
 /// USD per metric requested through GetMetricData (USD 0.01 per 1,000, public price).
 pub const USD_PER_METRIC_REQUESTED: f64 = 0.01 / 1000.0;

@@ -536,3 +536,39 @@ fn quota_increase_is_guarded_confirmed_journalled_and_tracked() {
     let again = app_at(now, SharedJournal::default(), j.records());
     assert_eq!(again.quotas[0].request, Some((1500.0, "APPROVED".into())));
 }
+
+#[test]
+fn a_source_failing_for_a_minute_opens_an_alert_that_closes_on_recovery() {
+    let j = SharedJournal::default();
+    let t = t0() - Duration::minutes(20);
+    let mut app = app_at(t, j.clone(), vec![]);
+    let health = |error: Option<&str>, at| {
+        Msg::Source(Update::Health {
+            source: "cloudwatch".into(),
+            error: error.map(str::to_string),
+            at,
+        })
+    };
+    let key = AlertKey::Source("cloudwatch".into());
+    let open = |app: &App| app.open_alerts().any(|a| a.key == key);
+    app.update(t, health(Some("throttled by AWS"), t));
+    app.update(
+        t + Duration::seconds(30),
+        health(Some("throttled by AWS"), t + Duration::seconds(30)),
+    );
+    assert!(!open(&app), "one failed minute is not yet an alert");
+    app.update(t + Duration::seconds(61), Msg::Tick);
+    assert!(open(&app));
+    let a = app.open_alerts().find(|a| a.key == key).unwrap();
+    assert_eq!(a.severity, Severity::Warn);
+    assert_eq!(
+        a.message,
+        "cloudwatch failing for over a minute: throttled by AWS"
+    );
+    app.update(
+        t + Duration::seconds(70),
+        health(None, t + Duration::seconds(70)),
+    );
+    assert!(!open(&app), "recovery closes it");
+    assert!(j.events().contains(&Event::AlertClosed { key }));
+}

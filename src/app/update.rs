@@ -242,6 +242,27 @@ impl App {
             self.sync_alert(key, wanted);
         }
 
+        let mut blind = Vec::new();
+        for (name, h) in &self.sources {
+            let key = AlertKey::Source(name.clone());
+            let failing = h
+                .failing_since
+                .is_some_and(|t| (self.now - t).num_seconds() >= SOURCE_ALERT_AFTER_SECS);
+            let open = self.alerts.iter().any(|a| a.is_open() && a.key == key);
+            if failing != open {
+                let wanted = h.error.as_ref().filter(|_| failing).map(|(e, _)| {
+                    (
+                        Severity::Warn,
+                        format!("{name} failing for over a minute: {e}"),
+                    )
+                });
+                blind.push((key, wanted));
+            }
+        }
+        for (key, wanted) in blind {
+            self.sync_alert(key, wanted);
+        }
+
         let levels = &self.runbook.escalation.levels;
         let mut escalations = Vec::new();
         for a in self
@@ -544,8 +565,12 @@ impl App {
                     None => {
                         h.last_ok = Some(at);
                         h.error = None;
+                        h.failing_since = None;
                     }
-                    Some(e) => h.error = Some((e, at)),
+                    Some(e) => {
+                        h.failing_since.get_or_insert(at);
+                        h.error = Some((e, at));
+                    }
                 }
             }
         }

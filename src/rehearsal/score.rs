@@ -322,7 +322,7 @@ fn note_words(runbook: &Runbook, target: &str, affects: &[AlertKey]) -> Vec<Stri
             }
             AlertKey::Quota(code) => words.push(code.to_lowercase()),
             AlertKey::Alarm(name) => words.push(name.to_lowercase()),
-            AlertKey::Overdue(_) => {}
+            AlertKey::Overdue(_) | AlertKey::Source(_) => {}
         }
     }
     if target == crate::source::sim::SOURCE_NAME {

@@ -39,6 +39,7 @@ pub fn key_label(runbook: &Runbook, key: &AlertKey) -> String {
             .unwrap_or_else(|| format!("quota {code}")),
         AlertKey::Alarm(name) => format!("alarm {name}"),
         AlertKey::Overdue(item) => format!("overdue \"{}\"", item_title(runbook, item)),
+        AlertKey::Source(name) => format!("source {name}"),
     }
 }
 

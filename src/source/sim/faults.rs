@@ -372,7 +372,14 @@ fn resolve(target: &Target, w: &Wiring<'_>) -> Resolved {
         }
         Target::Alarm { name, .. } => (None, None, vec![AlertKey::Alarm(name.clone())]),
         // An outage opens no alert of its own: it shows as stale data (and notes count).
-        Target::SourceDown { .. } => (None, None, Vec::new()),
+        // The app alerts on a source failing for a minute: that is how an outage is detected.
+        Target::SourceDown { .. } => (
+            None,
+            None,
+            vec![AlertKey::Source(
+                crate::source::sim::SOURCE_NAME.to_string(),
+            )],
+        ),
     }
 }
 
