@@ -7,13 +7,59 @@ botocore's own CloudWatch service model (shipped with moto), so moto stays the e
 SDK's real CBOR serialisation and parsing are exercised. Everything else (Service Quotas'
 awsJson1_1) is proxied to moto unchanged, except operations a test stubs.
 
-Control endpoints, for the tests:
-  GET  /__tminus/stats   request counts per operation, GetMetricData query counts, stub bodies
-  POST /__tminus/reset   clear stats, faults and stubs
-  POST /__tminus/fault   {"mode": "throttle"|"error500"|"delay"|"paginate"|"none", "op": "GetMetricData",
-                          "count": 3, "seconds": 2}
+moto is not CloudWatch where a war room goes wrong (late data, partial buckets, sparse counters,
+PartialData pages, alarm filters), so the gateway can also answer from scripted data: a CloudWatch
+realism layer. Timestamps in control bodies are epoch seconds.
+
+Control endpoints, for the tests (JSON bodies; 400 on a malformed one, 413 over 16 MiB):
+  GET  /__tminus/ping    {"ok": true} once the gateway listens
+  GET  /__tminus/stats   {"ops": {op: calls}, "get_metric_data_queries": total,
+                          "get_metric_data_query_counts": [per call], "get_metric_data_query_ids":
+                          [[ids] per call], "insights_queries_per_call": [SELECT queries per call],
+                          "scripted_answers": GetMetricData results answered from the scripted
+                          store, "fault": current fault or null, "stubbed_requests": [...]}
+  POST /__tminus/reset   clears stats, faults, stubs, scripted datapoints and scripted alarms
+  POST /__tminus/fault   {"mode": M, "op": "GetMetricData", "count": 3, ...}: the next `count`
+                         calls of `op` (every call and op when left out) get, by mode:
+                           "throttle"  400 ThrottlingException
+                           "error500"  500 InternalServiceError
+                           "delay"     answered after "seconds" (default 1)
+                           "paginate"  GetMetricData: each series' first half, then the rest
+                                       behind a NextToken, both pages StatusCode Complete
+                           "partial"   as paginate, but the first page says StatusCode
+                                       PartialData with a per-result Messages entry
+                           "messages"  GetMetricData: top-level Messages [{"Code": "code",
+                                       "Value": "value"}] (defaults: MaxMetricsExceeded,
+                                       "Maximum number of allowed metrics exceeded")
+                           "none"      no fault
   POST /__tminus/stub    {"target": "ServiceQuotasV20190624.GetAWSDefaultServiceQuota",
                           "match": {"ServiceCode": "lambda"}, "status": 200, "body": {...}}
+  POST /__tminus/datapoints
+                         {"namespace": "AWS/ApplicationELB", "metric": "RequestCount",
+                          "dimensions": {"LoadBalancer": "app/web/1"},
+                          "points": [{"t": 1790000000.0, "v": 42.0, "visible_at": 1790000090.0}]}
+                         appends raw observations (as PutMetricData values at time t) to the
+                         scripted store, at most 200,000 points in all. A point is visible once
+                         the wall clock reaches visible_at (late publishing); without visible_at,
+                         once it reaches t. Answers {"ok": true, "points": points stored}.
+  POST /__tminus/alarms  {"metric_alarms": [{...}], "composite_alarms": [{...}]}, each alarm in
+                         the DescribeAlarms shape (AlarmName required; StateValue, StateReason,
+                         StateUpdatedTimestamp, StateTransitionedTimestamp, AlarmRule, ...;
+                         AlarmArn defaults to a us-east-1 ARN). Replaces the scripted alarms;
+                         two empty lists hand DescribeAlarms back to moto.
+
+GetMetricData with scripted data: a MetricStat query whose namespace, metric name and exact
+dimension set match scripted points is answered from the store, aggregated as CloudWatch does:
+StartTime rounded down to the minute (not to the period), buckets [start + k*Period,
+start + (k+1)*Period) while the bucket starts before EndTime, one datapoint per bucket holding a
+visible raw point (none otherwise: sparse), an open bucket holding what has arrived so far.
+Stats: Sum, Average, Minimum, Maximum, SampleCount, pNN(.N) (nearest rank). Other queries go to
+moto; results come back in query order. A Metrics Insights query (Expression starting with
+SELECT) is answered empty and Complete; two in one call are refused as CloudWatch refuses them.
+
+DescribeAlarms with scripted alarms: honours AlarmNamePrefix, AlarmNames (not both), AlarmTypes
+(MetricAlarm only by default), StateValue, MaxRecords (default 50) and NextToken; ignores
+ActionPrefix, ChildrenOfAlarmName and ParentsOfAlarmName.
 
 Usage: cbor_gateway.py LISTEN_PORT MOTO_URL
 """
@@ -22,6 +68,8 @@ import base64
 import datetime
 import http.client
 import json
+import math
+import re
 import sys
 import threading
 import time
@@ -33,10 +81,19 @@ import cbor2
 
 CW_TARGET = "GraniteServiceVersion20100801"
 PAGE_TOKEN = "tminus-page-2"
+ALARMS_TOKEN = "tminus-alarms-"
 MODEL = botocore.session.get_session().get_service_model("cloudwatch")
+CBOR_HEADERS = {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
+
+# Bounds, so a runaway test fails loudly instead of eating the machine.
+MAX_BODY = 16 * 1024 * 1024
+MAX_POINTS = 200_000
+MAX_ALARMS = 10_000
 
 LOCK = threading.Lock()
 STATE = {}
+# Scripted data and pending pages: not part of the stats answer.
+PRIVATE = ("stubs", "series", "alarms", "next_page")
 
 
 def reset():
@@ -48,14 +105,32 @@ def reset():
                 "get_metric_data_queries": 0,
                 "get_metric_data_query_counts": [],
                 "get_metric_data_query_ids": [],
+                "insights_queries_per_call": [],
+                "scripted_answers": 0,
                 "fault": None,
                 "stubs": [],
                 "stubbed_requests": [],
+                # (namespace, metric, frozenset of dimension items) -> [(t, v, visible_at)]
+                "series": {},
+                "alarms": {"MetricAlarms": [], "CompositeAlarms": []},
+                "next_page": None,
             }
         )
 
 
 reset()
+
+
+class Rejected(Exception):
+    """A request CloudWatch (or moto) refuses: answered as a CBOR error."""
+
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class BadControl(Exception):
+    """A malformed control request: answered 400 with the reason."""
 
 
 def to_json_value(v):
@@ -110,6 +185,18 @@ def to_cbor_value(v, shape):
     return v
 
 
+def output_shape(op):
+    try:
+        return MODEL.operation_model(op).output_shape
+    except Exception:  # an operation botocore does not know: pass it through untyped
+        return None
+
+
+def is_insights(query):
+    """A Metrics Insights query: an SQL-like Expression (CloudWatch reads SELECT in any case)."""
+    return (query.get("Expression") or "").lstrip().upper().startswith("SELECT")
+
+
 def count(op, queries=None):
     with LOCK:
         STATE["ops"][op] = STATE["ops"].get(op, 0) + 1
@@ -117,6 +204,7 @@ def count(op, queries=None):
             STATE["get_metric_data_queries"] += len(queries)
             STATE["get_metric_data_query_counts"].append(len(queries))
             STATE["get_metric_data_query_ids"].append([q.get("Id") for q in queries])
+            STATE["insights_queries_per_call"].append(sum(1 for q in queries if is_insights(q)))
 
 
 def take_fault(op):
@@ -132,6 +220,230 @@ def take_fault(op):
                 return None
             f["count"] -= 1
         return dict(f)
+
+
+# --- Scripted datapoints -------------------------------------------------------------------
+
+
+def series_key(namespace, metric, dimensions):
+    """Identifies a metric as CloudWatch does: namespace, name and the exact dimension set."""
+    return (namespace, metric, frozenset(dimensions.items()))
+
+
+def parse_points(req):
+    """A /__tminus/datapoints body as (series key, [(t, v, visible_at)])."""
+    namespace, metric = req.get("namespace"), req.get("metric")
+    dimensions = req.get("dimensions") or {}
+    if not isinstance(namespace, str) or not isinstance(metric, str):
+        raise BadControl("namespace and metric must be strings")
+    if not isinstance(dimensions, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in dimensions.items()
+    ):
+        raise BadControl("dimensions must map names to string values")
+    points = req.get("points")
+    if not isinstance(points, list):
+        raise BadControl("points must be a list")
+    parsed = []
+    for p in points:
+        try:
+            t, v = float(p["t"]), float(p["v"])
+            visible_at = float(p.get("visible_at", t))
+        except (TypeError, KeyError, ValueError):
+            raise BadControl(f"a point needs numeric t and v (and visible_at): {p!r}") from None
+        parsed.append((t, v, visible_at))
+    return series_key(namespace, metric, dimensions), parsed
+
+
+def add_points(key, points):
+    """Appends to the store; the total stays under MAX_POINTS. Returns the total stored."""
+    with LOCK:
+        stored = sum(len(s) for s in STATE["series"].values())
+        if stored + len(points) > MAX_POINTS:
+            raise BadControl(f"the scripted store holds at most {MAX_POINTS} points")
+        STATE["series"].setdefault(key, []).extend(points)
+        return stored + len(points)
+
+
+def scripted_points(query):
+    """A copy of the scripted raw points a MetricStat query asks for, or None if unscripted."""
+    metric = (query.get("MetricStat") or {}).get("Metric")
+    if not metric:
+        return None
+    dims = {d.get("Name"): d.get("Value") for d in metric.get("Dimensions") or []}
+    key = series_key(metric.get("Namespace"), metric.get("MetricName"), dims)
+    with LOCK:
+        points = STATE["series"].get(key)
+        return list(points) if points is not None else None
+
+
+def percentile(p):
+    """Nearest-rank percentile p of a list of values."""
+
+    def stat(values):
+        ordered = sorted(values)
+        rank = math.ceil(p / 100 * len(ordered))
+        return ordered[max(rank, 1) - 1]
+
+    return stat
+
+
+STATS = {
+    "Sum": sum,
+    "Average": lambda vs: sum(vs) / len(vs),
+    "Minimum": min,
+    "Maximum": max,
+    "SampleCount": lambda vs: float(len(vs)),
+}
+
+
+def stat_function(stat, member):
+    """The aggregate for a Stat name; refused like CloudWatch refuses an unknown statistic."""
+    if stat in STATS:
+        return STATS[stat]
+    m = re.fullmatch(r"p(\d{1,3}(?:\.\d+)?)", stat or "")
+    if m and float(m.group(1)) <= 100:
+        return percentile(float(m.group(1)))
+    raise Rejected(
+        400,
+        "ValidationError",
+        f"The value {stat} for parameter MetricDataQueries.member.{member}.MetricStat.Stat is not "
+        "a valid statistic (the tminus test gateway computes Sum, Average, Minimum, Maximum, "
+        "SampleCount and pNN).",
+    )
+
+
+def aggregate(points, aggregate_fn, start, end, period, now):
+    """[(bucket start, value)], oldest first, as CloudWatch buckets raw points.
+
+    StartTime is rounded down to the minute only, so with a period over 60 s the grid moves
+    with the caller's StartTime. Buckets without a visible point have no datapoint; the open
+    bucket aggregates what has arrived by `now`."""
+    start = math.floor(start / 60) * 60
+    buckets = {}
+    for t, v, visible_at in points:
+        if visible_at > now or t < start:
+            continue
+        k = int((t - start) // period)
+        if start + k * period < end:
+            buckets.setdefault(k, []).append(v)
+    return [(start + k * period, aggregate_fn(vs)) for k, vs in sorted(buckets.items())]
+
+
+def scripted_result(query, points, member, request, now):
+    """The MetricDataResult CloudWatch would give for a scripted query."""
+    stat = query["MetricStat"]
+    period = int(stat.get("Period") or 0)
+    if period <= 0:
+        raise Rejected(
+            400, "ValidationError", f"MetricDataQueries.member.{member}.MetricStat.Period must be positive."
+        )
+    fn = stat_function(stat.get("Stat"), member)
+    start, end = to_json_value(request["StartTime"]), to_json_value(request["EndTime"])
+    series = aggregate(points, fn, start, end, period, now)
+    if (request.get("ScanBy") or "TimestampDescending") == "TimestampDescending":
+        series.reverse()
+    return {
+        "Id": query["Id"],
+        "Label": query.get("Label") or stat["Metric"]["MetricName"],
+        "Timestamps": [t for t, _ in series],
+        "Values": [v for _, v in series],
+        "StatusCode": "Complete",
+    }
+
+
+def split_pages(answer, partial):
+    """The first page of `answer`: each series' first half, the rest kept behind PAGE_TOKEN.
+
+    With `partial` the first page is marked PartialData, as CloudWatch marks a series that
+    continues on the next page."""
+    first, rest = [], []
+    for r in answer.get("MetricDataResults", []):
+        ts, vs = r.get("Timestamps", []), r.get("Values", [])
+        n = len(ts) // 2
+        head = dict(r, Timestamps=ts[:n], Values=vs[:n])
+        if partial:
+            head["StatusCode"] = "PartialData"
+            head["Messages"] = [{"Code": "PartialData", "Value": "More data is available with NextToken"}]
+        first.append(head)
+        rest.append(dict(r, Timestamps=ts[n:], Values=vs[n:], StatusCode="Complete"))
+    with LOCK:
+        STATE["next_page"] = {"MetricDataResults": rest}
+    return dict(answer, MetricDataResults=first, NextToken=PAGE_TOKEN)
+
+
+# --- Scripted alarms -----------------------------------------------------------------------
+
+
+def parse_alarms(req):
+    """A /__tminus/alarms body as DescribeAlarms lists, each alarm with its ARN."""
+    out = {}
+    for field, kind in (("metric_alarms", "MetricAlarms"), ("composite_alarms", "CompositeAlarms")):
+        alarms = req.get(field) or []
+        if not isinstance(alarms, list) or not all(
+            isinstance(a, dict) and isinstance(a.get("AlarmName"), str) for a in alarms
+        ):
+            raise BadControl(f"{field} must be a list of alarms, each with an AlarmName")
+        out[kind] = [
+            dict({"AlarmArn": f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{a['AlarmName']}"}, **a)
+            for a in alarms
+        ]
+    if len(out["MetricAlarms"]) + len(out["CompositeAlarms"]) > MAX_ALARMS:
+        raise BadControl(f"at most {MAX_ALARMS} scripted alarms")
+    return out
+
+
+def describe_alarms(request, scripted):
+    """DescribeAlarms answered from the scripted alarms, with CloudWatch's filters."""
+    prefix, names = request.get("AlarmNamePrefix"), request.get("AlarmNames")
+    if prefix and names:
+        raise Rejected(400, "ValidationError", "AlarmNamePrefix and AlarmNames cannot be used together.")
+    if names and len(names) > 100:
+        raise Rejected(400, "ValidationError", "AlarmNames can list at most 100 alarms.")
+    max_records = int(request.get("MaxRecords", 50))
+    if not 1 <= max_records <= 100:
+        raise Rejected(400, "ValidationError", "MaxRecords must be between 1 and 100.")
+    types = request.get("AlarmTypes") or ["MetricAlarm"]
+    state = request.get("StateValue")
+
+    def wanted(alarm):
+        name = alarm["AlarmName"]
+        return (
+            (not prefix or name.startswith(prefix))
+            and (not names or name in names)
+            and (not state or alarm.get("StateValue") == state)
+        )
+
+    # One name-ordered sequence, metric alarms first, paged by offset.
+    found = [
+        (kind, alarm)
+        for kind, type_name in (("MetricAlarms", "MetricAlarm"), ("CompositeAlarms", "CompositeAlarm"))
+        if type_name in types
+        for alarm in sorted(scripted[kind], key=lambda a: a["AlarmName"])
+        if wanted(alarm)
+    ]
+    offset = alarms_offset(request.get("NextToken"), len(found))
+    page = found[offset : offset + max_records]
+    answer = {
+        "MetricAlarms": [a for kind, a in page if kind == "MetricAlarms"],
+        "CompositeAlarms": [a for kind, a in page if kind == "CompositeAlarms"],
+    }
+    if offset + max_records < len(found):
+        answer["NextToken"] = f"{ALARMS_TOKEN}{offset + max_records}"
+    return answer
+
+
+def alarms_offset(token, total):
+    """Where a DescribeAlarms NextToken resumes; refused like CloudWatch refuses a bad one."""
+    if not token:
+        return 0
+    if token.startswith(ALARMS_TOKEN) and token[len(ALARMS_TOKEN) :].isdigit():
+        offset = int(token[len(ALARMS_TOKEN) :])
+        if offset <= total:
+            return offset
+    raise Rejected(400, "InvalidNextToken", "The service returned an invalid NextToken.")
+
+
+# --- HTTP ----------------------------------------------------------------------------------
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -152,6 +464,11 @@ class Handler(BaseHTTPRequestHandler):
     def reply_json(self, status, obj):
         self.reply(status, json.dumps(obj).encode(), {"Content-Type": "application/json"})
 
+    def reply_cbor(self, op, answer):
+        shape = output_shape(op)
+        out = to_cbor_value(answer, shape) if shape is not None else answer
+        self.reply(200, cbor2.dumps(out or {}), CBOR_HEADERS)
+
     def body(self):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
@@ -159,7 +476,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/__tminus/stats":
             with LOCK:
-                snapshot = {k: v for k, v in STATE.items() if k not in ("stubs",)}
+                snapshot = {k: v for k, v in STATE.items() if k not in PRIVATE}
                 snapshot = json.loads(json.dumps(snapshot))
             return self.reply_json(200, snapshot)
         if self.path == "/__tminus/ping":
@@ -167,6 +484,10 @@ class Handler(BaseHTTPRequestHandler):
         return self.proxy(b"")
 
     def do_POST(self):
+        if int(self.headers.get("Content-Length") or 0) > MAX_BODY:
+            # The unread body makes the connection unusable: close it after answering.
+            self.close_connection = True
+            return self.reply_json(413, {"error": f"bodies are limited to {MAX_BODY} bytes"})
         body = self.body()
         if self.path.startswith("/__tminus/"):
             return self.control(self.path[len("/__tminus/"):], body)
@@ -191,7 +512,19 @@ class Handler(BaseHTTPRequestHandler):
         return self.proxy(body)
 
     def control(self, what, body):
-        req = json.loads(body or b"{}")
+        try:
+            req = json.loads(body or b"{}")
+            if not isinstance(req, dict):
+                raise BadControl("the body must be a JSON object")
+            answer = self.control_action(what, req)
+        except (ValueError, BadControl) as e:  # json.JSONDecodeError is a ValueError
+            return self.reply_json(400, {"error": str(e)})
+        if answer is None:
+            return self.reply_json(404, {"error": what})
+        return self.reply_json(200, answer)
+
+    def control_action(self, what, req):
+        """Applies one control request; its JSON answer, or None for an unknown endpoint."""
         if what == "reset":
             reset()
         elif what == "fault":
@@ -200,9 +533,16 @@ class Handler(BaseHTTPRequestHandler):
         elif what == "stub":
             with LOCK:
                 STATE["stubs"].insert(0, req)
+        elif what == "datapoints":
+            key, points = parse_points(req)
+            return {"ok": True, "points": add_points(key, points)}
+        elif what == "alarms":
+            alarms = parse_alarms(req)
+            with LOCK:
+                STATE["alarms"] = alarms
         else:
-            return self.reply_json(404, {"error": what})
-        return self.reply_json(200, {"ok": True})
+            return None
+        return {"ok": True}
 
     def find_stub(self, target, body):
         try:
@@ -254,8 +594,7 @@ class Handler(BaseHTTPRequestHandler):
             status,
             body,
             {
-                "Content-Type": "application/cbor",
-                "smithy-protocol": "rpc-v2-cbor",
+                **CBOR_HEADERS,
                 # CloudWatch is awsQueryCompatible: the SDK also reads the code from here.
                 "x-amzn-query-error": f"{code};Sender",
             },
@@ -272,11 +611,9 @@ class Handler(BaseHTTPRequestHandler):
         count(op, queries)
         if op == "GetMetricData" and request.get("NextToken") == PAGE_TOKEN:
             with LOCK:
-                rest = STATE.pop("second_page", {"MetricDataResults": []})
-            out = to_cbor_value(rest, MODEL.operation_model(op).output_shape)
-            return self.reply(
-                200, cbor2.dumps(out), {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
-            )
+                rest = STATE["next_page"] or {"MetricDataResults": []}
+                STATE["next_page"] = None
+            return self.reply_cbor(op, rest)
         fault = take_fault(op)
         if fault:
             if fault["mode"] == "throttle":
@@ -285,6 +622,59 @@ class Handler(BaseHTTPRequestHandler):
                 return self.cbor_error(500, "InternalServiceError", "injected failure")
             if fault["mode"] == "delay":
                 time.sleep(float(fault.get("seconds", 1)))
+        try:
+            answer = self.answer(op, request, fault)
+        except Rejected as e:
+            return self.cbor_error(e.status, e.code, e.message)
+        return self.reply_cbor(op, answer)
+
+    def answer(self, op, request, fault):
+        """The JSON-shaped answer to a CloudWatch request: scripted where a test scripted it."""
+        if op == "GetMetricData":
+            return self.get_metric_data(request, fault)
+        if op == "DescribeAlarms":
+            with LOCK:
+                alarms = STATE["alarms"]
+            if alarms["MetricAlarms"] or alarms["CompositeAlarms"]:
+                return describe_alarms(request, alarms)
+        return self.moto_json(op, request)
+
+    def get_metric_data(self, request, fault):
+        """GetMetricData: scripted series from the store, Insights empty, the rest from moto."""
+        queries = request.get("MetricDataQueries") or []
+        if sum(1 for q in queries if is_insights(q)) > 1:
+            # The wording CloudWatch uses (as reported by Grafana users, grafana#74563).
+            raise Rejected(400, "ValidationError", "Maximum number of queries (1) exceeded")
+        now = time.time()
+        own = {}  # Id -> result the gateway answers itself
+        scripted = set()  # Ids answered from the scripted store
+        forwarded = []
+        for member, q in enumerate(queries, start=1):
+            points = scripted_points(q)
+            if points is not None:
+                own[q["Id"]] = scripted_result(q, points, member, request, now)
+                scripted.add(q["Id"])
+            elif is_insights(q):
+                # moto "answers" SELECT (upper case only) with the sum of every metric it holds,
+                # and fails with a 500 when the query has no Period: an empty answer is honest.
+                own[q["Id"]] = insights_result(q)
+            else:
+                forwarded.append(q)
+        if forwarded:
+            answer = self.moto_json("GetMetricData", dict(request, MetricDataQueries=forwarded))
+        elif to_json_value(request["EndTime"]) <= to_json_value(request["StartTime"]):
+            # moto checks this when it is asked; nothing went to moto, so check it here.
+            raise Rejected(400, "ValidationError", "The parameter EndTime must be greater than StartTime.")
+        else:
+            answer = {"MetricDataResults": []}
+        results = merge_results(queries, own, answer.get("MetricDataResults", []))
+        with LOCK:
+            STATE["scripted_answers"] += sum(1 for r in results if r["Id"] in scripted)
+        answer = dict(answer, MetricDataResults=results)
+        return apply_answer_fault(answer, fault)
+
+    def moto_json(self, op, request):
+        """moto's JSON answer to a CloudWatch request; its errors raised as Rejected."""
         payload = json.dumps(to_json_value(request)).encode()
         headers = {
             "Content-Type": "application/x-amz-json-1.0",
@@ -300,33 +690,51 @@ class Handler(BaseHTTPRequestHandler):
         try:
             answer = json.loads(data) if data else {}
         except ValueError:
-            return self.cbor_error(500, "InternalServiceError", data[:200].decode(errors="replace"))
+            raise Rejected(500, "InternalServiceError", data[:200].decode(errors="replace")) from None
         if resp.status >= 300:
             code = str(answer.get("__type") or answer.get("code") or "InternalServiceError")
-            code = code.split("#")[-1]
             message = answer.get("message") or answer.get("Message") or ""
-            return self.cbor_error(resp.status, code, message)
-        try:
-            shape = MODEL.operation_model(op).output_shape
-        except Exception:  # an operation botocore does not know: pass it through untyped
-            shape = None
-        if fault and fault["mode"] == "paginate" and op == "GetMetricData":
-            # Answer in two pages: the first half of every series now, the rest behind a
-            # NextToken, as CloudWatch does for large results.
-            first, second = [], []
-            for r in answer.get("MetricDataResults", []):
-                n = len(r.get("Timestamps", [])) // 2
-                first.append(dict(r, Timestamps=r.get("Timestamps", [])[:n], Values=r.get("Values", [])[:n]))
-                second.append(dict(r, Timestamps=r.get("Timestamps", [])[n:], Values=r.get("Values", [])[n:]))
-            with LOCK:
-                STATE["second_page"] = {"MetricDataResults": second}
-            answer = dict(answer, MetricDataResults=first, NextToken=PAGE_TOKEN)
-        out = to_cbor_value(answer, shape) if shape is not None else answer
-        self.reply(
-            200,
-            cbor2.dumps(out or {}),
-            {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"},
-        )
+            raise Rejected(resp.status, code.split("#")[-1], message)
+        return answer
+
+
+def insights_result(query):
+    """An empty, complete answer to a Metrics Insights query (the gateway runs no SQL)."""
+    return {
+        "Id": query["Id"],
+        "Label": query.get("Label") or query["Id"],
+        "Timestamps": [],
+        "Values": [],
+        "StatusCode": "Complete",
+    }
+
+
+def merge_results(queries, own, moto_results):
+    """One result list in query order: the gateway's own answers (unless ReturnData is false)
+    and moto's, whose choice of what to return is kept."""
+    from_moto = {r.get("Id"): r for r in moto_results}
+    out = []
+    for q in queries:
+        if q["Id"] in own:
+            if q.get("ReturnData", True):
+                out.append(own[q["Id"]])
+        elif q["Id"] in from_moto:
+            out.append(from_moto[q["Id"]])
+    return out
+
+
+def apply_answer_fault(answer, fault):
+    """A GetMetricData answer as a paginate, partial or messages fault reshapes it."""
+    mode = fault["mode"] if fault else None
+    if mode in ("paginate", "partial"):
+        return split_pages(answer, partial=mode == "partial")
+    if mode == "messages":
+        message = {
+            "Code": fault.get("code", "MaxMetricsExceeded"),
+            "Value": fault.get("value", "Maximum number of allowed metrics exceeded"),
+        }
+        return dict(answer, Messages=[message])
+    return answer
 
 
 def main():

@@ -167,6 +167,31 @@ impl Emulator {
         .unwrap();
     }
 
+    /// Appends raw datapoints to the gateway's scripted CloudWatch store, e.g.
+    /// `{"namespace": "N", "metric": "M", "dimensions": {}, "points": [{"t": 0.0, "v": 1.0}]}`
+    /// (epoch seconds, optional `"visible_at"`; see tests/support/cbor_gateway.py).
+    pub fn datapoints(&self, body: serde_json::Value) {
+        http(
+            self.gateway_port,
+            "POST",
+            "/__tminus/datapoints",
+            &body.to_string(),
+        )
+        .unwrap();
+    }
+
+    /// Replaces the gateway's scripted alarms, which then answer DescribeAlarms:
+    /// `{"metric_alarms": [...], "composite_alarms": [...]}` in the DescribeAlarms shape.
+    pub fn alarms(&self, body: serde_json::Value) {
+        http(
+            self.gateway_port,
+            "POST",
+            "/__tminus/alarms",
+            &body.to_string(),
+        )
+        .unwrap();
+    }
+
     /// SDK configuration pointing at the gateway with test credentials, whatever the machine's
     /// AWS environment holds.
     pub fn sdk_config(&self) -> SdkConfig {
