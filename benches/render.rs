@@ -73,7 +73,14 @@ fn busy_app() -> App {
                     + if m == 3 { 500.0 } else { 0.0 },
             })
             .collect();
-        app.update(now, Msg::Source(Update::Samples { metric: m, points }));
+        app.update(
+            now,
+            Msg::Source(Update::Samples {
+                metric: m,
+                points,
+                settled_to: None,
+            }),
+        );
     }
     for q in 0..6 {
         let usage = Some(100.0 + 150.0 * q as f64);

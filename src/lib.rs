@@ -16,6 +16,7 @@ pub mod rehearsal;
 pub mod report;
 pub mod run;
 pub mod runbook;
+pub mod signal;
 pub mod source;
 pub mod theme;
 pub mod time;

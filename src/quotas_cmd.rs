@@ -197,8 +197,17 @@ pub async fn collect(runbook: &Runbook, settings: AwsSettings, now: DateTime<Utc
                             } => {
                                 usage.insert(quota, v);
                             }
-                            Update::Samples { metric, points } => {
-                                if let Some(last) = points.last() {
+                            Update::Samples {
+                                metric,
+                                points,
+                                settled_to,
+                            } => {
+                                // Usage is judged on settled buckets only.
+                                let settled = points
+                                    .iter()
+                                    .rev()
+                                    .find(|p| settled_to.is_none_or(|t| p.at < t));
+                                if let Some(last) = settled {
                                     for (qi, q) in runbook.quotas.iter().enumerate() {
                                         if q.usage_metric.as_deref()
                                             == Some(runbook.metrics[metric].id.as_str())

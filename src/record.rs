@@ -150,6 +150,7 @@ mod tests {
                     at: at(0),
                     value: 42.5,
                 }],
+                settled_to: None,
             },
             Update::Alarm {
                 name: "web-p99".into(),

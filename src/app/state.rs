@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use crate::app::alerts::{Alert, Severity};
+use crate::app::alerts::{Alert, Episode, Severity};
 use crate::journal::Record;
 use crate::runbook::model::{Item, Metric, Quota, Runbook};
 use crate::source::{AlarmState, Sample};
@@ -72,15 +72,34 @@ pub struct MetricState {
     pub series: VecDeque<Sample>,
     /// When the last update for this metric arrived (as opposed to the time of its data).
     pub received_at: Option<DateTime<Utc>>,
-    /// Threshold severity of the latest value, with hysteresis.
+    /// Threshold severity of the latest settled value, with hysteresis.
     pub severity: Option<Severity>,
     /// What the source said about the data (e.g. CloudWatch PartialData), shown with the row.
     pub note: Option<String>,
+    /// Points at or after this are provisional (see `crate::signal`); `None`: all settled.
+    pub settled_to: Option<DateTime<Utc>>,
+    /// The alert episode folded from the settled points.
+    pub episode: Episode,
 }
 
 impl MetricState {
+    /// The newest point, settled or not: what the sparkline ends on and how fresh data is.
     pub fn latest(&self) -> Option<Sample> {
         self.series.back().copied()
+    }
+
+    pub fn is_settled(&self, s: &Sample) -> bool {
+        self.settled_to.is_none_or(|t| s.at < t)
+    }
+
+    /// The newest settled point: the value alerts, quota usage and `verify:` are decided on.
+    pub fn latest_settled(&self) -> Option<Sample> {
+        self.series.iter().rev().find(|s| self.is_settled(s)).copied()
+    }
+
+    /// The provisional points (a bucket still filling, or not yet past its settle delay).
+    pub fn provisional(&self) -> impl Iterator<Item = &Sample> {
+        self.series.iter().filter(|s| !self.is_settled(s))
     }
 }
 
@@ -90,6 +109,7 @@ pub struct QuotaState {
     pub usage: Option<f64>,
     pub at: Option<DateTime<Utc>>,
     pub severity: Option<Severity>,
+    pub episode: Episode,
     /// Recent (time, usage) for the growth-rate forecast.
     pub history: VecDeque<(DateTime<Utc>, f64)>,
     /// The latest increase request from this war room: (desired value, status).
@@ -309,6 +329,8 @@ pub struct App {
     pub metrics: Vec<MetricState>,
     pub quotas: Vec<QuotaState>,
     pub alarms: BTreeMap<String, AlarmView>,
+    /// Each alarm's alert episode: an alarm that flips back and forth stays one alert.
+    pub(crate) alarm_episodes: BTreeMap<String, Episode>,
     /// Per runbook checklist, per item.
     pub items: Vec<Vec<ItemState>>,
     /// Open alerts and the recently closed ones (bounded), newest last.
@@ -373,9 +395,7 @@ impl App {
         };
         match st.latest() {
             None => Status::NoData,
-            Some(s) if (self.now - s.at).num_seconds() > stale_after_secs(def.period) => {
-                Status::Stale
-            }
+            Some(s) if (self.now - s.at).num_seconds() > stale_after_secs(def) => Status::Stale,
             Some(_) => Status::from_severity(st.severity),
         }
     }
@@ -458,10 +478,11 @@ impl App {
     }
 }
 
-/// Data older than this many seconds is stale: three periods, and never less than a minute,
-/// because CloudWatch data routinely lands a minute or two late.
-pub fn stale_after_secs(period: u32) -> i64 {
-    (i64::from(period) * 3).max(180)
+/// A metric whose newest point is older than this many seconds is stale: the bucket being
+/// filled, its settle delay, and two more periods (at least two minutes) in which nothing came.
+pub fn stale_after_secs(m: &Metric) -> i64 {
+    let period = i64::from(m.period);
+    period + crate::signal::settle_secs(m) + (2 * period).max(120)
 }
 
 fn normalise(s: &str) -> String {

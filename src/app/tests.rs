@@ -89,6 +89,7 @@ fn samples(metric: usize, at: DateTime<Utc>, value: f64) -> Msg {
     Msg::Source(Update::Samples {
         metric,
         points: vec![Sample { at, value }],
+        settled_to: None,
     })
 }
 fn item_status(app: &App, id: &str) -> ItemStatus {
@@ -315,6 +316,7 @@ fn series_are_ordered_deduplicated_bounded_and_nan_safe() {
         Msg::Source(Update::Samples {
             metric: 0,
             points: pts,
+            settled_to: None,
         }),
     );
     let s = &app.metrics[0].series;

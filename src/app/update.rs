@@ -18,6 +18,71 @@ use crate::source::{AlarmState, Sample, Update};
 const CLOSED_ALERTS_KEPT: usize = 100;
 /// Quota usage points kept for the time-to-exhaustion forecast.
 const QUOTA_HISTORY: usize = 60;
+/// Quota headroom alerts: low headroom must hold in two of three readings, and the alert
+/// closes after five minutes of enough headroom.
+const QUOTA_RULE: alerts::EpisodeRule = alerts::EpisodeRule {
+    datapoints: alerts_default_breach().0,
+    of: alerts_default_breach().1,
+    clear_after_secs: crate::signal::DEFAULT_CLEAR_SECS,
+};
+
+const fn alerts_default_breach() -> (usize, usize) {
+    (
+        crate::signal::DEFAULT_BREACH.datapoints as usize,
+        crate::signal::DEFAULT_BREACH.of as usize,
+    )
+}
+
+/// Merges a source's points into a metric's series. An update that says what is settled is
+/// authoritative from the previous settled boundary on (a provisional point it no longer
+/// carries is dropped); settled buckets with no datapoint get the metric's fill value (sparse
+/// counters: no datapoint means zero). Timestamps stay strictly increasing and bounded.
+fn merge_points(
+    st: &mut MetricState,
+    def: &crate::runbook::model::Metric,
+    points: Vec<Sample>,
+    settled_to: Option<DateTime<Utc>>,
+) {
+    let previous = st.settled_to;
+    if let (Some(_), Some(prev)) = (settled_to, previous) {
+        st.series.retain(|p| p.at < prev);
+    }
+    let first = points.iter().map(|p| p.at).min();
+    for p in points.into_iter().filter(|p| p.value.is_finite()) {
+        insert_point(&mut st.series, p);
+    }
+    if let (Some(fill), Some(to)) = (crate::signal::fill(def), settled_to) {
+        // From the previous boundary; on the first update from its first point, or half an
+        // hour back when it has none (a sparse counter that was zero all along).
+        let first_window = to - chrono::Duration::minutes(30);
+        let from = previous.unwrap_or_else(|| first.map_or(first_window, |f| f.min(first_window)));
+        let period = i64::from(def.period.max(1));
+        let mut b = crate::signal::align_down(from, period);
+        // Bounded: never more buckets than the series holds.
+        let mut filled = 0;
+        while b < to && filled < SERIES_CAPACITY {
+            if st.series.binary_search_by_key(&b, |p| p.at).is_err() {
+                insert_point(&mut st.series, Sample { at: b, value: fill });
+            }
+            b += chrono::Duration::seconds(period);
+            filled += 1;
+        }
+    }
+    while st.series.len() > SERIES_CAPACITY {
+        st.series.pop_front();
+    }
+    if settled_to.is_some() {
+        st.settled_to = settled_to.max(previous);
+    }
+}
+
+/// Inserts in time order; a point at an existing timestamp replaces it (late data).
+fn insert_point(series: &mut VecDeque<Sample>, p: Sample) {
+    match series.binary_search_by_key(&p.at, |s| s.at) {
+        Ok(i) => series[i].value = p.value,
+        Err(i) => series.insert(i, p),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
@@ -103,6 +168,7 @@ impl App {
             mode: opts.mode,
             journal,
             alarms: BTreeMap::new(),
+            alarm_episodes: BTreeMap::new(),
             items,
             alerts: Vec::new(),
             timeline: VecDeque::new(),
@@ -124,18 +190,31 @@ impl App {
         for r in &past {
             app.apply(r);
         }
-        // Alerts restored as open resume with their severity, so hysteresis carries over.
-        for a in app.alerts.iter().filter(|a| a.is_open()) {
-            match &a.key {
+        // Alerts restored as open resume their episode, so hysteresis and the clear time carry
+        // over a restart instead of the alert opening again.
+        let open: Vec<(AlertKey, Severity, u32)> = app
+            .alerts
+            .iter()
+            .filter(|a| a.is_open())
+            .map(|a| (a.key.clone(), a.severity, a.flaps))
+            .collect();
+        for (key, severity, flaps) in open {
+            let episode = alerts::Episode::resumed(severity, flaps);
+            match &key {
                 AlertKey::Metric(id) => {
                     if let Some(i) = app.runbook.metrics.iter().position(|m| &m.id == id) {
-                        app.metrics[i].severity = Some(a.severity);
+                        app.metrics[i].severity = Some(severity);
+                        app.metrics[i].episode = episode;
                     }
                 }
                 AlertKey::Quota(code) => {
                     if let Some(i) = app.runbook.quotas.iter().position(|q| &q.code == code) {
-                        app.quotas[i].severity = Some(a.severity);
+                        app.quotas[i].severity = Some(severity);
+                        app.quotas[i].episode = episode;
                     }
+                }
+                AlertKey::Alarm(name) => {
+                    app.alarm_episodes.insert(name.clone(), episode);
                 }
                 _ => {}
             }
@@ -215,27 +294,40 @@ impl App {
             }
         }
 
-        // Only changes are collected: this runs every tick, and an item that is (still) overdue
-        // with its alert open, or on time with none, needs nothing, not even a message.
+        // Overdue items roll up into one alert per checklist: ten late items are one problem
+        // to call someone about, not ten. Only changes are collected: this runs every tick.
         let mut overdue = Vec::new();
         for (c, list) in self.runbook.checklists.iter().enumerate() {
-            for (i, item) in list.items.iter().enumerate() {
-                let late = self.is_overdue(item, &self.items[c][i]);
-                let open = self.alerts.iter().any(|a| {
-                    a.is_open() && matches!(&a.key, AlertKey::Overdue(id) if *id == item.id)
-                });
-                if late == open {
-                    continue;
-                }
-                let wanted = late.then(|| {
-                    let owner = item.owner.as_deref().unwrap_or("no owner");
-                    let due = item.due.map(|d| d.to_string()).unwrap_or_default();
-                    (
-                        Severity::Warn,
-                        format!("\"{}\" overdue (due {due}) · owner {owner}", item.title),
-                    )
-                });
-                overdue.push((AlertKey::Overdue(item.id.clone()), wanted));
+            let late: Vec<&crate::runbook::model::Item> = list
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(i, item)| self.is_overdue(item, &self.items[c][*i]))
+                .map(|(_, item)| item)
+                .collect();
+            let key = AlertKey::Checklist(list.name.clone());
+            let open = self.alerts.iter().any(|a| a.is_open() && a.key == key);
+            if late.is_empty() != open {
+                continue;
+            }
+            let wanted = (!late.is_empty()).then(|| {
+                let oldest = late
+                    .iter()
+                    .filter_map(|i| i.due)
+                    .min()
+                    .map(|d| crate::time::Span((self.now - d.at(self.t0)).num_seconds().max(0)));
+                let oldest = oldest.map(|s| format!(" · oldest {s}")).unwrap_or_default();
+                (
+                    Severity::Warn,
+                    format!("{} overdue in {}{oldest}", late.len(), list.name),
+                )
+            });
+            overdue.push((key, wanted));
+        }
+        // Alerts per overdue item from journals written before the roll-up: closed, once.
+        for a in self.alerts.iter().filter(|a| a.is_open()) {
+            if let AlertKey::Overdue(_) = a.key {
+                overdue.push((a.key.clone(), None));
             }
         }
         for (key, wanted) in overdue {
@@ -285,6 +377,27 @@ impl App {
         }
         for e in escalations {
             self.act(e);
+        }
+    }
+
+    /// `sync_alert` for a signal folded into an episode, journalling when it starts flapping.
+    fn sync_episode(
+        &mut self,
+        key: AlertKey,
+        episode: &alerts::Episode,
+        wanted: Option<(Severity, String)>,
+    ) {
+        self.sync_alert(key.clone(), wanted);
+        let newly_flapping = episode.is_flapping()
+            && self
+                .alerts
+                .iter()
+                .any(|a| a.is_open() && a.key == key && a.flaps < alerts::FLAPPING_AFTER);
+        if newly_flapping {
+            self.act(Event::AlertFlapping {
+                key,
+                flaps: episode.flaps,
+            });
         }
     }
 
@@ -389,6 +502,7 @@ impl App {
                     acked: None,
                     level: None,
                     closed_at: None,
+                    flaps: 0,
                 });
             }
             Event::AlertSeverity {
@@ -399,6 +513,11 @@ impl App {
                 if let Some(a) = self.open_alert_mut(key) {
                     a.severity = *severity;
                     a.message = message.clone();
+                }
+            }
+            Event::AlertFlapping { key, flaps } => {
+                if let Some(a) = self.open_alert_mut(key) {
+                    a.flaps = *flaps;
                 }
             }
             Event::AlertEscalated { key, level, .. } => {
@@ -462,7 +581,11 @@ impl App {
     fn on_source(&mut self, u: Update) {
         self.dirty = true;
         match u {
-            Update::Samples { metric, points } => self.on_samples(metric, points),
+            Update::Samples {
+                metric,
+                points,
+                settled_to,
+            } => self.on_samples(metric, points, settled_to),
             Update::Quota {
                 quota,
                 value,
@@ -476,8 +599,19 @@ impl App {
                 changed_at,
             } => {
                 let key = AlertKey::Alarm(name.clone());
-                let wanted = (state == AlarmState::Alarm)
-                    .then(|| (Severity::Crit, format!("alarm {name} in ALARM: {reason}")));
+                // CloudWatch has already judged the datapoints: each poll is one observation,
+                // and an alarm that flips back to ALARM within the clear time stays one alert.
+                let episode = self.alarm_episodes.entry(name.clone()).or_default();
+                let level = (state == AlarmState::Alarm).then_some(Severity::Crit);
+                episode.observe(
+                    self.now,
+                    level,
+                    alerts::EpisodeRule::immediate(crate::signal::DEFAULT_CLEAR_SECS),
+                );
+                let episode = episode.clone();
+                let wanted = episode
+                    .open
+                    .map(|s| (s, format!("alarm {name} in ALARM: {reason}")));
                 self.alarms.insert(
                     name.clone(),
                     AlarmView {
@@ -488,7 +622,7 @@ impl App {
                         received_at: self.now,
                     },
                 );
-                self.sync_alert(key, wanted);
+                self.sync_episode(key, &episode, wanted);
             }
             Update::QuotaRequest {
                 quota,
@@ -576,7 +710,12 @@ impl App {
         }
     }
 
-    fn on_samples(&mut self, metric: usize, points: Vec<Sample>) {
+    fn on_samples(
+        &mut self,
+        metric: usize,
+        points: Vec<Sample>,
+        settled_to: Option<DateTime<Utc>>,
+    ) {
         let (Some(def), Some(st)) = (
             self.runbook.metrics.get(metric),
             self.metrics.get_mut(metric),
@@ -584,50 +723,30 @@ impl App {
             return;
         };
         st.received_at = Some(self.now);
-        for p in points {
-            match st.series.back() {
-                Some(last) if p.at < last.at => {
-                    // Late or repeated data: replace the matching point, never reorder.
-                    if let Some(existing) = st.series.iter_mut().rev().find(|s| s.at == p.at) {
-                        existing.value = p.value;
-                    }
-                    continue;
-                }
-                Some(last) if p.at == last.at => {
-                    if let Some(l) = st.series.back_mut() {
-                        l.value = p.value;
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-            if st.series.len() == SERIES_CAPACITY {
-                st.series.pop_front();
-            }
-            st.series.push_back(p);
-        }
-        let Some(latest) = st.latest() else { return };
-        // A quota whose usage is this metric (`usage_metric:` in the runbook) moves with it.
-        let usage_of: Vec<usize> = self
-            .runbook
-            .quotas
+        merge_points(st, def, points, settled_to);
+
+        // Judge each newly settled point once, in time order: the episode decides the alert.
+        let rule = alerts::EpisodeRule {
+            datapoints: crate::signal::breach_rule(def).datapoints as usize,
+            of: crate::signal::breach_rule(def).of as usize,
+            clear_after_secs: crate::signal::clear_after_secs(def),
+        };
+        let fresh: Vec<Sample> = st
+            .series
             .iter()
-            .enumerate()
-            .filter(|(_, q)| q.usage_metric.as_deref() == Some(def.id.as_str()))
-            .map(|(i, _)| i)
+            .filter(|p| st.is_settled(p) && st.episode.last.is_none_or(|l| p.at > l))
+            .copied()
             .collect();
-        for q in usage_of {
-            self.on_quota(q, None, Some(latest.value), latest.at);
+        for p in &fresh {
+            st.severity =
+                alerts::metric_severity(p.value, def.warn, def.crit, def.direction, st.episode.open);
+            st.episode.observe(p.at, st.severity, rule);
         }
-        let (Some(def), Some(st)) = (
-            self.runbook.metrics.get(metric),
-            self.metrics.get_mut(metric),
-        ) else {
+        let Some(latest) = st.latest_settled() else {
             return;
         };
-        st.severity =
-            alerts::metric_severity(latest.value, def.warn, def.crit, def.direction, st.severity);
-        let wanted = st.severity.map(|sev| {
+        let episode = st.episode.clone();
+        let wanted = episode.open.map(|sev| {
             let threshold = if sev == Severity::Crit {
                 def.crit
             } else {
@@ -653,7 +772,27 @@ impl App {
             )
         });
         let key = AlertKey::Metric(def.id.clone());
-        self.sync_alert(key, wanted);
+        self.sync_episode(key, &episode, wanted);
+        if fresh.is_empty() {
+            return;
+        }
+
+        // A quota whose usage is this metric (`usage_metric:` in the runbook) moves with its
+        // settled points.
+        let id = self.runbook.metrics[metric].id.clone();
+        let usage_of: Vec<usize> = self
+            .runbook
+            .quotas
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.usage_metric.as_deref() == Some(id.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        for q in usage_of {
+            for p in &fresh {
+                self.on_quota(q, None, Some(p.value), p.at);
+            }
+        }
 
         let ticks: Vec<String> = self
             .verify
@@ -701,9 +840,15 @@ impl App {
         let Some(headroom) = st.headroom_pct() else {
             return;
         };
-        st.severity =
-            alerts::quota_severity(headroom, def.warn_below.0, def.crit_below.0, st.severity);
-        let wanted = st.severity.map(|sev| {
+        st.severity = alerts::quota_severity(
+            headroom,
+            def.warn_below.0,
+            def.crit_below.0,
+            st.episode.open,
+        );
+        st.episode.observe(at, st.severity, QUOTA_RULE);
+        let episode = st.episode.clone();
+        let wanted = episode.open.map(|sev| {
             (
                 sev,
                 format!(
@@ -717,7 +862,7 @@ impl App {
                 ),
             )
         });
-        self.sync_alert(AlertKey::Quota(def.code.clone()), wanted);
+        self.sync_episode(AlertKey::Quota(def.code.clone()), &episode, wanted);
     }
 
     // ---- operator input -----------------------------------------------------------------

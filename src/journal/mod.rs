@@ -99,6 +99,12 @@ pub enum Event {
         severity: Severity,
         message: String,
     },
+    /// The open alert's signal cleared and breached again `flaps` times: it stays one alert,
+    /// shown as flapping. Journalled when it starts flapping.
+    AlertFlapping {
+        key: AlertKey,
+        flaps: u32,
+    },
     AlertEscalated {
         key: AlertKey,
         level: usize,

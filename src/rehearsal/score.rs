@@ -246,7 +246,7 @@ pub fn score(runbook: &Runbook, records: &[Record]) -> Score {
     let other_alerts = episodes
         .iter()
         .zip(&owner)
-        .filter(|(e, owner)| owner.is_none() && !matches!(e.key, AlertKey::Overdue(_)))
+        .filter(|(e, owner)| owner.is_none() && !matches!(e.key, AlertKey::Overdue(_) | AlertKey::Checklist(_)))
         .map(|(e, _)| e.key.clone())
         .collect();
 
@@ -322,7 +322,7 @@ fn note_words(runbook: &Runbook, target: &str, affects: &[AlertKey]) -> Vec<Stri
             }
             AlertKey::Quota(code) => words.push(code.to_lowercase()),
             AlertKey::Alarm(name) => words.push(name.to_lowercase()),
-            AlertKey::Overdue(_) | AlertKey::Source(_) => {}
+            AlertKey::Overdue(_) | AlertKey::Checklist(_) | AlertKey::Source(_) => {}
         }
     }
     if target == crate::source::sim::SOURCE_NAME {

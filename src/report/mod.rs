@@ -189,9 +189,14 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
     let mut quota_usage: BTreeMap<usize, Vec<QuotaReading>> = BTreeMap::new();
     for e in recording.unwrap_or_default() {
         match &e.update {
-            Update::Samples { metric, points } => {
+            Update::Samples {
+                metric,
+                points,
+                settled_to,
+            } => {
                 let s = series.entry(*metric).or_default();
-                for p in points {
+                // A review shows settled data: a bucket still filling was redrawn later.
+                for p in points.iter().filter(|p| settled_to.is_none_or(|t| p.at < t)) {
                     s.insert(p.at.timestamp(), *p);
                 }
             }

@@ -146,6 +146,7 @@ fn fixture() -> (Runbook, Vec<Record>, Vec<Entry>) {
             update: Update::Samples {
                 metric: 0,
                 points: vec![sample(-120, 180.0), sample(-60, 200.0)],
+                settled_to: None,
             },
         },
         Entry {
@@ -153,6 +154,7 @@ fn fixture() -> (Runbook, Vec<Record>, Vec<Entry>) {
             update: Update::Samples {
                 metric: 0,
                 points: vec![sample(60, 610.0), sample(120, 1234.0), sample(180, 700.0)],
+                settled_to: None,
             },
         },
         Entry {
@@ -160,6 +162,7 @@ fn fixture() -> (Runbook, Vec<Record>, Vec<Entry>) {
             update: Update::Samples {
                 metric: 1,
                 points: vec![sample(60, 12.0), sample(120, 9.0), sample(180, 11.0)],
+                settled_to: None,
             },
         },
         Entry {

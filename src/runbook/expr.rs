@@ -55,7 +55,7 @@ pub(super) const MATH_WORDS: &[&str] = &[
 
 /// A CloudWatch Metrics Insights query ("SELECT AVG(CPUUtilization) FROM SCHEMA(...)") is also
 /// a valid expression; its words are metric and dimension names, not ids, so it is not checked.
-pub(super) fn is_insights_query(expr: &str) -> bool {
+pub fn is_insights_query(expr: &str) -> bool {
     expr.trim_start()
         .get(..7)
         .is_some_and(|w| w.eq_ignore_ascii_case("SELECT "))

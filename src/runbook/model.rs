@@ -105,6 +105,22 @@ pub struct Metric {
     /// A helper query used by expressions only: fetched but not shown (ReturnData=false).
     #[serde(default)]
     pub hidden: bool,
+    /// How long after a bucket ends its datapoint is trusted: CloudWatch publishes late. Alerts
+    /// and quota usage are decided only on settled buckets. Default: `signal::default_settle`.
+    #[serde(default)]
+    pub settle: Option<Span>,
+    /// "M out of N": a threshold breach alerts only when `datapoints` of the last `of` settled
+    /// datapoints are beyond it. Default: `signal::DEFAULT_BREACH`.
+    #[serde(default)]
+    pub breach: Option<BreachRule>,
+    /// How long the signal must stay clear before its alert closes; a breach within it keeps
+    /// the same alert (shown as flapping). Default: `signal::default_clear_after`.
+    #[serde(default)]
+    pub clear_after: Option<Span>,
+    /// The value of a settled bucket with no datapoint. CloudWatch publishes many counters only
+    /// when they are non-zero (5XX counts, throttles); for those it defaults to 0.
+    #[serde(default)]
+    pub fill: Option<f64>,
     /// How the simulator should shape this metric; ignored against live AWS.
     #[serde(default)]
     pub sim: Option<MetricSim>,
@@ -112,6 +128,14 @@ pub struct Metric {
 
 pub fn default_period() -> u32 {
     60
+}
+
+/// CloudWatch alarms' "datapoints to alarm" out of "evaluation periods".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreachRule {
+    pub datapoints: u32,
+    pub of: u32,
 }
 
 impl Metric {

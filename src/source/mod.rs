@@ -42,8 +42,16 @@ impl AlarmState {
 /// What a source tells the app. Indices refer to the runbook's `metrics` and `quotas` lists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Update {
-    /// New points for a metric, oldest first. May overlap points already received.
-    Samples { metric: usize, points: Vec<Sample> },
+    /// New points for a metric, oldest first. May overlap points already received. Points at
+    /// or after `settled_to` are provisional (a bucket still filling, or data that may still
+    /// land late): drawn, replaced by later updates, never judged (see `crate::signal`).
+    /// `None`, as in recordings made before it existed, means all settled.
+    Samples {
+        metric: usize,
+        points: Vec<Sample>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        settled_to: Option<DateTime<Utc>>,
+    },
     /// A quota's applied value and current usage (either may be unknown).
     Quota {
         quota: usize,

@@ -84,6 +84,7 @@ mod tests {
             update: Update::Samples {
                 metric: 0,
                 points: vec![Sample { at, value: v }],
+                settled_to: None,
             },
         }
     }

@@ -82,7 +82,14 @@ fn feed(app: &mut App, metric: usize, now: DateTime<Utc>, f: impl Fn(i64) -> f64
             value: f(i),
         })
         .collect();
-    app.update(now, Msg::Source(Update::Samples { metric, points }));
+    app.update(
+        now,
+        Msg::Source(Update::Samples {
+            metric,
+            points,
+            settled_to: None,
+        }),
+    );
 }
 
 /// A war room twelve minutes before T-0 with data everywhere and a crit alert escalated twice.

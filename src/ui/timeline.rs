@@ -39,6 +39,7 @@ pub fn key_label(runbook: &Runbook, key: &AlertKey) -> String {
             .unwrap_or_else(|| format!("quota {code}")),
         AlertKey::Alarm(name) => format!("alarm {name}"),
         AlertKey::Overdue(item) => format!("overdue \"{}\"", item_title(runbook, item)),
+        AlertKey::Checklist(name) => format!("overdue items in {name}"),
         AlertKey::Source(name) => format!("source {name}"),
     }
 }
@@ -83,6 +84,10 @@ pub fn describe(runbook: &Runbook, e: &Event) -> String {
             "escalated {} to L{}: call {who} ({contact})",
             key_label(runbook, key),
             level + 1
+        ),
+        Event::AlertFlapping { key, flaps } => format!(
+            "{} is flapping: breached again {flaps} times while clearing; kept as one alert",
+            key_label(runbook, key)
         ),
         Event::AlertAcknowledged { key } => format!("acknowledged {}", key_label(runbook, key)),
         Event::AlertClosed { key } => format!("resolved {}", key_label(runbook, key)),

@@ -1,6 +1,8 @@
 //! CloudWatch metrics through GetMetricData: every query that is due goes out in as few calls
 //! as the API allows, each query is refreshed at its own period, and after the first load only
-//! the new window (plus a few minutes, for data that lands late) is fetched.
+//! the new window (from the last settled bucket, and a few minutes for data that lands late)
+//! is fetched. Windows start on the queries' period grid; everything from the first bucket
+//! that is not settled (`crate::signal`) on is sent to the app as provisional.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use tokio::sync::mpsc::{Receiver, Sender};
 
 use super::plan::{self, Group, QueryKind, Target, UsageMetric};
 use super::{Aws, backoff, errors, from_aws_time, to_aws_time};
+use crate::signal;
 use crate::clock::Clock;
 use crate::runbook::Runbook;
 use crate::source::{BoxFuture, Sample, Source, Update};
@@ -29,6 +32,9 @@ const MIN_REFRESH_SECS: i64 = 10;
 struct GroupState {
     next_due: Option<DateTime<Utc>>,
     fetched_to: Option<DateTime<Utc>>,
+    /// The earliest settled boundary of the group's queries at the last fetch: the next
+    /// window starts no later, so every provisional point is fetched again, settled.
+    settled_to: Option<DateTime<Utc>>,
     failures: u32,
 }
 
@@ -70,7 +76,10 @@ impl Source for CloudWatchSource {
 #[derive(Debug, Default)]
 pub struct Fetched {
     pub series: HashMap<String, Vec<Sample>>,
+    /// Per query id: a status other than Complete on the last page that mentioned it.
     pub partial: HashMap<String, String>,
+    /// Response-level messages: they apply to every query of the call.
+    pub messages: Vec<String>,
     pub calls: u64,
     pub metrics_requested: u64,
 }
@@ -159,13 +168,20 @@ impl CloudWatchSource {
                     .collect();
                 let start = idx
                     .iter()
-                    .map(|&i| match state[i].fetched_to {
-                        Some(t) => t - LATE_DATA,
-                        None => now - FIRST_WINDOW,
+                    .map(|&i| match (state[i].fetched_to, state[i].settled_to) {
+                        (Some(f), Some(s)) => s.min(f - LATE_DATA),
+                        (Some(f), None) => f - LATE_DATA,
+                        (None, _) => now - FIRST_WINDOW,
                     })
                     .min()
                     .unwrap_or(now - FIRST_WINDOW);
-                let result = fetch(&client, &call, align(start), now).await;
+                // CloudWatch rounds StartTime to the minute only: aligned to a grid every
+                // period divides, each query's buckets fall on its own period's grid, the same
+                // on every refresh.
+                let grid = signal::common_grid(
+                    call.iter().flat_map(|g| g.queries.iter().map(|q| q.period)),
+                );
+                let result = fetch(&client, &call, signal::align_down(start, grid), now).await;
                 let mut updates = Vec::new();
                 match result {
                     Ok(f) => {
@@ -182,10 +198,16 @@ impl CloudWatchSource {
                             at: now,
                         });
                         for &i in &idx {
+                            let g = &groups[i];
                             let s = &mut state[i];
                             s.failures = 0;
                             s.fetched_to = Some(now);
-                            s.next_due = Some(next_refresh(now, groups[i].period));
+                            s.settled_to = g
+                                .queries
+                                .iter()
+                                .map(|q| signal::settled_to(now, q.period, q.settle_secs))
+                                .min();
+                            s.next_due = Some(next_refresh(now, g.period, g.settle_secs()));
                         }
                     }
                     Err(e) => {
@@ -213,19 +235,15 @@ impl CloudWatchSource {
     }
 }
 
-/// The next refresh of a group: the next multiple of its period on the wall clock, so every
-/// group with the same period comes due at the same instant and shares the calls, whenever it
-/// was first fetched.
-pub fn next_refresh(now: DateTime<Utc>, period: u32) -> DateTime<Utc> {
+/// The next refresh of a group: the next instant a bucket of its period settles (a multiple
+/// of the period plus the settle delay, on the wall clock), so a settled bucket is judged as
+/// soon as it can be, and every group with the same period and delay comes due at the same
+/// instant and shares the calls, whenever it was first fetched.
+pub fn next_refresh(now: DateTime<Utc>, period: u32, settle_secs: i64) -> DateTime<Utc> {
     let every = i64::from(period).max(MIN_REFRESH_SECS);
-    let t = now.timestamp();
-    DateTime::from_timestamp(t - t.rem_euclid(every) + every, 0).unwrap_or(now)
-}
-
-/// Start times on a minute boundary: CloudWatch aligns periods to them and answers faster.
-fn align(t: DateTime<Utc>) -> DateTime<Utc> {
-    let secs = t.timestamp();
-    DateTime::from_timestamp(secs - secs.rem_euclid(60), 0).unwrap_or(t)
+    let offset = settle_secs.rem_euclid(every);
+    let t = now.timestamp() - offset;
+    DateTime::from_timestamp(t - t.rem_euclid(every) + every + offset, 0).unwrap_or(now)
 }
 
 pub fn to_query(q: &plan::Query) -> MetricDataQuery {
@@ -293,6 +311,15 @@ pub async fn fetch(
         };
         out.calls += 1;
         out.metrics_requested += metric_queries;
+        for m in resp.messages() {
+            let text = match (m.code(), m.value()) {
+                (Some(c), Some(v)) => format!("{c}: {v}"),
+                (c, v) => c.or(v).unwrap_or("").to_string(),
+            };
+            if !text.is_empty() && !out.messages.contains(&text) {
+                out.messages.push(text);
+            }
+        }
         for r in resp.metric_data_results() {
             let Some(id) = r.id() else { continue };
             let points = out.series.entry(id.to_string()).or_default();
@@ -302,7 +329,11 @@ pub async fn fetch(
                 }
             }
             match r.status_code() {
-                Some(StatusCode::Complete) | None => {}
+                // PartialData means "ask again with NextToken": once a later page completes
+                // the series, the note no longer applies.
+                Some(StatusCode::Complete) | None => {
+                    out.partial.remove(id);
+                }
                 Some(code) => {
                     let msgs: Vec<String> = r
                         .messages()
@@ -326,7 +357,8 @@ pub async fn fetch(
     Ok(out)
 }
 
-/// What the app hears from one call's results.
+/// What the app hears from one call's results: each metric's points with the boundary from
+/// which they are provisional, and each quota's usage from its newest settled point.
 pub fn to_updates(groups: &[&Group], f: &Fetched, now: DateTime<Utc>) -> Vec<Update> {
     let mut out = Vec::new();
     for q in groups.iter().flat_map(|g| &g.queries) {
@@ -334,27 +366,29 @@ pub fn to_updates(groups: &[&Group], f: &Fetched, now: DateTime<Utc>) -> Vec<Upd
         // Pages may interleave; the app wants oldest first, one point per timestamp.
         points.sort_by_key(|p| p.at);
         points.dedup_by_key(|p| p.at);
+        let settled_to = signal::settled_to(now, q.period, q.settle_secs);
         for t in &q.targets {
             match t {
                 Target::Metric(i) => {
-                    if !points.is_empty() {
-                        out.push(Update::Samples {
-                            metric: *i,
-                            points: points.clone(),
-                        });
-                    }
+                    out.push(Update::Samples {
+                        metric: *i,
+                        points: points.clone(),
+                        settled_to: Some(settled_to),
+                    });
+                    let mut notes: Vec<String> = f.partial.get(&q.id).cloned().into_iter().collect();
+                    notes.extend(f.messages.iter().cloned());
                     out.push(Update::MetricNote {
                         metric: *i,
-                        note: f.partial.get(&q.id).cloned(),
+                        note: (!notes.is_empty()).then(|| notes.join("; ")),
                     });
                 }
                 Target::QuotaUsage(quota) => {
-                    if let Some(last) = points.last() {
+                    if let Some(last) = points.iter().rev().find(|p| p.at < settled_to) {
                         out.push(Update::Quota {
                             quota: *quota,
                             value: None,
                             usage: Some(last.value),
-                            at: now,
+                            at: last.at,
                         });
                     }
                 }
@@ -371,20 +405,15 @@ mod tests {
     #[test]
     fn groups_with_one_period_come_due_together() {
         let at = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
-        // 1_800_000_000 is a multiple of 60.
-        assert_eq!(next_refresh(at(1), 60), at(60));
-        assert_eq!(next_refresh(at(59), 60), at(60));
-        assert_eq!(next_refresh(at(60), 60), at(120));
-        assert_eq!(next_refresh(at(3), 1), at(10), "never faster than 10 s");
-        assert_eq!(next_refresh(at(61), 300), at(300));
-    }
-
-    #[test]
-    fn windows_start_on_the_minute() {
-        let t = DateTime::parse_from_rfc3339("2026-12-01T17:03:42Z")
-            .unwrap()
-            .to_utc();
-        assert_eq!(align(t).to_rfc3339(), "2026-12-01T17:03:00+00:00");
+        // 1_800_000_000 is a multiple of 60 and 300.
+        assert_eq!(next_refresh(at(1), 60, 60), at(60));
+        assert_eq!(next_refresh(at(59), 60, 60), at(60));
+        assert_eq!(next_refresh(at(60), 60, 60), at(120));
+        assert_eq!(next_refresh(at(3), 1, 0), at(10), "never faster than 10 s");
+        assert_eq!(next_refresh(at(61), 300, 60), at(360), "when [0, 300) settles");
+        // High resolution: bucket [0, 10) settles 15 s after it ends, at 25.
+        assert_eq!(next_refresh(at(16), 10, 15), at(25));
+        assert_eq!(next_refresh(at(25), 10, 15), at(35));
     }
 
     #[test]
@@ -423,13 +452,23 @@ mod tests {
         );
         f.series.insert(
             "quota__0".into(),
-            vec![Sample {
-                at: at(60),
-                value: 710.0,
-            }],
+            vec![
+                Sample {
+                    at: at(60),
+                    value: 710.0,
+                },
+                // The bucket still filling (or not yet past its settle delay): not usage.
+                Sample {
+                    at: at(120),
+                    value: 350.0,
+                },
+            ],
         );
         f.partial
             .insert("a".into(), "PartialData: more data".into());
+        f.messages.push("MaxMetricsExceeded: too many".into());
+        // At 200 with a 60 s period and a 60 s settle delay, [60, 120) is the newest settled
+        // bucket.
         let ups = to_updates(&refs, &f, at(200));
         assert_eq!(
             ups[0],
@@ -444,14 +483,15 @@ mod tests {
                         at: at(120),
                         value: 3.0
                     }
-                ]
+                ],
+                settled_to: Some(at(120)),
             }
         );
         assert_eq!(
             ups[1],
             Update::MetricNote {
                 metric: 0,
-                note: Some("PartialData: more data".into())
+                note: Some("PartialData: more data; MaxMetricsExceeded: too many".into())
             }
         );
         assert_eq!(
@@ -460,7 +500,7 @@ mod tests {
                 quota: 0,
                 value: None,
                 usage: Some(710.0),
-                at: at(200)
+                at: at(60)
             }
         );
     }
@@ -477,6 +517,7 @@ mod tests {
             },
             period: 60,
             return_data: true,
+            settle_secs: 60,
             targets: vec![],
         };
         let m = to_query(&q);
@@ -493,6 +534,7 @@ mod tests {
             kind: QueryKind::Expression("100 * a / b".into()),
             period: 60,
             return_data: false,
+            settle_secs: 60,
             targets: vec![],
         });
         assert_eq!(e.expression(), Some("100 * a / b"));

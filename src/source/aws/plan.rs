@@ -10,6 +10,8 @@ use crate::runbook::expr::references;
 
 /// GetMetricData takes at most this many queries per call.
 pub const MAX_QUERIES_PER_CALL: usize = 500;
+/// And at most this many Metrics Insights queries.
+pub const MAX_INSIGHTS_PER_CALL: usize = 1;
 
 /// What a query's results feed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,6 +41,8 @@ pub struct Query {
     pub period: u32,
     /// False for helper queries only fetched because an expression uses them.
     pub return_data: bool,
+    /// Seconds after a bucket ends before its datapoint is judged (`crate::signal`).
+    pub settle_secs: i64,
     pub targets: Vec<Target>,
 }
 
@@ -93,6 +97,17 @@ pub fn groups(runbook: &Runbook, usage: &[UsageMetric]) -> Vec<Group> {
     let referenced: Vec<bool> = (0..metrics.len())
         .map(|i| refs.iter().any(|r| r.contains(&i)))
         .collect();
+    // A hidden metric that is a quota's usage (`usage_metric:`) is fetched and returned: the
+    // quota's headroom comes from its points.
+    let quota_usage: Vec<bool> = metrics
+        .iter()
+        .map(|m| {
+            runbook
+                .quotas
+                .iter()
+                .any(|q| q.usage_metric.as_deref() == Some(m.id.as_str()))
+        })
+        .collect();
 
     // Union-find over "refers to": each component is sent in one call.
     let mut parent: Vec<usize> = (0..metrics.len()).collect();
@@ -119,7 +134,7 @@ pub fn groups(runbook: &Runbook, usage: &[UsageMetric]) -> Vec<Group> {
     let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for i in 0..metrics.len() {
         // A hidden metric nothing refers to is fetched for nobody.
-        if metrics[i].hidden && !referenced[i] {
+        if metrics[i].hidden && !referenced[i] && !quota_usage[i] {
             continue;
         }
         let root = find(&mut parent, i);
@@ -130,10 +145,9 @@ pub fn groups(runbook: &Runbook, usage: &[UsageMetric]) -> Vec<Group> {
     // Plain metric queries that stand alone may be merged with an identical one.
     let mut standalone: HashMap<String, (usize, usize)> = HashMap::new();
     for members in by_root.values() {
-        let region = members
-            .iter()
-            .find_map(|&i| metrics[i].region.clone())
-            .or_else(|| runbook.aws.region.clone());
+        // Only a metric's own region is named here; `None` is the session's region, where
+        // `--region` beats the runbook's `aws.region` (the same rule alarms and quotas follow).
+        let region = members.iter().find_map(|&i| metrics[i].region.clone());
         let mut queries = Vec::new();
         for &i in members {
             let m = &metrics[i];
@@ -148,7 +162,7 @@ pub fn groups(runbook: &Runbook, usage: &[UsageMetric]) -> Vec<Group> {
                 // Validation guarantees one or the other; skip rather than send garbage.
                 _ => continue,
             };
-            let return_data = !m.hidden;
+            let return_data = !m.hidden || quota_usage[i];
             let targets = if return_data {
                 vec![Target::Metric(i)]
             } else {
@@ -167,6 +181,7 @@ pub fn groups(runbook: &Runbook, usage: &[UsageMetric]) -> Vec<Group> {
                 kind,
                 period: m.period,
                 return_data,
+                settle_secs: crate::signal::settle_secs(m),
                 targets,
             });
         }
@@ -183,7 +198,7 @@ pub fn groups(runbook: &Runbook, usage: &[UsageMetric]) -> Vec<Group> {
 
     for u in usage {
         let quota = &runbook.quotas[u.quota];
-        let region = quota.region.clone().or_else(|| runbook.aws.region.clone());
+        let region = quota.region.clone();
         let kind = QueryKind::Stat {
             namespace: u.namespace.clone(),
             metric: u.metric.clone(),
@@ -206,6 +221,7 @@ pub fn groups(runbook: &Runbook, usage: &[UsageMetric]) -> Vec<Group> {
                 kind,
                 period: 60,
                 return_data: true,
+                settle_secs: crate::signal::default_settle_secs(60),
                 targets: vec![Target::QuotaUsage(u.quota)],
             }],
         });
@@ -214,26 +230,44 @@ pub fn groups(runbook: &Runbook, usage: &[UsageMetric]) -> Vec<Group> {
 }
 
 /// Packs groups (all due now, same region) into calls of at most `MAX_QUERIES_PER_CALL`
-/// queries, first fit, largest groups first. A group larger than a call (an expression over
-/// more than 500 queries) is CloudWatch's limit too: it goes alone and the API will say so.
+/// queries and at most one Metrics Insights query (CloudWatch allows one a call), first fit,
+/// largest groups first. A group larger than a call (an expression over more than 500
+/// queries) is CloudWatch's limit too: it goes alone and the API will say so.
 pub fn pack<'a>(groups: &[&'a Group]) -> Vec<Vec<&'a Group>> {
     let mut sorted: Vec<&Group> = groups.to_vec();
     sorted.sort_by_key(|g| std::cmp::Reverse(g.queries.len()));
-    let mut calls: Vec<(usize, Vec<&Group>)> = Vec::new();
+    // (queries, Insights queries, groups)
+    let mut calls: Vec<(usize, usize, Vec<&Group>)> = Vec::new();
     for g in sorted {
         let n = g.queries.len();
-        match calls
-            .iter_mut()
-            .find(|(used, _)| used + n <= MAX_QUERIES_PER_CALL)
-        {
-            Some((used, members)) => {
+        let insights = g.insights_queries();
+        match calls.iter_mut().find(|(used, ins, _)| {
+            used + n <= MAX_QUERIES_PER_CALL && ins + insights <= MAX_INSIGHTS_PER_CALL
+        }) {
+            Some((used, ins, members)) => {
                 *used += n;
+                *ins += insights;
                 members.push(g);
             }
-            None => calls.push((n, vec![g])),
+            None => calls.push((n, insights, vec![g])),
         }
     }
-    calls.into_iter().map(|(_, g)| g).collect()
+    calls.into_iter().map(|(_, _, g)| g).collect()
+}
+
+impl Group {
+    /// The longest settle delay of the group's queries: it refreshes when all have settled.
+    pub fn settle_secs(&self) -> i64 {
+        self.queries.iter().map(|q| q.settle_secs).max().unwrap_or(0)
+    }
+
+    /// Metrics Insights (SELECT) queries in the group.
+    pub fn insights_queries(&self) -> usize {
+        self.queries
+            .iter()
+            .filter(|q| matches!(&q.kind, QueryKind::Expression(e) if crate::runbook::expr::is_insights_query(e)))
+            .count()
+    }
 }
 
 /// What polling a runbook live costs, before quota usage metrics are known (Service Quotas
@@ -412,12 +446,51 @@ mod tests {
     }
 
     #[test]
-    fn regions_come_from_the_metric_then_the_runbook() {
-        let rb = runbook(
+    fn only_a_metric_names_its_own_region_the_rest_follow_the_session() {
+        // The runbook says us-east-1; `--region` may say otherwise, and must win for metrics
+        // and quota usage as it does for alarms and quota values: the plan leaves it to the
+        // session (None) instead of baking in the runbook's region.
+        let mut rb = runbook(
             "  - { id: a, namespace: N, metric: M, stat: Sum }\n  - { id: b, namespace: N, metric: M, stat: Sum, region: eu-west-1 }\n",
         );
-        let gs = groups(&rb, &[]);
-        assert_eq!(gs[0].region.as_deref(), Some("us-east-1"));
+        rb.quotas = serde_yaml::from_str("[{ service: lambda, code: L-B99A9384 }]").unwrap();
+        let usage = UsageMetric {
+            quota: 0,
+            namespace: "AWS/Usage".into(),
+            metric: "ResourceCount".into(),
+            dimensions: Default::default(),
+            stat: "Maximum".into(),
+        };
+        let gs = groups(&rb, &[usage]);
+        assert_eq!(gs[0].region, None);
         assert_eq!(gs[1].region.as_deref(), Some("eu-west-1"));
+        assert_eq!(gs[2].queries[0].id, "quota__0");
+        assert_eq!(gs[2].region, None);
+    }
+
+    #[test]
+    fn a_hidden_metric_that_is_a_quotas_usage_is_fetched_and_returned() {
+        // genai.yaml's tokens-per-minute quota reads a hidden metric nothing else refers to.
+        let mut rb = runbook("  - { id: tpm, namespace: AWS/Bedrock, metric: InputTokenCount, stat: Sum, hidden: true }\n  - { id: unused, namespace: N, metric: M, stat: Sum, hidden: true }\n");
+        rb.quotas = serde_yaml::from_str("[{ service: bedrock, code: L-12345678, usage_metric: tpm }]").unwrap();
+        let gs = groups(&rb, &[]);
+        assert_eq!(gs.len(), 1, "{gs:?}");
+        assert_eq!(gs[0].queries[0].id, "tpm");
+        assert!(gs[0].queries[0].return_data);
+        assert_eq!(gs[0].queries[0].targets, vec![Target::Metric(0)]);
+    }
+
+    #[test]
+    fn one_metrics_insights_query_a_call() {
+        let rb = runbook(
+            "  - { id: a, expression: \"SELECT AVG(CPUUtilization) FROM SCHEMA(\\\"AWS/EC2\\\", InstanceId)\" }\n  - { id: b, expression: \"SELECT MAX(CPUUtilization) FROM SCHEMA(\\\"AWS/EC2\\\", InstanceId)\" }\n  - { id: c, namespace: N, metric: M, stat: Sum }\n",
+        );
+        let gs = groups(&rb, &[]);
+        let refs: Vec<&Group> = gs.iter().collect();
+        let calls = pack(&refs);
+        assert_eq!(calls.len(), 2, "two SELECTs need two calls");
+        for call in &calls {
+            assert!(call.iter().map(|g| g.insights_queries()).sum::<usize>() <= 1);
+        }
     }
 }

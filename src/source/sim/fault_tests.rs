@@ -137,7 +137,7 @@ fn flatline_repeats_the_last_value_and_gap_sends_none() {
     let sent: Vec<i64> = play(&mut f, 200, 500)
         .iter()
         .filter_map(|u| match u {
-            Update::Samples { metric, points } if *metric == errs => Some(points.clone()),
+            Update::Samples { metric, points, .. } if *metric == errs => Some(points.clone()),
             _ => None,
         })
         .flatten()
@@ -221,7 +221,7 @@ fn a_source_outage_sends_errors_then_the_late_points() {
     let late: Vec<i64> = back
         .iter()
         .filter_map(|u| match u {
-            Update::Samples { metric, points } if *metric == reqs => Some(points.clone()),
+            Update::Samples { metric, points, .. } if *metric == reqs => Some(points.clone()),
             _ => None,
         })
         .flatten()

@@ -38,10 +38,6 @@ pub const BACKFILL_SECS: i64 = 30 * 60;
 const QUOTA_BACKFILL_SECS: i64 = 10 * 60;
 /// The run loop wakes on these boundaries of the clock.
 pub const TICK_SECS: i64 = 10;
-/// Longest point step. CloudWatch gives a 60 s metric one point a minute, but a demo whose
-/// sparklines move once a minute looks frozen; 10 s matches the run loop's tick, so every wake-up
-/// brings a new point, while shorter periods keep their own finer step.
-const MAX_STEP_SECS: i64 = 10;
 /// Expressions may refer to expressions; deeper chains (or cycles) give no point.
 const MAX_EXPR_DEPTH: usize = 8;
 /// Relative noise on simulated quota usage.
@@ -57,7 +53,14 @@ enum Kind {
 
 #[derive(Debug)]
 struct MetricModel {
+    /// The metric's period: one bucket, one point, as CloudWatch gives it.
     step: i64,
+    /// Seconds after a bucket ends before it is settled (`crate::signal`).
+    settle: i64,
+    /// A count summed over the bucket: an open bucket holds only the part of it seen so far.
+    summed: bool,
+    /// Published only when non-zero (`signal::is_sparse_counter`): a zero is no point.
+    sparse: bool,
     key: u64,
     kind: Kind,
 }
@@ -85,8 +88,10 @@ pub struct Simulator {
     ids: HashMap<String, usize>,
     quotas: Vec<QuotaModel>,
     alarms: Vec<AlarmTracker>,
-    /// Unix second of the last emitted point window's end; None before the first call.
+    /// Unix second of the last emission; None before the first call.
     emitted_to: Option<i64>,
+    /// Per metric, the settled boundary sent last: the next update starts there.
+    settled_sent: Vec<Option<i64>>,
     /// Rehearsal faults (empty outside `tminus rehearse`).
     plan: faults::Plan,
 }
@@ -102,7 +107,12 @@ impl Simulator {
             .metrics
             .iter()
             .map(|m| MetricModel {
-                step: i64::from(m.period.clamp(1, MAX_STEP_SECS as u32)),
+                step: i64::from(m.period.max(1)),
+                settle: crate::signal::settle_secs(m),
+                summed: m.stat.as_deref().is_some_and(|s| {
+                    s.eq_ignore_ascii_case("Sum") || s.eq_ignore_ascii_case("SampleCount")
+                }),
+                sparse: crate::signal::is_sparse_counter(m),
                 key: hash_str(&m.id),
                 kind: match &m.expression {
                     Some(e) => Kind::Expr(Expr::parse(e).ok()),
@@ -166,6 +176,7 @@ impl Simulator {
             quotas,
             alarms: Vec::new(),
             emitted_to: None,
+            settled_sent: Vec::new(),
             plan: faults::Plan::default(),
         }
     }
@@ -278,45 +289,94 @@ impl Simulator {
         }
     }
 
+    /// Each quota's value, and its usage unless a metric gives it: the app takes that from
+    /// the metric's settled points, as it does live.
     fn quota_updates(&self, at: DateTime<Utc>) -> Vec<Update> {
         (0..self.quotas.len())
             .map(|i| Update::Quota {
                 quota: i,
                 value: Some(self.quotas[i].value).filter(|v| v.is_finite()),
-                usage: self.usage_at(i, at.timestamp()),
+                usage: match self.quotas[i].usage {
+                    Usage::Metric(_) => None,
+                    Usage::Curve(_) => self.usage_at(i, at.timestamp()),
+                },
                 at,
             })
             .collect()
     }
 
-    /// Points with timestamps in (from, to] (Unix seconds), one `Samples` per metric that has
-    /// any, oldest first; feeds the alarms and returns their state changes too.
-    fn advance(&mut self, from: i64, to: i64) -> (Vec<Update>, Vec<Update>) {
+    /// What CloudWatch would answer for metric `metric`'s bucket holding `t`, asked at `now`:
+    /// a bucket still open holds only the part of a summed count seen so far (an expression
+    /// over it follows). None: no datapoint.
+    fn seen_at(&self, metric: usize, t: i64, now: i64) -> Option<f64> {
+        let m = self.metrics.get(metric)?;
+        let bucket = t.div_euclid(m.step) * m.step;
+        let full = self.value_at_secs(metric, bucket, 0)?;
+        let v = match &m.kind {
+            Kind::Raw(_) if m.summed && bucket + m.step > now => {
+                let seen = (now - bucket).clamp(0, m.step) as f64 / m.step as f64;
+                (full * seen).round()
+            }
+            Kind::Expr(Some(e)) if bucket + m.step > now => e.eval(&mut |id| {
+                let i = *self.ids.get(id)?;
+                self.seen_at(i, bucket, now)
+            })?,
+            _ => full,
+        };
+        (!(m.sparse && v == 0.0)).then_some(v)
+    }
+
+    /// For each metric, the buckets from its last settled boundary (or `from`) to `now`: the
+    /// settled ones with their final values, the rest provisional as seen at `now`. Feeds the
+    /// newly settled points to the alarms and returns their state changes too.
+    fn advance(&mut self, from: i64, now: i64) -> (Vec<Update>, Vec<Update>) {
         let mut samples = Vec::new();
         let mut changes = Vec::new();
+        self.settled_sent.resize(self.metrics.len(), None);
         for i in 0..self.metrics.len() {
-            let step = self.metrics[i].step;
-            let mut points = Vec::new();
-            let mut t = from.div_euclid(step) * step + step;
-            while t <= to {
-                if let (Some(v), Some(at)) =
-                    (self.value_at_secs(i, t, 0), DateTime::from_timestamp(t, 0))
-                {
-                    points.push(Sample { at, value: v });
-                }
-                t += step;
-            }
-            if points.is_empty() {
+            let (step, settle) = (self.metrics[i].step, self.metrics[i].settle);
+            let Some(now_at) = DateTime::from_timestamp(now, 0) else {
                 continue;
+            };
+            let settled_to =
+                crate::signal::settled_to(now_at, step as u32, settle).timestamp();
+            let start = self.settled_sent[i]
+                .unwrap_or(from)
+                .max(from)
+                .div_euclid(step)
+                * step;
+            let mut points = Vec::new();
+            let mut settled_points = Vec::new();
+            let mut b = start;
+            while b <= now {
+                let value = if b < settled_to {
+                    self.value_at_secs(i, b, 0)
+                        .filter(|v| !(self.metrics[i].sparse && *v == 0.0))
+                } else {
+                    self.seen_at(i, b, now)
+                };
+                if let (Some(v), Some(at)) = (value, DateTime::from_timestamp(b, 0)) {
+                    let p = Sample { at, value: v };
+                    if b < settled_to {
+                        settled_points.push(p);
+                    }
+                    points.push(p);
+                }
+                b += step;
             }
+            self.settled_sent[i] = Some(settled_to.max(start));
             for a in self.alarms.iter_mut().filter(|a| a.metric == Some(i)) {
-                for p in &points {
+                for p in &settled_points {
                     if a.observe(p.at, p.value) {
                         changes.push(alarm_update(a));
                     }
                 }
             }
-            samples.push(Update::Samples { metric: i, points });
+            samples.push(Update::Samples {
+                metric: i,
+                points,
+                settled_to: DateTime::from_timestamp(settled_to, 0),
+            });
         }
         (samples, changes)
     }
@@ -331,6 +391,7 @@ impl Simulator {
         let from = to.saturating_sub(BACKFILL_SECS);
         let created = DateTime::from_timestamp(from, 0).unwrap_or(now);
         self.alarms = alarms::trackers(&self.runbook, created);
+        self.settled_sent.clear();
         let (samples, _changes) = self.advance(from, to);
         out.extend(samples);
         self.emitted_to = Some(to);
@@ -352,10 +413,10 @@ impl Simulator {
         out
     }
 
-    /// Everything due since the last call: fault notices, new points, alarm state changes, quota
-    /// usage at `now`, and a health report. A clock that went backwards gives no new points.
-    /// During a source outage only an error: the points are sent once it ends, late, as
-    /// CloudWatch would.
+    /// Everything due since the last call: fault notices, newly settled points and the
+    /// provisional ones, alarm state changes, quota usage at `now`, and a health report. A clock
+    /// that went backwards gives no new points. During a source outage only an error: the
+    /// points are sent once it ends, late, as CloudWatch would.
     pub fn step(&mut self, now: DateTime<Utc>) -> Vec<Update> {
         let to = now.timestamp();
         if self.emitted_to.is_none() {
@@ -367,11 +428,8 @@ impl Simulator {
             return out;
         }
         // After a long sleep (laptop lid, paused process) send at most the backfill window.
-        let from = self
-            .emitted_to
-            .unwrap_or(i64::MIN)
-            .max(to.saturating_sub(BACKFILL_SECS));
-        if to > from {
+        let from = to.saturating_sub(BACKFILL_SECS);
+        if self.emitted_to.is_none_or(|e| to > e) {
             let (samples, changes) = self.advance(from, to);
             out.extend(samples);
             out.extend(changes);

@@ -205,7 +205,7 @@ fn points_are_aligned_and_never_repeated() {
         batches.push(s.step(at(off)));
     }
     for u in batches.into_iter().flatten() {
-        if let Update::Samples { metric, points } = u {
+        if let Update::Samples { metric, points, .. } = u {
             let step = rb.metrics[metric].period.min(10) as i64;
             for p in points {
                 assert_eq!(p.at.timestamp() % step, 0, "{metric} not aligned: {}", p.at);
@@ -234,7 +234,7 @@ fn a_long_gap_sends_at_most_the_backfill_window() {
     let n = out
         .iter()
         .find_map(|u| match u {
-            Update::Samples { metric: 1, points } => Some(points.len()),
+            Update::Samples { metric: 1, points, .. } => Some(points.len()),
             _ => None,
         })
         .unwrap();
