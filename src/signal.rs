@@ -149,7 +149,8 @@ mod tests {
         assert_eq!(settled_to(at(120), 60, 60), at(60));
         assert_eq!(settled_to(at(179), 60, 60), at(60));
         assert_eq!(settled_to(at(10), 10, 15), at(-10));
-        assert_eq!(settled_to(at(899), 300, 60), at(300));
+        assert_eq!(settled_to(at(659), 300, 60), at(300));
+        assert_eq!(settled_to(at(660), 300, 60), at(600));
         assert_eq!(settled_to(at(0), 60, -5), at(0), "a negative delay is none");
     }
 
@@ -172,7 +173,10 @@ mod tests {
             ))
             .unwrap()
         };
-        assert_eq!(fill(&m("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "Sum")), Some(0.0));
+        assert_eq!(
+            fill(&m("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "Sum")),
+            Some(0.0)
+        );
         assert_eq!(fill(&m("AWS/Lambda", "Throttles", "Sum")), Some(0.0));
         assert_eq!(fill(&m("AWS/Lambda", "Throttles", "Average")), None);
         assert_eq!(fill(&m("AWS/ApplicationELB", "RequestCount", "Sum")), None);

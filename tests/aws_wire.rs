@@ -88,9 +88,9 @@ fn samples(updates: &[Update], metric: usize) -> Vec<f64> {
     updates
         .iter()
         .find_map(|u| match u {
-            Update::Samples { metric: m, points, .. } if *m == metric => {
-                Some(points.iter().map(|p| p.value).collect())
-            }
+            Update::Samples {
+                metric: m, points, ..
+            } if *m == metric => Some(points.iter().map(|p| p.value).collect()),
             _ => None,
         })
         .unwrap_or_default()

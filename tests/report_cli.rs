@@ -81,12 +81,15 @@ fn fixture(dir: &Path) {
             value: 400.0 + 600.0 * (-(i as f64 / 8.0).powi(2)).exp(),
         })
         .collect();
-    r.record(t(600), &Update::Samples {
+    r.record(
+        t(600),
+        &Update::Samples {
             metric: 0,
             points,
             settled_to: None,
-        })
-        .unwrap();
+        },
+    )
+    .unwrap();
 }
 
 fn report(dir: &Path, args: &[&str]) -> std::process::Output {

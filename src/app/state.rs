@@ -94,7 +94,11 @@ impl MetricState {
 
     /// The newest settled point: the value alerts, quota usage and `verify:` are decided on.
     pub fn latest_settled(&self) -> Option<Sample> {
-        self.series.iter().rev().find(|s| self.is_settled(s)).copied()
+        self.series
+            .iter()
+            .rev()
+            .find(|s| self.is_settled(s))
+            .copied()
     }
 
     /// The provisional points (a bucket still filling, or not yet past its settle delay).

@@ -225,6 +225,12 @@ fn thresholds_open_escalate_ack_and_close_alerts() {
             auto: false,
         });
     }
+    // One datapoint beyond crit is noise: the row shows it, nobody is called.
+    app.update(at, samples(0, at, 950.0));
+    assert_eq!(app.metric_status(0), Status::Crit);
+    assert!(app.top_alert().is_none());
+    // Two of the last three: the breach holds.
+    let at = at + Duration::minutes(1);
     app.update(at, samples(0, at, 950.0));
     let a = app.top_alert().unwrap();
     assert_eq!(
@@ -245,8 +251,16 @@ fn thresholds_open_escalate_ack_and_close_alerts() {
     app.update(later + Duration::minutes(30), Msg::Tick);
     assert_eq!(j.records().len(), n);
 
-    // Back under warn minus hysteresis: closed.
-    app.update(later, samples(0, later, 400.0));
+    // Back under warn: the alert closes once the signal has read clear for five minutes
+    // (the second clear point is the first on which "2 of 3" no longer holds).
+    for i in 0..7 {
+        assert!(
+            app.top_alert().is_some(),
+            "closed too early, at clear point {i}"
+        );
+        let t = later + Duration::minutes(i);
+        app.update(t, samples(0, t, 400.0));
+    }
     assert!(app.top_alert().is_none());
     let kinds: Vec<&str> = j
         .events()
@@ -263,26 +277,291 @@ fn thresholds_open_escalate_ack_and_close_alerts() {
 }
 
 #[test]
-fn overdue_items_open_alerts_naming_the_owner() {
+fn overdue_items_roll_up_into_one_alert_per_checklist() {
     let j = SharedJournal::default();
     let at = t0() - Duration::minutes(20);
     let mut app = app_at(at, j.clone(), vec![]);
     app.update(at, Msg::Tick);
     // "freeze" (T-2h) is overdue; "scale" (T-30m) too; "go" (T-5m) not yet.
     assert_eq!(app.overdue_count(), 2);
-    let msgs: Vec<String> = app.open_alerts().map(|a| a.message.clone()).collect();
-    assert!(
-        msgs.iter()
-            .any(|m| m.contains("Freeze deploys") && m.contains("release-mgr")),
-        "{msgs:?}"
+    let open: Vec<(AlertKey, String)> = app
+        .open_alerts()
+        .map(|a| (a.key.clone(), a.message.clone()))
+        .collect();
+    assert_eq!(
+        open,
+        vec![(
+            AlertKey::Checklist("Pre-flight".into()),
+            "2 overdue in Pre-flight · oldest 1h40m".into()
+        )]
     );
-    // Doing the item closes its alert.
+    // Doing one item keeps the one alert; it escalates once, not per item.
     app.act(Event::ItemDone {
         item: "freeze".into(),
         auto: false,
     });
-    app.update(at, Msg::Tick);
+    app.update(at + Duration::minutes(12), Msg::Tick);
     assert_eq!(app.open_alerts().count(), 1);
+    let escalations = j
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::AlertEscalated { .. }))
+        .count();
+    assert_eq!(escalations, 2, "L1 then L2 for the one roll-up");
+    // Go/no-go's item falls due: a second list, a second alert.
+    app.update(t0() - Duration::minutes(4), Msg::Tick);
+    assert_eq!(app.open_alerts().count(), 2);
+    // The last overdue item of Pre-flight done: its alert closes.
+    app.act(Event::ItemDone {
+        item: "scale".into(),
+        auto: false,
+    });
+    app.update(t0() - Duration::minutes(4), Msg::Tick);
+    let keys: Vec<AlertKey> = app.open_alerts().map(|a| a.key.clone()).collect();
+    assert_eq!(keys, vec![AlertKey::Checklist("Go/no-go".into())]);
+}
+
+#[test]
+fn per_item_overdue_alerts_from_older_journals_are_closed() {
+    let j = SharedJournal::default();
+    let at = t0() - Duration::minutes(20);
+    let old = Record {
+        ts: at - Duration::minutes(5),
+        operator: "jane".into(),
+        event: Event::AlertOpened {
+            key: AlertKey::Overdue("freeze".into()),
+            severity: Severity::Warn,
+            message: "\"Freeze deploys\" overdue".into(),
+        },
+    };
+    let mut app = app_at(at, j.clone(), vec![old]);
+    app.update(at, Msg::Tick);
+    assert!(j.events().contains(&Event::AlertClosed {
+        key: AlertKey::Overdue("freeze".into())
+    }));
+    assert!(
+        app.open_alerts()
+            .all(|a| a.key != AlertKey::Overdue("freeze".into()))
+    );
+}
+
+#[test]
+fn provisional_points_are_drawn_but_never_judged() {
+    let j = SharedJournal::default();
+    let at = t0() + Duration::minutes(10);
+    let mut app = app_at(at, j.clone(), vec![]);
+    for id in ["freeze", "scale", "go"] {
+        app.act(Event::ItemDone {
+            item: id.into(),
+            auto: false,
+        });
+    }
+    let p = |m: i64, v: f64| Sample {
+        at: at + Duration::minutes(m),
+        value: v,
+    };
+    // Three minutes at 950 ms, but the last two buckets are not settled: one settled breach
+    // is not two of three.
+    app.update(
+        at + Duration::minutes(3),
+        Msg::Source(Update::Samples {
+            metric: 0,
+            points: vec![p(0, 300.0), p(1, 950.0), p(2, 950.0), p(3, 950.0)],
+            settled_to: Some(at + Duration::minutes(2)),
+        }),
+    );
+    assert!(app.top_alert().is_none());
+    assert_eq!(app.metrics[0].latest_settled().unwrap().value, 950.0);
+    assert_eq!(app.metrics[0].provisional().count(), 2);
+    // The next refresh settles [2, 3): two of three now hold.
+    app.update(
+        at + Duration::minutes(4),
+        Msg::Source(Update::Samples {
+            metric: 0,
+            points: vec![p(2, 960.0), p(3, 940.0)],
+            settled_to: Some(at + Duration::minutes(3)),
+        }),
+    );
+    assert_eq!(app.top_alert().unwrap().severity, Severity::Crit);
+    // A provisional point the source no longer reports is dropped, not kept as data.
+    app.update(
+        at + Duration::minutes(5),
+        Msg::Source(Update::Samples {
+            metric: 0,
+            points: vec![p(3, 940.0)],
+            settled_to: Some(at + Duration::minutes(4)),
+        }),
+    );
+    let s: Vec<f64> = app.metrics[0].series.iter().map(|s| s.value).collect();
+    assert_eq!(s, [300.0, 950.0, 960.0, 940.0]);
+}
+
+#[test]
+fn a_falling_partial_bucket_never_raises_a_below_alert() {
+    // `hosts` is direction: below. A bucket still filling can read low; it is not judged.
+    let j = SharedJournal::default();
+    let at = t0() + Duration::minutes(10);
+    let mut app = app_at(at, j.clone(), vec![]);
+    for m in 0..10 {
+        let now = at + Duration::minutes(m + 2);
+        let mut points: Vec<Sample> = (0..=m)
+            .map(|k| Sample {
+                at: at + Duration::minutes(k),
+                value: 40.0,
+            })
+            .collect();
+        points.push(Sample {
+            at: at + Duration::minutes(m + 1),
+            value: 2.0,
+        });
+        app.update(
+            now,
+            Msg::Source(Update::Samples {
+                metric: 1,
+                points,
+                settled_to: Some(at + Duration::minutes(m + 1)),
+            }),
+        );
+    }
+    assert!(
+        !j.events().iter().any(|e| matches!(
+            e,
+            Event::AlertOpened {
+                key: AlertKey::Metric(_),
+                ..
+            }
+        )),
+        "{:?}",
+        j.events()
+    );
+}
+
+#[test]
+fn a_flapping_metric_is_one_alert_marked_flapping() {
+    let j = SharedJournal::default();
+    let at = t0() + Duration::minutes(10);
+    let mut app = app_at(at, j.clone(), vec![]);
+    for id in ["freeze", "scale", "go"] {
+        app.act(Event::ItemDone {
+            item: id.into(),
+            auto: false,
+        });
+    }
+    // Three minutes over warn, three under, for an hour.
+    for m in 0..60 {
+        let v = if (m / 3) % 2 == 0 { 600.0 } else { 300.0 };
+        let t = at + Duration::minutes(m);
+        app.update(t, samples(0, t, v));
+    }
+    let opened = j
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::AlertOpened { .. }))
+        .count();
+    assert_eq!(opened, 1);
+    let flapping: Vec<u32> = j
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::AlertFlapping { flaps, .. } => Some(*flaps),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(flapping, [2], "journalled once, when it starts flapping");
+    assert!(app.top_alert().unwrap().flaps >= 2);
+}
+
+#[test]
+fn a_restart_resumes_an_open_alert_instead_of_opening_it_again() {
+    let j = SharedJournal::default();
+    let at = t0() + Duration::minutes(10);
+    let mut app = app_at(at, j.clone(), vec![]);
+    for m in 0..3 {
+        let t = at + Duration::minutes(m);
+        app.update(t, samples(0, t, 950.0));
+    }
+    assert!(app.top_alert().is_some());
+    let j2 = SharedJournal::default();
+    let restart = at + Duration::minutes(4);
+    let mut again = app_at(restart, j2.clone(), j.records());
+    // The restarted source sends its history: still breaching, nothing new to say.
+    let pts: Vec<Sample> = (0..4)
+        .map(|m| Sample {
+            at: at + Duration::minutes(m),
+            value: 950.0,
+        })
+        .collect();
+    again.update(
+        restart,
+        Msg::Source(Update::Samples {
+            metric: 0,
+            points: pts,
+            settled_to: None,
+        }),
+    );
+    assert!(
+        !j2.events()
+            .iter()
+            .any(|e| matches!(e, Event::AlertOpened { .. } | Event::AlertClosed { .. })),
+        "{:?}",
+        j2.events()
+    );
+}
+
+#[test]
+fn a_sparse_counter_with_no_datapoints_reads_zero_and_its_alert_closes() {
+    let rb = format!(
+        "{RUNBOOK}\n"
+    )
+    .replace(
+        "metrics:\n",
+        "metrics:\n  - { id: e5xx, namespace: AWS/ApplicationELB, metric: HTTPCode_ELB_5XX_Count, stat: Sum, warn: 100, crit: 500 }\n",
+    );
+    let runbook: Runbook = serde_yaml::from_str(&rb).unwrap();
+    let j = SharedJournal::default();
+    let at = t0() + Duration::minutes(10);
+    let opts = AppOptions {
+        runbook_path: "t.yaml".into(),
+        t0: t0(),
+        operator: "jane".into(),
+        mode: Mode::Simulated,
+    };
+    let mut app = App::new(runbook, opts, at, Box::new(j.clone()), vec![]);
+    let p = |m: i64, v: f64| Sample {
+        at: at + Duration::minutes(m),
+        value: v,
+    };
+    app.update(
+        at + Duration::minutes(4),
+        Msg::Source(Update::Samples {
+            metric: 0,
+            points: vec![p(0, 800.0), p(1, 900.0)],
+            settled_to: Some(at + Duration::minutes(2)),
+        }),
+    );
+    assert_eq!(
+        app.top_alert().unwrap().key,
+        AlertKey::Metric("e5xx".into())
+    );
+    // The errors stop: CloudWatch sends no datapoints at all. Each settled minute reads 0.
+    for m in 3..12 {
+        app.update(
+            at + Duration::minutes(m + 2),
+            Msg::Source(Update::Samples {
+                metric: 0,
+                points: vec![],
+                settled_to: Some(at + Duration::minutes(m)),
+            }),
+        );
+    }
+    assert_eq!(app.metrics[0].latest_settled().unwrap().value, 0.0);
+    assert_eq!(app.metric_status(0), Status::Ok);
+    assert!(
+        !app.open_alerts()
+            .any(|a| matches!(a.key, AlertKey::Metric(_))),
+        "{:?}",
+        app.top_alert()
+    );
 }
 
 #[test]
@@ -328,11 +607,13 @@ fn series_are_ordered_deduplicated_bounded_and_nan_safe() {
     app.update(at, samples(0, last - Duration::hours(5), 2.0));
     assert_eq!(app.metrics[0].series.len(), SERIES_CAPACITY);
     assert_eq!(app.metrics[0].latest().unwrap().value, 1.0);
-    // NaN and infinities neither panic nor open alerts; unknown indices are ignored.
+    // NaN and infinities are shown as sent but never judged; unknown indices are ignored.
+    let journalled = j.records().len();
     app.update(at, samples(0, last + Duration::seconds(10), f64::NAN));
     app.update(at, samples(0, last + Duration::seconds(20), f64::INFINITY));
     app.update(at, samples(99, at, 1.0));
-    assert!(app.open_alerts().next().is_none());
+    assert!(app.metrics[0].latest().unwrap().value.is_infinite());
+    assert_eq!(j.records().len(), journalled);
 }
 
 #[test]
@@ -358,31 +639,54 @@ fn quotas_alert_on_low_headroom_and_alarms_on_alarm() {
             auto: false,
         });
     }
-    app.update(
-        at,
+    let quota = |at, usage| {
         Msg::Source(Update::Quota {
             quota: 0,
             value: Some(1000.0),
-            usage: Some(950.0),
+            usage,
             at,
-        }),
-    );
+        })
+    };
+    // One low reading is not a trend; two of three are.
+    app.update(at, quota(at, Some(950.0)));
+    assert!(app.top_alert().is_none());
+    // A value-only update (Service Quotas) is not a second reading of the usage.
+    app.update(at, quota(at + Duration::seconds(5), None));
+    assert!(app.top_alert().is_none());
+    app.update(at, quota(at + Duration::seconds(10), Some(960.0)));
     assert_eq!(
         app.top_alert().unwrap().key,
         AlertKey::Quota("L-B99A9384".into())
     );
     assert_eq!(app.top_alert().unwrap().severity, Severity::Crit);
-    app.update(
-        at,
+    let alarm = |state| {
         Msg::Source(Update::Alarm {
             name: "web-p99".into(),
-            state: AlarmState::Alarm,
+            state,
             reason: "Threshold Crossed".into(),
             changed_at: at,
-        }),
-    );
+        })
+    };
+    app.update(at, alarm(AlarmState::Alarm));
     assert_eq!(app.open_alerts().count(), 2);
     assert_eq!(app.alarms["web-p99"].state, AlarmState::Alarm);
+    // An alarm that flips back and forth (polled every 30 s) stays one alert, and closes
+    // five minutes after its last ALARM.
+    for (s, state) in [
+        (30, AlarmState::Ok),
+        (60, AlarmState::Alarm),
+        (90, AlarmState::Ok),
+    ] {
+        app.update(at + Duration::seconds(s), alarm(state));
+    }
+    let key = AlertKey::Alarm("web-p99".into());
+    assert!(app.open_alerts().any(|a| a.key == key));
+    for s in (120..=390).step_by(30) {
+        app.update(at + Duration::seconds(s), alarm(AlarmState::Ok));
+    }
+    assert!(!app.open_alerts().any(|a| a.key == key));
+    let opened = app.alerts.iter().filter(|a| a.key == key).count();
+    assert_eq!(opened, 1);
 }
 
 #[test]
@@ -407,6 +711,7 @@ fn clock_jumps_backwards_and_far_forwards_do_not_panic() {
     let j = SharedJournal::default();
     let at = t0();
     let mut app = app_at(at, j, vec![]);
+    app.update(at, samples(0, at - Duration::minutes(1), 950.0));
     app.update(at, samples(0, at, 950.0));
     app.update(at - Duration::days(400), Msg::Tick);
     app.update(at + Duration::days(4000), Msg::Tick);

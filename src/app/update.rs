@@ -48,7 +48,7 @@ fn merge_points(
         st.series.retain(|p| p.at < prev);
     }
     let first = points.iter().map(|p| p.at).min();
-    for p in points.into_iter().filter(|p| p.value.is_finite()) {
+    for p in points {
         insert_point(&mut st.series, p);
     }
     if let (Some(fill), Some(to)) = (crate::signal::fill(def), settled_to) {
@@ -311,11 +311,10 @@ impl App {
                 continue;
             }
             let wanted = (!late.is_empty()).then(|| {
-                let oldest = late
-                    .iter()
-                    .filter_map(|i| i.due)
-                    .min()
-                    .map(|d| crate::time::Span((self.now - d.at(self.t0)).num_seconds().max(0)));
+                let oldest =
+                    late.iter().filter_map(|i| i.due).min().map(|d| {
+                        crate::time::Span((self.now - d.at(self.t0)).num_seconds().max(0))
+                    });
                 let oldest = oldest.map(|s| format!(" · oldest {s}")).unwrap_or_default();
                 (
                     Severity::Warn,
@@ -731,15 +730,22 @@ impl App {
             of: crate::signal::breach_rule(def).of as usize,
             clear_after_secs: crate::signal::clear_after_secs(def),
         };
+        // A NaN or an infinity is shown as what the source sent, never judged.
         let fresh: Vec<Sample> = st
             .series
             .iter()
             .filter(|p| st.is_settled(p) && st.episode.last.is_none_or(|l| p.at > l))
+            .filter(|p| p.value.is_finite())
             .copied()
             .collect();
         for p in &fresh {
-            st.severity =
-                alerts::metric_severity(p.value, def.warn, def.crit, def.direction, st.episode.open);
+            st.severity = alerts::metric_severity(
+                p.value,
+                def.warn,
+                def.crit,
+                def.direction,
+                st.episode.open,
+            );
             st.episode.observe(p.at, st.severity, rule);
         }
         let Some(latest) = st.latest_settled() else {
@@ -846,7 +852,10 @@ impl App {
             def.crit_below.0,
             st.episode.open,
         );
-        st.episode.observe(at, st.severity, QUOTA_RULE);
+        // A new usage reading is an observation; a new value alone re-reads the same one.
+        if usage.is_some() {
+            st.episode.observe(at, st.severity, QUOTA_RULE);
+        }
         let episode = st.episode.clone();
         let wanted = episode.open.map(|sev| {
             (

@@ -246,7 +246,9 @@ pub fn score(runbook: &Runbook, records: &[Record]) -> Score {
     let other_alerts = episodes
         .iter()
         .zip(&owner)
-        .filter(|(e, owner)| owner.is_none() && !matches!(e.key, AlertKey::Overdue(_) | AlertKey::Checklist(_)))
+        .filter(|(e, owner)| {
+            owner.is_none() && !matches!(e.key, AlertKey::Overdue(_) | AlertKey::Checklist(_))
+        })
         .map(|(e, _)| e.key.clone())
         .collect();
 
@@ -354,7 +356,9 @@ fn episodes(records: &[Record]) -> Vec<Episode> {
                     level: None,
                 });
             }
-            Event::AlertSeverity { key, .. } => {
+            // A change of severity, or a breach coming back while the alert was clearing
+            // (flapping), is the alert firing again.
+            Event::AlertSeverity { key, .. } | Event::AlertFlapping { key, .. } => {
                 if let Some(i) = open(&mut out, key) {
                     out[i].fired.push(r.ts);
                 }

@@ -20,9 +20,10 @@ use crate::source::sim::{Simulator, scripted};
 const RUNBOOK: &str = r##"
 event: { name: Game day, starts_at: 2026-12-01T17:00:00Z, ends_at: T+30m }
 metrics:
-  - { id: reqs, title: Requests, namespace: X, metric: R, stat: Sum, sim: { base: 100, peak: 1000 } }
-  - { id: errs, title: Errors, namespace: X, metric: E, stat: Sum, warn: 50, crit: 100, sim: { base: 1, peak: 10 } }
-  - { id: err_pct, expression: "100 * errs / reqs", warn: 10, crit: 50 }
+  # High resolution (10 s buckets, settled 15 s after they end), so detection takes seconds.
+  - { id: reqs, title: Requests, namespace: X, metric: R, stat: Sum, period: 10, sim: { base: 100, peak: 1000 } }
+  - { id: errs, title: Errors, namespace: X, metric: E, stat: Sum, period: 10, warn: 50, crit: 100, sim: { base: 1, peak: 10 } }
+  - { id: err_pct, expression: "100 * errs / reqs", period: 10, warn: 10, crit: 50 }
 alarms: { names: [web-errs-high] }
 checklists:
   - name: Launch
@@ -31,7 +32,7 @@ checklists:
       - { id: scale, title: Scale web, due: T-0 }
       - { id: go, title: Go decision, due: T-30s }
       - { id: comms, title: Announce, due: T+2m }
-      - { id: later, title: Hand over, due: T+20m }
+      - { id: later, title: Hand over, due: T+28m }
       - { id: nodue, title: Coffee }
 escalation:
   levels:
@@ -42,7 +43,7 @@ rehearsal:
   inject:
     - { at: T+3m, metric: reqs, shape: gap, for: 2m }
     - { at: T+5m, metric: errs, shape: spike, to: 400, for: 3m }
-    - { at: T+9m, alarm: web-errs-high, for: 5m }
+    - { at: T+14m, alarm: web-errs-high, for: 3m }
     - { at: T+25m, metric: errs, shape: spike, to: 400, for: 1m }
 "##;
 
@@ -68,7 +69,7 @@ fn key(app: &mut App, now: DateTime<Utc>, code: KeyCode) {
     app.update(now, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
-/// Plays the game day from T-2m to T+15m like the event loop does (a tick a second, the
+/// Plays the game day from T-2m to T+23m like the event loop does (a tick a second, the
 /// simulator every ten), with an operator who acks the first alert after 30 s, takes a note
 /// about the quiet requests metric, and works the checklist; then quits.
 fn play() -> (Runbook, Vec<Record>) {
@@ -105,7 +106,7 @@ fn play() -> (Runbook, Vec<Record>) {
         app.update(clock.now(), Msg::Source(u));
     }
     let mut acked = false;
-    let end = t0() + Duration::minutes(15);
+    let end = t0() + Duration::minutes(23);
     while clock.now() < end {
         clock.advance(Duration::seconds(1));
         let now = clock.now();
@@ -171,7 +172,7 @@ fn a_headless_game_day_scores_from_its_journal() {
     let (rb, records) = play();
     let s = score(&rb, &records);
     assert_eq!(s.speed, Some(100.0));
-    assert_eq!(s.ended, t0() + Duration::minutes(15));
+    assert_eq!(s.ended, t0() + Duration::minutes(23));
     let ids: Vec<&str> = s.faults.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(ids, ["inject[0]", "inject[1]", "inject[2]"]);
 
@@ -180,20 +181,23 @@ fn a_headless_game_day_scores_from_its_journal() {
     assert_eq!(gap.detected, Some((60, "note by jane".to_string())));
     assert_eq!((gap.acked, gap.resolved), (None, None));
 
-    // The spike: detected on the first point of it, acked 30 s later by the test, resolved on
-    // the first point after it ended (3 min), escalated no further than level 1 (acked).
+    // The spike: detected once two of its buckets are settled (10 s buckets [+0, +10) and
+    // [+10, +20), the second settled 15 s after it ends, heard at the next 10 s step: +40 s),
+    // acked 30 s later by the test, escalated no further than level 1 (acked).
     let spike = &s.faults[1];
     let (detected, how) = spike.detected.clone().unwrap();
-    assert!((0..=10).contains(&detected), "{detected}");
+    assert_eq!(detected, 40);
     assert!(how.starts_with("alert on "), "{how}");
     assert_eq!(spike.acked, Some(detected + 30));
-    // The metric alerts close on the first point after it (T+8m, +180 s); the alarm following
-    // errs needs three datapoints back under its threshold (T+8m, +10 s, +20 s): +200 s.
-    assert_eq!(spike.resolved, Some(200));
+    // Resolved when its last alert closed: the alarm following errs saw three settled
+    // datapoints back under its threshold at +230 s (T+8m plus 20 s, settled 15 s later, heard
+    // at the next step), and its alert closes after five minutes of OK: +530 s.
+    assert_eq!(spike.resolved, Some(530));
     assert_eq!(spike.level, Some(0));
     assert!(spike.recovered);
 
-    // The alarm flip nobody acknowledged: it climbed to level 3, and closed when it ended.
+    // The alarm flip nobody acknowledged: it climbed to level 3, and closed five minutes after
+    // the alarm went back to OK (3 min): +480 s.
     let alarm = &s.faults[2];
     let (detected, how) = alarm.detected.clone().unwrap();
     assert!((0..=10).contains(&detected), "{detected}");
@@ -201,9 +205,9 @@ fn a_headless_game_day_scores_from_its_journal() {
     assert_eq!(alarm.acked, None);
     assert_eq!(alarm.level, Some(2));
     let resolved = alarm.resolved.unwrap();
-    assert!((300..=310).contains(&resolved), "{resolved}");
+    assert!((480..=490).contains(&resolved), "{resolved}");
 
-    // The fault at T+25m never came: the session ended at T+15m.
+    // The fault at T+25m never came: the session ended at T+23m.
     assert_eq!(s.not_reached.len(), 1);
     assert_eq!(s.not_reached[0].1, "after the session ended");
 
@@ -227,7 +231,7 @@ fn a_headless_game_day_scores_from_its_journal() {
 
     let text = s.render(&rb);
     for needle in [
-        "Rehearsal score: Game day at ×100, seed 42, T-2m to T+15m",
+        "Rehearsal score: Game day at ×100, seed 42, T-2m to T+23m",
         "Faults: 3 injected (0 surprise), 3 detected",
         "inject[1]: spike errs to 400 for 3m at T+5m",
         "acknowledged +",

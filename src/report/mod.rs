@@ -196,7 +196,10 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
             } => {
                 let s = series.entry(*metric).or_default();
                 // A review shows settled data: a bucket still filling was redrawn later.
-                for p in points.iter().filter(|p| settled_to.is_none_or(|t| p.at < t)) {
+                for p in points
+                    .iter()
+                    .filter(|p| settled_to.is_none_or(|t| p.at < t))
+                {
                     s.insert(p.at.timestamp(), *p);
                 }
             }

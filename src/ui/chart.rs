@@ -1,5 +1,7 @@
 //! The zoomed metric: a chart of the selected metric with time and value axes, the warn and
-//! crit thresholds as lines and a T-0 marker. Time runs in seconds from T-0.
+//! crit thresholds as lines and a T-0 marker. Time runs in seconds from T-0. Buckets that are
+//! not settled yet are drawn apart, muted, as "provisional"; the title says how this metric is
+//! judged (settle delay, "M of N", clear time).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -16,7 +18,10 @@ use crate::time::TOffset;
 /// What the chart plots, computed apart from drawing so it can be tested.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChartData {
+    /// Settled points.
     pub points: Vec<(f64, f64)>,
+    /// Provisional points, starting from the last settled one so the line continues.
+    pub provisional: Vec<(f64, f64)>,
     pub x: [f64; 2],
     pub y: [f64; 2],
     pub warn: Option<f64>,
@@ -28,21 +33,28 @@ pub struct ChartData {
 pub fn chart_data(app: &App, index: usize) -> Option<ChartData> {
     let def = app.runbook.metrics.get(index)?;
     let st = app.metrics.get(index)?;
-    let points: Vec<(f64, f64)> = st
-        .series
-        .iter()
-        .filter(|s| s.value.is_finite())
-        .map(|s| ((s.at - app.t0).num_seconds() as f64, s.value))
+    let xy = |s: &crate::source::Sample| ((s.at - app.t0).num_seconds() as f64, s.value);
+    let finite = st.series.iter().filter(|s| s.value.is_finite());
+    let points: Vec<(f64, f64)> = finite
+        .clone()
+        .filter(|s| st.is_settled(s))
+        .map(xy)
         .collect();
+    let mut provisional: Vec<(f64, f64)> = finite.filter(|s| !st.is_settled(s)).map(xy).collect();
+    if let (Some(last), false) = (points.last(), provisional.is_empty()) {
+        provisional.insert(0, *last);
+    }
+    let all = points.iter().chain(&provisional);
     let now = (app.now - app.t0).num_seconds() as f64;
-    let x0 = points
-        .first()
+    let x0 = all
+        .clone()
+        .next()
         .map(|p| p.0)
         .unwrap_or(now - 1800.0)
         .min(now - 60.0);
     let x = [x0, now.max(x0 + 1.0)];
-    let mut lo = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
-    let mut hi = points.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+    let mut lo = all.clone().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let mut hi = all.map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
     for t in [def.warn, def.crit]
         .into_iter()
         .flatten()
@@ -59,12 +71,30 @@ pub fn chart_data(app: &App, index: usize) -> Option<ChartData> {
     let pad = ((hi - lo) * 0.08).max(hi.abs() * 0.01).max(1e-9);
     Some(ChartData {
         points,
+        provisional,
         x,
         y: [lo, hi + pad],
         warn: def.warn,
         crit: def.crit,
         t0_visible: x[0] <= 0.0 && 0.0 <= x[1],
     })
+}
+
+/// "1m buckets settle after 1m · alert on 2 of 3 · clear after 5m": how this metric's data
+/// is judged, from the one set of rules in `crate::signal`.
+pub fn judged_label(def: &crate::runbook::model::Metric) -> String {
+    let breach = crate::signal::breach_rule(def);
+    let fill = crate::signal::fill(def)
+        .map(|v| format!(" · no datapoint = {}", format::value(v)))
+        .unwrap_or_default();
+    format!(
+        "{} buckets settle after {} · alert on {} of {} · clear after {}{fill}",
+        crate::time::Span(i64::from(def.period)),
+        crate::time::Span(crate::signal::settle_secs(def)),
+        breach.datapoints,
+        breach.of,
+        crate::time::Span(crate::signal::clear_after_secs(def)),
+    )
 }
 
 fn offset_label(secs: f64) -> String {
@@ -81,7 +111,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     };
     let status = app.metric_status(index);
-    let latest = st.latest();
+    let latest = st.latest_settled();
     let mut summary = vec![
         Span::styled(def.display_title().to_string(), theme.accent()),
         Span::styled(
@@ -100,6 +130,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.muted(),
         ));
     }
+    summary.push(Span::styled(judged_label(def), theme.muted()));
     if let Some(note) = &st.note {
         summary.push(Span::styled(note.clone(), theme.warn()));
     }
@@ -113,7 +144,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let Some(data) = chart_data(app, index) else {
         return;
     };
-    if data.points.is_empty() {
+    if data.points.is_empty() && data.provisional.is_empty() {
         f.render_widget(
             Paragraph::new(Span::styled("no data yet", theme.muted())),
             inner,
@@ -132,6 +163,16 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .style(status_style(theme, status))
             .data(&data.points),
     ];
+    if !data.provisional.is_empty() {
+        datasets.push(
+            Dataset::default()
+                .name("provisional")
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.muted())
+                .data(&data.provisional),
+        );
+    }
     if let Some(w) = &warn_line {
         datasets.push(
             Dataset::default()

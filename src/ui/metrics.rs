@@ -139,7 +139,8 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
             let status = app.metric_status(*i);
             let sty = status_style(theme, status);
             let base = row_style(theme, row == selected, focused);
-            let latest = st.latest();
+            // The value is the newest settled bucket's: a bucket still filling is only drawn.
+            let latest = st.latest_settled();
             // "~": CloudWatch said the data is partial (the zoom view shows its message).
             let value = match (latest, &st.note) {
                 (Some(s), Some(_)) => format!("~{}", format::value(s.value)),
@@ -154,15 +155,20 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
             } else {
                 sty
             };
+            // Provisional buckets end the sparkline, muted.
+            let spark = sparkline(st.series.iter().map(|s| s.value), spark_w);
+            let provisional = st.provisional().count().min(spark_w);
+            let split = spark
+                .char_indices()
+                .nth(spark.chars().count() - provisional)
+                .map_or(spark.len(), |(i, _)| i);
             let mut spans = vec![
                 Span::styled(
                     format!("{} ", text::fit(def.display_title(), title_w)),
                     theme.base().patch(base),
                 ),
-                Span::styled(
-                    sparkline(st.series.iter().map(|s| s.value), spark_w),
-                    spark_style.patch(base),
-                ),
+                Span::styled(spark[..split].to_string(), spark_style.patch(base)),
+                Span::styled(spark[split..].to_string(), theme.muted().patch(base)),
                 Span::styled(
                     format!(" {}", text::fit_right(&value, value_w)),
                     theme.base().patch(base),

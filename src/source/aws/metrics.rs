@@ -15,9 +15,9 @@ use tokio::sync::mpsc::{Receiver, Sender};
 
 use super::plan::{self, Group, QueryKind, Target, UsageMetric};
 use super::{Aws, backoff, errors, from_aws_time, to_aws_time};
-use crate::signal;
 use crate::clock::Clock;
 use crate::runbook::Runbook;
+use crate::signal;
 use crate::source::{BoxFuture, Sample, Source, Update};
 
 pub const SOURCE: &str = "cloudwatch";
@@ -375,7 +375,8 @@ pub fn to_updates(groups: &[&Group], f: &Fetched, now: DateTime<Utc>) -> Vec<Upd
                         points: points.clone(),
                         settled_to: Some(settled_to),
                     });
-                    let mut notes: Vec<String> = f.partial.get(&q.id).cloned().into_iter().collect();
+                    let mut notes: Vec<String> =
+                        f.partial.get(&q.id).cloned().into_iter().collect();
                     notes.extend(f.messages.iter().cloned());
                     out.push(Update::MetricNote {
                         metric: *i,
@@ -410,7 +411,11 @@ mod tests {
         assert_eq!(next_refresh(at(59), 60, 60), at(60));
         assert_eq!(next_refresh(at(60), 60, 60), at(120));
         assert_eq!(next_refresh(at(3), 1, 0), at(10), "never faster than 10 s");
-        assert_eq!(next_refresh(at(61), 300, 60), at(360), "when [0, 300) settles");
+        assert_eq!(
+            next_refresh(at(61), 300, 60),
+            at(360),
+            "when [0, 300) settles"
+        );
         // High resolution: bucket [0, 10) settles 15 s after it ends, at 25.
         assert_eq!(next_refresh(at(16), 10, 15), at(25));
         assert_eq!(next_refresh(at(25), 10, 15), at(35));

@@ -258,7 +258,11 @@ pub fn pack<'a>(groups: &[&'a Group]) -> Vec<Vec<&'a Group>> {
 impl Group {
     /// The longest settle delay of the group's queries: it refreshes when all have settled.
     pub fn settle_secs(&self) -> i64 {
-        self.queries.iter().map(|q| q.settle_secs).max().unwrap_or(0)
+        self.queries
+            .iter()
+            .map(|q| q.settle_secs)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Metrics Insights (SELECT) queries in the group.
@@ -471,8 +475,12 @@ mod tests {
     #[test]
     fn a_hidden_metric_that_is_a_quotas_usage_is_fetched_and_returned() {
         // genai.yaml's tokens-per-minute quota reads a hidden metric nothing else refers to.
-        let mut rb = runbook("  - { id: tpm, namespace: AWS/Bedrock, metric: InputTokenCount, stat: Sum, hidden: true }\n  - { id: unused, namespace: N, metric: M, stat: Sum, hidden: true }\n");
-        rb.quotas = serde_yaml::from_str("[{ service: bedrock, code: L-12345678, usage_metric: tpm }]").unwrap();
+        let mut rb = runbook(
+            "  - { id: tpm, namespace: AWS/Bedrock, metric: InputTokenCount, stat: Sum, hidden: true }\n  - { id: unused, namespace: N, metric: M, stat: Sum, hidden: true }\n",
+        );
+        rb.quotas =
+            serde_yaml::from_str("[{ service: bedrock, code: L-12345678, usage_metric: tpm }]")
+                .unwrap();
         let gs = groups(&rb, &[]);
         assert_eq!(gs.len(), 1, "{gs:?}");
         assert_eq!(gs[0].queries[0].id, "tpm");

@@ -15,10 +15,11 @@ use crate::time::TOffset;
 const RUNBOOK: &str = r#"
 event: { name: t, starts_at: 2026-12-01T17:00:00Z, ends_at: T+1h }
 metrics:
-  - { id: reqs, namespace: X, metric: R, stat: Sum, sim: { base: 100, peak: 1000 } }
-  - { id: errs, namespace: X, metric: E, stat: Sum, warn: 50, crit: 100, sim: { base: 1, peak: 10 } }
-  - { id: err_pct, expression: "100 * errs / reqs", warn: 1, crit: 5 }
-  - { id: conc, namespace: X, metric: C, stat: Maximum, warn: 800, crit: 900, sim: { base: 10, peak: 500 } }
+  # High resolution (10 s buckets) so fault shapes show within a minute.
+  - { id: reqs, namespace: X, metric: R, stat: Sum, period: 10, sim: { base: 100, peak: 1000 } }
+  - { id: errs, namespace: X, metric: E, stat: Sum, period: 10, warn: 50, crit: 100, sim: { base: 1, peak: 10 } }
+  - { id: err_pct, expression: "100 * errs / reqs", period: 10, warn: 1, crit: 5 }
+  - { id: conc, namespace: X, metric: C, stat: Maximum, period: 10, warn: 800, crit: 900, sim: { base: 10, peak: 500 } }
 alarms: { names: [web-errs-high] }
 quotas:
   - { service: ec2, code: L-1216C47A, sim: { value: 512, base: 96, peak: 192 } }
@@ -227,8 +228,11 @@ fn a_source_outage_sends_errors_then_the_late_points() {
         .flatten()
         .map(|p| (p.at - t0()).num_seconds())
         .collect();
-    assert_eq!(late.first(), Some(&300), "the missed points arrive late");
+    // From the last settled boundary before the outage (T+4m30s: 10 s buckets, 15 s delay)
+    // through the outage to now, none missing.
+    assert_eq!(late.first(), Some(&270), "the missed points arrive late");
     assert_eq!(late.last(), Some(&440));
+    assert!(late.windows(2).all(|w| w[1] - w[0] == 10), "{late:?}");
     // Opened in the middle of an outage: history up to its start, then the error.
     let mut mid = faulty(&rb, 5);
     let first = mid.backfill(at(360));

@@ -338,8 +338,7 @@ impl Simulator {
             let Some(now_at) = DateTime::from_timestamp(now, 0) else {
                 continue;
             };
-            let settled_to =
-                crate::signal::settled_to(now_at, step as u32, settle).timestamp();
+            let settled_to = crate::signal::settled_to(now_at, step as u32, settle).timestamp();
             let start = self.settled_sent[i]
                 .unwrap_or(from)
                 .max(from)
