@@ -11,6 +11,8 @@ pub mod expr;
 mod fault_tests;
 pub mod faults;
 #[cfg(test)]
+mod quiet_tests;
+#[cfg(test)]
 mod runbook_files;
 #[cfg(test)]
 mod tests;
