@@ -28,6 +28,8 @@ pub struct Summary {
     /// Files with at least one problem.
     pub bad_files: usize,
     pub problems: usize,
+    /// Warnings: printed, but the files are valid.
+    pub warnings: usize,
 }
 
 impl Summary {
@@ -39,7 +41,12 @@ impl Summary {
     /// in 2 files".
     pub fn line(&self) -> String {
         let files = plural(self.files, "file");
-        if self.ok() {
+        if self.ok() && self.warnings > 0 {
+            format!(
+                "{files} checked: all ok, {}",
+                plural(self.warnings, "warning")
+            )
+        } else if self.ok() {
             format!("{files} checked: all ok")
         } else {
             format!(
@@ -86,12 +93,16 @@ pub fn check_files(paths: &[PathBuf], out: &mut dyn Write) -> Summary {
             summary.files += 1;
             let (kind, result) = check_file(&file);
             match result {
-                Ok(()) => {
+                Ok(warnings) => {
                     let what = match kind {
                         Kind::Runbook => "runbook",
                         Kind::Theme => "theme",
                     };
                     let _ = writeln!(out, "{}: ok ({what})", file.display());
+                    summary.warnings += warnings.len();
+                    for d in warnings {
+                        let _ = writeln!(out, "{d}");
+                    }
                 }
                 Err(ds) => {
                     summary.bad_files += 1;
@@ -106,8 +117,8 @@ pub fn check_files(paths: &[PathBuf], out: &mut dyn Write) -> Summary {
     summary
 }
 
-/// One file: its kind and every problem in it.
-pub fn check_file(path: &Path) -> (Kind, Result<(), Vec<Diagnostic>>) {
+/// One file: its kind and, when valid, its warnings; else every problem in it.
+pub fn check_file(path: &Path) -> (Kind, Result<Vec<Diagnostic>, Vec<Diagnostic>>) {
     let label = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -118,8 +129,19 @@ pub fn check_file(path: &Path) -> (Kind, Result<(), Vec<Diagnostic>>) {
     };
     let kind = kind_of(path, &text);
     let result = match kind {
-        Kind::Runbook => crate::runbook::parse(&label, &text).map(drop),
-        Kind::Theme => Theme::parse(&label, &text).map(drop),
+        Kind::Runbook => crate::runbook::parse(&label, &text).map(|rb| {
+            let mut warnings = crate::runbook::advice(&label, &text, &rb);
+            // What the simulator cannot play is fine live: a warning here, an error for demo,
+            // `run --simulate` and rehearse.
+            warnings.extend(
+                crate::runbook::simulation_problems(&label, &text, &rb)
+                    .into_iter()
+                    .map(|d| d.warning()),
+            );
+            warnings.sort_by_key(|d| (d.line, d.column));
+            warnings
+        }),
+        Kind::Theme => Theme::parse(&label, &text).map(|_| Vec::new()),
     };
     (kind, result)
 }
@@ -187,6 +209,35 @@ mod tests {
     }
 
     #[test]
+    fn warns_about_math_over_sparse_counters_and_what_the_simulator_cannot_play() {
+        let dir = tempfile::tempdir().unwrap();
+        let rb = dir.path().join("ext.yaml");
+        std::fs::write(
+            &rb,
+            format!(
+                "{RUNBOOK}metrics:\n  - {{ id: e5, namespace: AWS/ApplicationELB, metric: HTTPCode_Target_5XX_Count, stat: Sum, hidden: true }}\n  - {{ id: req, namespace: AWS/ApplicationELB, metric: RequestCount, stat: Sum, hidden: true }}\n  - {{ id: pct, expression: \"100 * e5 / req\", warn: 1 }}\n  - {{ id: filled, expression: \"100 * FILL(e5, 0) / req\" }}\n  - {{ id: rate, expression: \"RATE(req)\" }}\n"
+            ),
+        )
+        .unwrap();
+        let (s, out) = report(std::slice::from_ref(&rb));
+        assert!(s.ok(), "{out}");
+        assert_eq!(s.warnings, 2, "{out}");
+        let f = rb.display();
+        assert!(
+            out.contains(&format!("{f}:7:28: warning: `e5` (HTTPCode_Target_5XX_Count) is published only when non-zero: `pct` has no datapoint whenever it was zero\n  hint: write FILL(e5, 0)")),
+            "{out}"
+        );
+        // Located at RATE itself, inside the quoted expression.
+        assert!(
+            out.contains(&format!(
+                "{f}:9:30: warning: the simulator cannot evaluate RATE in `rate`"
+            )),
+            "{out}"
+        );
+        assert_eq!(s.line(), "1 file checked: all ok, 2 warnings");
+    }
+
+    #[test]
     fn tells_themes_from_runbooks() {
         let p = Path::new("x/themes/a.yaml");
         assert_eq!(kind_of(p, RUNBOOK), Kind::Theme);
@@ -213,7 +264,8 @@ mod tests {
             Summary {
                 files: 3,
                 bad_files: 2,
-                problems: 3
+                problems: 3,
+                warnings: 0
             }
         );
         assert!(

@@ -6,8 +6,17 @@
 
 use std::fmt;
 
+/// How bad a problem is: an error refuses the file; a warning is printed and the file is used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Level {
+    #[default]
+    Error,
+    Warning,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    pub level: Level,
     /// The file as the user named it (a path or a label such as "<built-in dark>").
     pub file: String,
     /// 1-based line.
@@ -24,12 +33,18 @@ impl Diagnostic {
     /// file even when a parser could not say where.
     pub fn new(file: &str, line: usize, column: usize, message: impl Into<String>) -> Self {
         Diagnostic {
+            level: Level::Error,
             file: file.to_string(),
             line: line.max(1),
             column: column.max(1),
             message: message.into(),
             hint: None,
         }
+    }
+
+    pub fn warning(mut self) -> Self {
+        self.level = Level::Warning;
+        self
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -46,7 +61,11 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: error: {}", self.location(), self.message)?;
+        let level = match self.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        };
+        write!(f, "{}: {level}: {}", self.location(), self.message)?;
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
         }

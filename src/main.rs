@@ -86,6 +86,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             } else {
                 Mode::Live
             };
+            if args.simulate && !simulatable_or_report(&args.runbook, &runbook) {
+                return Ok(ExitCode::FAILURE);
+            }
             let aws = tminus::source::aws::AwsSettings::resolve(&runbook, &args.aws.settings());
             let journal_path = args
                 .common
@@ -184,6 +187,9 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
     let Some(runbook) = load_or_report(&args.runbook) else {
         return Ok(ExitCode::FAILURE);
     };
+    if !simulatable_or_report(&args.runbook, &runbook) {
+        return Ok(ExitCode::FAILURE);
+    }
     let Some(theme) = theme_or_report(&args.common) else {
         return Ok(ExitCode::FAILURE);
     };
@@ -248,6 +254,24 @@ fn load_or_report(path: &Path) -> Option<Runbook> {
             None
         }
     }
+}
+
+/// A simulated session refuses a runbook the simulator cannot play (RATE, SEARCH, Metrics
+/// Insights...), located, instead of showing those metrics with no data.
+fn simulatable_or_report(path: &Path, runbook: &Runbook) -> bool {
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let problems = runbook::simulation_problems(&label, &text, runbook);
+    for d in &problems {
+        eprintln!("{d}");
+    }
+    if !problems.is_empty() {
+        eprintln!(
+            "tminus: the simulator cannot play {}: use it live with `tminus run`",
+            path.display()
+        );
+    }
+    problems.is_empty()
 }
 
 fn theme_or_report(common: &CommonArgs) -> Option<Theme> {

@@ -209,3 +209,39 @@ fn missing_file_exits_one() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_simulated_session_refuses_math_the_simulator_cannot_play_located() {
+    // RATE needs the whole window: live AWS computes it, the simulator cannot. Before, such a
+    // metric silently showed no data in demo and rehearsal.
+    let (_dir, path) = broken(
+        "expression: \"requests * 2\"",
+        "expression: \"1 + RATE(requests)\"",
+    );
+    for args in [vec!["run", "--simulate"], vec!["rehearse"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tminus"))
+            .args(&args)
+            .arg(&path)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{}:15:22: error: the simulator cannot evaluate RATE in `errors`",
+                path.display()
+            )),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("use it live with `tminus run`"), "{err}");
+    }
+    // `check` accepts it (it is valid CloudWatch math) and says so as a warning.
+    let out = tminus(&[&path]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("warning: the simulator cannot evaluate RATE"),
+        "{text}"
+    );
+}

@@ -2,9 +2,9 @@
 //! orderings and AWS naming rules. Every problem is reported (not just the first), each located
 //! at the YAML node it is about, in file order, so one `tminus check` run lists all the fixes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use super::expr::{MATH_WORDS, find_cycle, is_insights_query, tokenize};
+use super::expr::{Expr, find_cycle, is_insights_query, references};
 use super::fault::Target;
 use super::model::{Direction, Metric, Runbook};
 use super::positions::Positions;
@@ -21,6 +21,7 @@ const BASIC_STATS: &[&str] = &["Average", "Sum", "Minimum", "Maximum", "SampleCo
 pub fn validate(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
     let mut v = Checker {
         label,
+        text,
         pos: Positions::build(text),
         out: Vec::new(),
     };
@@ -37,8 +38,105 @@ pub fn validate(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
     v.out
 }
 
+/// What a simulated session (demo, `run --simulate`, rehearse) cannot play: expressions over
+/// the whole window or live AWS (RATE, SEARCH, SERVICE_QUOTA...) and Metrics Insights queries.
+/// Errors for those sessions, which refuse such a runbook rather than show a metric with no
+/// data; `tminus check` prints them as warnings.
+pub fn simulation_problems(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
+    let mut v = Checker {
+        label,
+        text,
+        pos: Positions::build(text),
+        out: Vec::new(),
+    };
+    for (i, m) in rb.metrics.iter().enumerate() {
+        let Some(expr) = &m.expression else { continue };
+        let path = format!("metrics[{i}].expression");
+        if is_insights_query(expr) {
+            v.err(
+                &path,
+                format!("the simulator cannot run the Metrics Insights query of `{}`", m.id),
+                "use it live (tminus run); for demo and rehearsal, write the metric as namespace/metric or metric math",
+            );
+            continue;
+        }
+        if let Some((func, at)) = Expr::parse(expr).ok().and_then(|e| e.unsimulated()) {
+            v.err_in_expression(
+                &path,
+                expr,
+                at,
+                format!(
+                    "the simulator cannot evaluate {} in `{}`: it needs {}",
+                    func.name(),
+                    m.id,
+                    match func {
+                        crate::runbook::expr::Func::Search
+                        | crate::runbook::expr::Func::ServiceQuota
+                        | crate::runbook::expr::Func::InsightRuleMetric
+                        | crate::runbook::expr::Func::Lambda
+                        | crate::runbook::expr::Func::AnomalyDetectionBand
+                        | crate::runbook::expr::Func::DbPerfInsights
+                        | crate::runbook::expr::Func::Metrics
+                        | crate::runbook::expr::Func::MetricCount => "live AWS",
+                        _ => "the whole time window, not one bucket",
+                    }
+                ),
+                "the simulator evaluates arithmetic, comparisons, ABS, CEIL, FLOOR, LOG, LOG10, FILL(x, number), IF, SUM/AVG/MIN/MAX/STDDEV over [arrays], PERIOD and the time functions".into(),
+            );
+        }
+    }
+    v.out.sort_by_key(|d| (d.line, d.column));
+    v.out
+}
+
+/// Warnings: a runbook that is valid but will mislead on real data. Metric math over a counter
+/// CloudWatch publishes only when non-zero has no datapoint whenever the counter had none,
+/// unless the counter is wrapped in FILL.
+pub fn advice(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
+    let mut v = Checker {
+        label,
+        text,
+        pos: Positions::build(text),
+        out: Vec::new(),
+    };
+    for (i, m) in rb.metrics.iter().enumerate() {
+        let Some(expr) = m.expression.as_deref().filter(|e| !is_insights_query(e)) else {
+            continue;
+        };
+        let Ok(parsed) = Expr::parse(expr) else {
+            continue;
+        };
+        if parsed.refs().len() < 2 {
+            continue;
+        }
+        for id in parsed.unfilled_refs() {
+            let Some(counter) = rb.metrics.iter().find(|c| c.id == id) else {
+                continue;
+            };
+            if !crate::signal::is_sparse_counter(counter) {
+                continue;
+            }
+            v.err(
+                &format!("metrics[{i}].expression"),
+                format!(
+                    "`{id}` ({}) is published only when non-zero: `{}` has no datapoint whenever it was zero",
+                    counter.metric.as_deref().unwrap_or(""),
+                    m.id
+                ),
+                format!("write FILL({id}, 0) in the expression, as CloudWatch documents for sparse metrics"),
+            );
+        }
+    }
+    for d in &mut v.out {
+        d.level = crate::diag::Level::Warning;
+    }
+    v.out.sort_by_key(|d| (d.line, d.column));
+    v.out
+}
+
 struct Checker<'a> {
     label: &'a str,
+    text: &'a str,
     pos: Positions,
     out: Vec<Diagnostic>,
 }
@@ -291,18 +389,7 @@ impl Checker<'_> {
         if is_insights_query(expr) {
             return;
         }
-        let tokens = match tokenize(expr) {
-            Ok(t) => t,
-            Err(msg) => {
-                self.err(
-                    path,
-                    msg,
-                    "CloudWatch metric math, e.g. \"100 * errors / requests\"",
-                );
-                return;
-            }
-        };
-        if tokens.is_empty() && expr.trim().is_empty() {
+        if expr.trim().is_empty() {
             self.err(
                 path,
                 "expression is empty",
@@ -310,44 +397,50 @@ impl Checker<'_> {
             );
             return;
         }
-        let mut reported = HashSet::new();
-        for t in tokens {
-            if MATH_WORDS.contains(&t.word.as_str()) || !reported.insert(t.word.clone()) {
-                continue;
+        let parsed = match Expr::parse(expr) {
+            Ok(e) => e,
+            Err(e) => {
+                self.err_in_expression(path, expr, e.at, e.message, e.hint);
+                return;
             }
-            if t.word == m.id {
+        };
+        for id in parsed.refs() {
+            if id == m.id {
                 self.err(
                     path,
                     format!("expression of `{}` refers to itself", m.id),
                     "an expression can only use other metric ids",
                 );
-            } else if t.call {
-                let upper = t.word.to_ascii_uppercase();
-                let hint = if MATH_WORDS.contains(&upper.as_str()) {
-                    format!("CloudWatch functions are upper case: {upper}")
-                } else if let Some(c) = closest(&t.word, MATH_WORDS.iter().copied()) {
-                    format!("did you mean {c}?")
-                } else {
-                    "see the CloudWatch metric math functions: SUM, AVG, MAX, MIN, RATE, FILL, IF, METRICS...".into()
-                };
-                self.err(
-                    path,
-                    format!("unknown metric math function `{}`", t.word),
-                    hint,
-                );
-            } else if !ids.contains(&t.word.as_str()) {
-                let hint = match closest(&t.word, ids.iter().copied()) {
+            } else if !ids.contains(&id) {
+                let hint = match closest(id, ids.iter().copied()) {
                     Some(c) => format!("did you mean `{c}`?"),
                     None if ids.len() <= 12 => format!("known metric ids: {}", ids.join(", ")),
                     None => "define it under `metrics:` (it can be `hidden: true`)".into(),
                 };
                 self.err(
                     path,
-                    format!("expression refers to unknown metric `{}`", t.word),
+                    format!("expression refers to unknown metric `{id}`"),
                     hint,
                 );
             }
         }
+    }
+
+    /// A problem at byte `offset` of the expression at `path`: located at the character when
+    /// the YAML value is the expression as written on one line, else at the value.
+    fn err_in_expression(
+        &mut self,
+        path: &str,
+        expr: &str,
+        offset: usize,
+        message: String,
+        hint: String,
+    ) {
+        let (line, col) = self.pos.value(path);
+        let column = expression_column(self.text, line, col, expr, offset).unwrap_or(col);
+        let message = format!("{message} (column {} of the expression)", offset + 1);
+        self.out
+            .push(Diagnostic::new(self.label, line, column, message).with_hint(hint));
     }
 
     /// Expressions that depend on each other in a loop can never be computed. Each cycle is
@@ -364,15 +457,10 @@ impl Checker<'_> {
             .iter()
             .enumerate()
             .map(|(i, m)| {
-                let words = m
-                    .expression
-                    .as_deref()
-                    .filter(|e| !is_insights_query(e))
-                    .and_then(|e| tokenize(e).ok())
-                    .unwrap_or_default();
+                let words = m.expression.as_deref().map(references).unwrap_or_default();
                 let mut d: Vec<usize> = words
                     .iter()
-                    .filter_map(|t| index.get(t.word.as_str()).copied())
+                    .filter_map(|w| index.get(w.as_str()).copied())
                     .filter(|&j| j != i) // self references are reported on their own
                     .collect();
                 d.sort_unstable();
@@ -818,3 +906,24 @@ fn check_quota_code(code: &str) -> Result<(), String> {
 #[cfg(test)]
 #[path = "validate_tests.rs"]
 mod tests;
+
+/// The 1-based column of byte `offset` of `expr` when the YAML value starting at `line:col` is
+/// the expression written out on that line (plain or quoted, without escapes).
+fn expression_column(
+    text: &str,
+    line: usize,
+    col: usize,
+    expr: &str,
+    offset: usize,
+) -> Option<usize> {
+    let src = text.lines().nth(line.checked_sub(1)?)?;
+    let rest: String = src.chars().skip(col.checked_sub(1)?).collect();
+    let (skip, body) = match rest.chars().next() {
+        Some(q @ ('"' | '\'')) => (1, rest.strip_prefix(q)?),
+        _ => (0, rest.as_str()),
+    };
+    if !body.starts_with(expr) {
+        return None;
+    }
+    Some(col + skip + expr.get(..offset)?.chars().count())
+}

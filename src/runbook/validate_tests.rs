@@ -241,17 +241,18 @@ fn expression_references_known_ids_only() {
         "FILL(alb_5xx",
         "fill(alb_5xx",
         26,
-        17,
+        24,
         "unknown metric math function `fill`",
     );
     assert!(d.hint.unwrap().contains("FILL"));
     one("/ requests\"", "/ error_pct\"", 26, 17, "refers to itself");
-    one("/ requests\"", "/ (requests\"", 26, 17, "unbalanced");
+    // Located at the character inside the expression: the end, where `)` is missing.
+    one("/ requests\"", "/ (requests\"", 26, 52, "expected ')'");
     one(
         "/ requests\"",
         "/ 'requests\"",
         26,
-        17,
+        43,
         "unterminated string",
     );
     // Numbers, strings and CloudWatch functions are not references.

@@ -6,7 +6,6 @@
 
 mod alarms;
 mod curve;
-pub mod expr;
 #[cfg(test)]
 mod fault_tests;
 pub mod faults;
@@ -25,8 +24,8 @@ use tokio::sync::mpsc::Sender;
 
 use self::alarms::AlarmTracker;
 use self::curve::{Profile, hash_str};
-use self::expr::Expr;
 use crate::clock::Clock;
+use crate::runbook::expr::{EvalContext, Expr};
 use crate::runbook::model::Runbook;
 use crate::source::{BoxFuture, Sample, Source, Update};
 
@@ -267,9 +266,13 @@ impl Simulator {
                 if depth >= MAX_EXPR_DEPTH {
                     return None;
                 }
-                e.eval(&mut |id| {
-                    let i = *self.ids.get(id)?;
-                    self.value_at_secs(i, bucket, depth + 1)
+                e.eval(&mut EvalContext {
+                    t: bucket,
+                    period: m.step as f64,
+                    lookup: &mut |id| {
+                        let i = *self.ids.get(id)?;
+                        self.value_at_secs(i, bucket, depth + 1)
+                    },
                 })
             }
         }
@@ -319,9 +322,13 @@ impl Simulator {
                 let seen = (now - bucket).clamp(0, m.step) as f64 / m.step as f64;
                 (full * seen).round()
             }
-            Kind::Expr(Some(e)) if bucket + m.step > now => e.eval(&mut |id| {
-                let i = *self.ids.get(id)?;
-                self.seen_at(i, bucket, now)
+            Kind::Expr(Some(e)) if bucket + m.step > now => e.eval(&mut EvalContext {
+                t: bucket,
+                period: m.step as f64,
+                lookup: &mut |id| {
+                    let i = *self.ids.get(id)?;
+                    self.seen_at(i, bucket, now)
+                },
             })?,
             _ => full,
         };

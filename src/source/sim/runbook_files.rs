@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::app::update::parse_verify;
+use crate::runbook::expr::Expr;
 use crate::runbook::model::{Direction, Runbook};
-use crate::source::sim::expr::Expr;
 
 pub fn bundled() -> Vec<(PathBuf, Runbook)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("runbooks");
