@@ -1,0 +1,1 @@
+//! Tests of the inference of healthy traffic (see infer.rs).
