@@ -432,6 +432,8 @@ fn desired(m: &Metric, c: &Class, band: &Band) -> (f64, f64, String) {
         }
     } else if c.error && c.count {
         (0.0, 2.0 * per_minute, "error count")
+    } else if c.request && c.count {
+        (1000.0 * per_minute, 10000.0 * per_minute, "request count")
     } else if c.count {
         (100.0 * per_minute, 1000.0 * per_minute, "count")
     } else {
@@ -830,41 +832,83 @@ impl Model<'_> {
         let m = &self.rb.metrics[j];
         let ts = [m.warn, m.crit];
         let finite = ts.iter().flatten().copied().filter(|v| v.is_finite());
-        match m.direction {
-            Direction::Above => {
-                let hi = finite.reduce(f64::min)?;
-                let (v, x, c) = self.extreme(j, true)?;
-                let limit = if margin && hi > 0.0 { hi * MARGIN } else { hi };
-                let out = if margin { v > limit } else { v >= limit };
-                out.then(|| {
-                    let ratio = if v > 0.0 && limit > 0.0 {
-                        limit / v
-                    } else {
-                        0.1
-                    };
-                    (ratio, x, c)
-                })
+        let (hi, lo) = match m.direction {
+            Direction::Above => (finite.reduce(f64::min), None),
+            Direction::Below => (None, finite.reduce(f64::max)),
+        };
+        // A percentage stays within 0-100 even without thresholds.
+        let percent = is_percent_unit(m);
+        let limit = match (hi, percent) {
+            (Some(h), _) => {
+                let l = if margin && h > 0.0 { h * MARGIN } else { h };
+                Some(if percent { l.min(100.0) } else { l })
             }
-            Direction::Below => {
-                let lo = finite.reduce(f64::max)?;
-                let (v, x, c) = self.extreme(j, false)?;
-                let limit = if margin && lo > 0.0 { lo / MARGIN } else { lo };
-                let out = if margin && lo > 0.0 {
-                    v < limit
+            (None, true) => Some(100.0),
+            (None, false) => None,
+        };
+        if let Some(limit) = limit {
+            let (v, x, c) = self.extreme(j, true)?;
+            let out = if margin {
+                v > limit
+            } else {
+                hi.is_some_and(|h| v >= h) || (percent && v > 100.0)
+            };
+            if out {
+                let ratio = if v > 0.0 && limit > 0.0 {
+                    limit / v
                 } else {
-                    v <= lo
+                    0.1
                 };
-                out.then(|| {
-                    let ratio = if v > 0.0 && limit > 0.0 {
-                        limit / v
-                    } else {
-                        10.0
-                    };
-                    (ratio, x, c)
-                })
+                return Some((ratio, x, c));
             }
         }
+        let lo = lo?;
+        let (v, x, c) = self.extreme(j, false)?;
+        let limit = if margin && lo > 0.0 { lo / MARGIN } else { lo };
+        let out = if margin && lo > 0.0 {
+            v < limit
+        } else {
+            v <= lo
+        };
+        out.then(|| {
+            let ratio = if v > 0.0 && limit > 0.0 {
+                limit / v
+            } else {
+                10.0
+            };
+            (ratio, x, c)
+        })
     }
+}
+
+fn is_percent_unit(m: &Metric) -> bool {
+    let unit = m.unit.as_deref().unwrap_or("").to_ascii_lowercase();
+    unit.contains('%') || unit.contains("percent")
+}
+
+/// Scales a shape's levels by `factor` for an expression, each level stopping at its own
+/// band's bounds (so the rest level still moves when the peak cannot, and the other way round);
+/// whether anything moved.
+fn rescale(s: &mut Shape, band: &Band, factor: f64) -> bool {
+    let before = (s.base, s.peak);
+    s.base *= factor;
+    s.peak *= factor;
+    let amp = s.amplitude();
+    let (lo, hi) = band.bounds(true);
+    if factor > 1.0
+        && let Some(t) = hi.map(|h| h / (1.0 + amp))
+    {
+        s.base = s.base.min(t);
+        s.peak = s.peak.min(t);
+    }
+    if factor < 1.0
+        && let Some(f) = lo.map(|l| l / (1.0 - amp).max(1e-3))
+    {
+        s.base = s.base.max(f);
+        s.peak = s.peak.max(f);
+    }
+    fit(s, band);
+    before != (s.base, s.peak)
 }
 
 fn grid() -> Vec<f64> {
@@ -886,7 +930,8 @@ fn fix_expressions(
     let targets: Vec<usize> = (0..rb.metrics.len())
         .filter(|&j| {
             let m = &rb.metrics[j];
-            model.exprs[j].is_some() && [m.warn, m.crit].iter().flatten().any(|v| v.is_finite())
+            model.exprs[j].is_some()
+                && ([m.warn, m.crit].iter().flatten().any(|v| v.is_finite()) || is_percent_unit(m))
         })
         .collect();
     for _ in 0..FIX_PASSES {
@@ -906,14 +951,19 @@ fn fix_expressions(
                 };
                 let want_down = ratio < 1.0;
                 let ones = vec![1.0; rb.metrics.len()];
-                let v0 = model.eval(j, x, &corner, &ones, 0);
                 // Which inputs move the value which way at the worst point.
                 let mut raise = Vec::new();
                 let mut lower = Vec::new();
                 for &k in &inferred {
-                    let mut scale = ones.clone();
-                    scale[k] = 1.25;
-                    let (Some(a), Some(b)) = (model.eval(j, x, &corner, &scale, 0), v0) else {
+                    // Doubling and halving: enough to move a rounded count by one.
+                    let mut up = ones.clone();
+                    up[k] = 2.0;
+                    let mut down = ones.clone();
+                    down[k] = 0.5;
+                    let (Some(a), Some(b)) = (
+                        model.eval(j, x, &corner, &up, 0),
+                        model.eval(j, x, &corner, &down, 0),
+                    ) else {
                         continue;
                     };
                     if a > b {
@@ -927,43 +977,46 @@ fn fix_expressions(
                     .copied()
                     .filter(|&k| classes[k].error)
                     .collect();
-                let (chosen, factor) = match (want_down, raise.is_empty(), lower.is_empty()) {
-                    (true, false, _) if !errors.is_empty() => (errors, ratio * 0.9),
-                    (true, false, _) => (raise, ratio * 0.9),
-                    (true, true, false) => (lower, 1.0 / (ratio * 0.9)),
-                    (false, false, _) => (raise, ratio * 1.1),
-                    (false, true, false) => (lower, 1.0 / (ratio * 1.1)),
-                    _ => break,
+                // Error counts first, then whatever else raises the value, then the other side;
+                // the first choice that can move (its own thresholds may hold it) is taken.
+                let options = if want_down {
+                    vec![
+                        (errors, ratio * 0.9),
+                        (raise, ratio * 0.9),
+                        (lower, 1.0 / (ratio * 0.9)),
+                    ]
+                } else {
+                    vec![(raise, ratio * 1.1), (lower, 1.0 / (ratio * 1.1))]
                 };
-                let factor = factor.clamp(1e-9, 1e9);
+                let side = if rb.metrics[j].direction == Direction::Above {
+                    "under"
+                } else {
+                    "over"
+                };
                 let mut moved = false;
-                for &k in &chosen {
-                    for &g in &mates[k] {
-                        let Some(s) = model.shapes[g].as_mut() else {
-                            continue;
-                        };
-                        let before = (s.base, s.peak);
-                        s.base *= factor;
-                        s.peak *= factor;
-                        fit(s, &bands[g]);
-                        moved |= before != (s.base, s.peak);
+                for (chosen, factor) in options {
+                    let factor = factor.clamp(1e-9, 1e9);
+                    for &k in &chosen {
+                        let mut this = false;
+                        for &g in &mates[k] {
+                            if let Some(s) = model.shapes[g].as_mut() {
+                                this |= rescale(s, &bands[g], factor);
+                            }
+                        }
+                        if this {
+                            let how = if factor < 1.0 { "down" } else { "up" };
+                            let note = format!(
+                                "scaled {how} so `{}` stays {side} its thresholds",
+                                rb.metrics[j].id
+                            );
+                            if !reasons[k].contains(&note) {
+                                reasons[k].push(note);
+                            }
+                        }
+                        moved |= this;
                     }
-                    let side = if model.rb.metrics[j].direction == Direction::Above {
-                        "under"
-                    } else {
-                        "over"
-                    };
-                    let note = format!(
-                        "{} so `{}` stays {side} its thresholds",
-                        if factor < 1.0 {
-                            "scaled down"
-                        } else {
-                            "scaled up"
-                        },
-                        rb.metrics[j].id
-                    );
-                    if !reasons[k].contains(&note) {
-                        reasons[k].push(note);
+                    if moved {
+                        break;
                     }
                 }
                 if !moved {
