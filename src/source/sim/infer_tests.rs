@@ -880,9 +880,8 @@ fn statistics_of_one_metric_are_ordered_at_every_bucket() {
             .iter()
             .map(|id| series(&s, &rb, index(&rb, id)))
             .collect();
-        for b in 0..all[0].len() {
-            for w in 0..order.len() - 1 {
-                let (lo, hi) = (all[w][b], all[w + 1][b]);
+        for (w, pair) in all.windows(2).enumerate() {
+            for (lo, hi) in pair[0].iter().zip(&pair[1]) {
                 assert!(
                     lo.1 < hi.1,
                     "seed {seed}: {} {} >= {} {} at T{:+}s",
