@@ -78,6 +78,31 @@ fn breaches(rb: &Runbook, seed: u64) -> Vec<String> {
             }
         }
     }
+    // Quota headroom from the simulated value and usage at every tick.
+    for (q, quota) in rb.quotas.iter().enumerate() {
+        let value = s.quotas[q].value;
+        for k in FROM / 10..=TO / 10 {
+            let t = at(k * 10).timestamp();
+            let Some(used) = s.usage_at(q, t) else {
+                out.push(format!(
+                    "quota {} has no usage at T{:+}s",
+                    quota.code,
+                    k * 10
+                ));
+                continue;
+            };
+            let headroom = 100.0 - used / value * 100.0;
+            if !headroom.is_finite() || headroom <= quota.warn_below.0 {
+                out.push(format!(
+                    "quota {} headroom {headroom:.1} % at T{:+}s: warn_below {}",
+                    quota.code,
+                    k * 10,
+                    quota.warn_below.0
+                ));
+            }
+        }
+    }
+    // Alarms as the app sees them: a backfill, then a step every 10 s.
     let mut s = sim(rb, seed);
     let mut updates = s.backfill(at(FROM));
     let mut t = FROM;
@@ -86,40 +111,16 @@ fn breaches(rb: &Runbook, seed: u64) -> Vec<String> {
         updates.extend(s.step(at(t)));
     }
     for u in updates {
-        match u {
-            Update::Quota {
-                quota,
-                value: Some(v),
-                usage: Some(used),
-                at: when,
-            } => {
-                let headroom = 100.0 - used / v * 100.0;
-                let q = &rb.quotas[quota];
-                if headroom <= q.warn_below.0 {
-                    out.push(format!(
-                        "quota {} headroom {headroom:.1} % at {when}: warn_below {}",
-                        q.code, q.warn_below.0
-                    ));
-                }
-            }
-            Update::Quota {
-                quota,
-                value,
-                usage,
-                ..
-            } => out.push(format!(
-                "quota {} without value or usage: {value:?} {usage:?}",
-                rb.quotas[quota].code
-            )),
-            Update::Alarm {
-                name,
-                state: AlarmState::Alarm,
-                changed_at,
-                reason,
-            } => out.push(format!(
+        if let Update::Alarm {
+            name,
+            state: AlarmState::Alarm,
+            changed_at,
+            reason,
+        } = u
+        {
+            out.push(format!(
                 "alarm {name} in ALARM since {changed_at}: {reason}"
-            )),
-            _ => {}
+            ));
         }
     }
     out
@@ -1055,24 +1056,16 @@ quotas:
     for seed in [1, 42, 3] {
         assert!(breaches(&rb, seed).is_empty(), "{:?}", breaches(&rb, seed));
         // Used, not idle: at the peak each quota is a good part used.
-        let mut s = sim(&rb, seed);
-        s.backfill(at(-600));
-        for u in s.step(at(150)) {
-            if let Update::Quota {
-                quota,
-                value: Some(v),
-                usage: Some(used),
-                ..
-            } = u
-            {
-                let wb = rb.quotas[quota].warn_below.0;
-                let headroom = 100.0 - used / v * 100.0;
-                assert!(
-                    headroom > wb && headroom < wb + 45.0,
-                    "{}: headroom {headroom} (warn_below {wb})",
-                    rb.quotas[quota].code
-                );
-            }
+        let s = sim(&rb, seed);
+        for (q, quota) in rb.quotas.iter().enumerate() {
+            let used = s.usage_at(q, at(150).timestamp()).unwrap();
+            let headroom = 100.0 - used / s.quotas[q].value * 100.0;
+            let wb = quota.warn_below.0;
+            assert!(
+                headroom > wb && headroom < wb + 45.0,
+                "{}: headroom {headroom} (warn_below {wb})",
+                quota.code
+            );
         }
     }
 }
