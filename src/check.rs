@@ -4,6 +4,11 @@
 //! line, valid files as `file: ok (runbook)`, and a summary last. Exit status 0 when every file
 //! is valid, 1 otherwise.
 //!
+//! A valid runbook whose metrics lack `sim:` hints is followed by notes on what the simulator
+//! (`tminus demo`, `--simulate`, `tminus rehearse`) will guess for them: a summary line, then
+//! `file:line:column: note: id: reason` per metric, and any threshold it cannot keep healthy.
+//! Notes never change the exit status.
+//!
 //! Which files are themes: a file whose parent directory is named `themes`, or any other file
 //! whose top level is a mapping without an `event` key but with a theme key (`extends`, `fg`,
 //! `ok`...). Everything else is checked as a runbook, so a runbook with a typo in `event` still
@@ -93,7 +98,7 @@ pub fn check_files(paths: &[PathBuf], out: &mut dyn Write) -> Summary {
             summary.files += 1;
             let (kind, result) = check_file(&file);
             match result {
-                Ok(warnings) => {
+                Ok((warnings, notes)) => {
                     let what = match kind {
                         Kind::Runbook => "runbook",
                         Kind::Theme => "theme",
@@ -102,6 +107,9 @@ pub fn check_files(paths: &[PathBuf], out: &mut dyn Write) -> Summary {
                     summary.warnings += warnings.len();
                     for d in warnings {
                         let _ = writeln!(out, "{d}");
+                    }
+                    for n in notes {
+                        let _ = writeln!(out, "{n}");
                     }
                 }
                 Err(ds) => {
@@ -117,8 +125,12 @@ pub fn check_files(paths: &[PathBuf], out: &mut dyn Write) -> Summary {
     summary
 }
 
-/// One file: its kind and, when valid, its warnings; else every problem in it.
-pub fn check_file(path: &Path) -> (Kind, Result<Vec<Diagnostic>, Vec<Diagnostic>>) {
+/// What a valid file gets said about it: warnings (valid, but misleading on real data or not
+/// playable by the simulator) and the simulator's notes.
+pub type Remarks = (Vec<Diagnostic>, Vec<String>);
+
+/// One file: its kind and, when valid, its remarks; else every problem in it.
+pub fn check_file(path: &Path) -> (Kind, Result<Remarks, Vec<Diagnostic>>) {
     let label = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -139,11 +151,52 @@ pub fn check_file(path: &Path) -> (Kind, Result<Vec<Diagnostic>, Vec<Diagnostic>
                     .map(|d| d.warning()),
             );
             warnings.sort_by_key(|d| (d.line, d.column));
-            warnings
+            (warnings, simulator_notes(&label, &text, &rb))
         }),
-        Kind::Theme => Theme::parse(&label, &text).map(|_| Vec::new()),
+        Kind::Theme => Theme::parse(&label, &text).map(|_| (Vec::new(), Vec::new())),
     };
     (kind, result)
+}
+
+/// What the simulator will guess for the metrics of a valid runbook without `sim:` hints, one
+/// line each, and the thresholds it cannot keep healthy. Plain text: whatever the runbook holds
+/// (ids are checked, but names and dimensions are not), no control character reaches the
+/// terminal.
+pub fn simulator_notes(label: &str, text: &str, rb: &crate::runbook::Runbook) -> Vec<String> {
+    let guesses = crate::source::sim::guesses(rb);
+    let unkept = crate::source::sim::cannot_keep(rb);
+    if guesses.is_empty() && unkept.is_empty() {
+        return Vec::new();
+    }
+    let positions = crate::runbook::positions::Positions::build(text);
+    let at = |metric: usize| {
+        let (line, col) = positions.value(&format!("metrics[{metric}]"));
+        format!("{label}:{line}:{col}")
+    };
+    let mut lines = Vec::new();
+    if !guesses.is_empty() {
+        let ids: Vec<&str> = guesses
+            .iter()
+            .map(|g| rb.metrics[g.metric].id.as_str())
+            .collect();
+        lines.push(format!(
+            "{label}: note: the simulator guesses {} (no sim: hints): {}",
+            plural(guesses.len(), "metric"),
+            ids.join(", ")
+        ));
+    }
+    for g in &guesses {
+        lines.push(format!(
+            "{}: note: {}: {}",
+            at(g.metric),
+            rb.metrics[g.metric].id,
+            g.reason
+        ));
+    }
+    for u in &unkept {
+        lines.push(format!("{}: note: {}", at(u.metric), u.reason));
+    }
+    lines.iter().map(|l| crate::ui::text::plain(l)).collect()
 }
 
 /// Theme or runbook; see the module documentation.

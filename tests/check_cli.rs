@@ -64,10 +64,129 @@ fn valid_runbook_exits_zero() {
     let out = tminus(&[&path]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert_eq!(stdout, format!("{}: ok (runbook)\n", path.display()));
+    let mut lines = stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("{}: ok (runbook)", path.display()).as_str())
+    );
+    // `requests` has no sim: hints: only notes follow.
+    assert!(lines.all(|l| l.contains(": note: ")), "{stdout}");
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "1 file checked: all ok\n"
+    );
+}
+
+/// A runbook without `sim:` hints: the check says which metrics the simulator guesses and how,
+/// in plain text, and still passes.
+#[test]
+fn notes_list_the_metrics_the_simulator_guesses() {
+    let text = VALID
+        .replace(
+            "  - id: errors\n",
+            "  - id: e5xx
+    namespace: AWS/ApplicationELB
+    metric: HTTPCode_Target_5XX_Count
+    dimensions: { LoadBalancer: app/web/1, TargetGroup: \"tg/\\e[31mweb\" }
+    stat: Sum
+  - id: p99
+    namespace: AWS/ApplicationELB
+    metric: TargetResponseTime
+    stat: p99
+    warn: 0.5
+  - id: orders
+    namespace: \"Shop\\e[2J\"
+    metric: OrdersPlaced
+    dimensions: { \"Env\\e]0;owned\\a\": prod }
+    stat: Sum
+    direction: below
+    warn: 20
+  - id: failed
+    namespace: \"Shop\\e[2J\"
+    metric: OrdersFailed
+    dimensions: { \"Env\\e]0;owned\\a\": prod }
+    stat: Sum
+  - id: errors\n",
+        )
+        .replace(
+            "    metric: RequestCount\n",
+            "    metric: RequestCount\n    dimensions: { LoadBalancer: app/web/1 }\n",
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("launch.yaml");
+    std::fs::write(&path, &text).unwrap();
+    let out = tminus(&[&path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "1 file checked: all ok\n"
+    );
+    let p = path.display();
+    let want = [
+        format!("{p}: ok (runbook)"),
+        format!(
+            "{p}: note: the simulator guesses 5 metrics (no sim: hints): requests, e5xx, p99, \
+             orders, failed"
+        ),
+        format!("{p}:8:5: note: requests: under warn 100, peak 60"),
+        format!("{p}:15:5: note: e5xx: 0.1 % of `requests` (same LoadBalancer)"),
+        format!("{p}:20:5: note: p99: under warn 0.5, peak 0.3"),
+        format!("{p}:25:5: note: orders: stays over warn 20 (direction: below), peak 200"),
+        format!("{p}:32:5: note: failed: 0.1 % of `orders` (same Env?]0;owned?)"),
+    ];
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), want, "{stdout}");
+    assert!(!stdout.contains('\u{1b}') && !stdout.contains('\u{7}'));
+
+    // With hints on every metric there is nothing to guess and nothing to say.
+    let hinted = text
+        .replace(
+            "    stat: Sum\n",
+            "    stat: Sum\n    sim: { base: 1, peak: 2 }\n",
+        )
+        .replace(
+            "    stat: p99\n",
+            "    stat: p99\n    sim: { base: 0.1, peak: 0.2 }\n",
+        );
+    std::fs::write(&path, hinted).unwrap();
+    let out = tminus(&[&path]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{p}: ok (runbook)\n")
+    );
+}
+
+/// Thresholds that contradict each other are pointed out, and still only as notes.
+#[test]
+fn notes_point_at_thresholds_the_simulator_cannot_keep() {
+    let text = VALID.replace("\"requests * 2\"", "\"requests * 2\"\n    warn: 50");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("launch.yaml");
+    std::fs::write(&path, text).unwrap();
+    let out = tminus(&[&path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // requests is under warn 100 on its own: twice that under 50 means pulling it back to a
+    // quarter, which its own rest level allows; so this one is kept...
+    assert!(!stdout.contains("cannot keep"), "{stdout}");
+    // ...but not when requests must stay over 100 (direction: below).
+    let text = VALID
+        .replace(
+            "    warn: 100\n    crit: 500\n",
+            "    direction: below\n    warn: 100\n",
+        )
+        .replace("\"requests * 2\"", "\"requests * 2\"\n    warn: 50");
+    std::fs::write(&path, text).unwrap();
+    let out = tminus(&[&path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let p = path.display();
+    assert!(
+        stdout.contains(&format!(
+            "{p}:14:5: note: the simulator cannot keep `errors` inside its thresholds"
+        )),
+        "{stdout}"
     );
 }
 

@@ -43,6 +43,18 @@ pub fn fit_right(s: &str, cols: usize) -> String {
     format!("{}{cut}", " ".repeat(pad))
 }
 
+/// `s` safe to print on a terminal: control characters (escape sequences, carriage returns,
+/// C1 controls) and bidirectional overrides become '?', so text from a runbook can neither
+/// move the cursor nor change colours or reorder what follows it.
+pub fn plain(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi { '?' } else { c }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +70,13 @@ mod tests {
         assert_eq!(fit("日本語テキスト", 5), "日本…");
         assert_eq!(fit("日本語テキスト", 6), "日本… ");
         assert_eq!(width(&fit("日本語テキスト", 5)), 5);
+    }
+
+    #[test]
+    fn plain_removes_what_a_terminal_would_act_on() {
+        assert_eq!(plain("p99 \u{1b}[31mred\u{7}"), "p99 ?[31mred?");
+        assert_eq!(plain("a\rb\nc\u{9b}2J"), "a?b?c?2J");
+        assert_eq!(plain("x\u{202E}y"), "x?y");
+        assert_eq!(plain("日本 ok – fine"), "日本 ok – fine");
     }
 }

@@ -4,7 +4,8 @@
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg32;
 
-use crate::runbook::model::{Direction, Metric};
+use super::infer::Shape;
+use crate::runbook::model::Metric;
 
 /// Seconds around T-0 over which traffic ramps from the pre-launch level to the peak.
 const RAMP_FROM: f64 = -120.0;
@@ -17,7 +18,9 @@ const BUZZ_FROM: f64 = -1800.0;
 pub const PLATEAU: f64 = 0.65;
 const DECAY_SECS: f64 = 1800.0;
 /// Amplitude of the slow sinusoidal drift, as a share of the current level.
-const DRIFT: f64 = 0.03;
+pub const DRIFT: f64 = 0.03;
+/// `gaussian` clips its draws at this many standard deviations.
+pub const SIGMA_CLIP: f64 = 3.0;
 
 fn smoothstep(from: f64, to: f64, x: f64) -> f64 {
     let u = ((x - from) / (to - from)).clamp(0.0, 1.0);
@@ -60,7 +63,7 @@ pub fn gaussian(seed: u64, key: u64, bucket: i64) -> f64 {
     let u2: f64 = rng.random::<f64>();
     let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
     // Clip the rare far tail: a 5-sigma blip would read as an incident nobody scripted.
-    z.clamp(-3.0, 3.0)
+    z.clamp(-SIGMA_CLIP, SIGMA_CLIP)
 }
 
 /// How one metric moves: its level at rest and at the peak, noise, and its slow drift.
@@ -73,16 +76,19 @@ pub struct Profile {
     pub integer: bool,
     /// Seconds this metric trails the traffic curve by.
     pub lag: f64,
+    /// Amplitude of the slow drift, as a share of the level (`DRIFT` unless a narrow band
+    /// between thresholds needs less).
+    pub drift: f64,
     drift_period: f64,
     drift_phase: f64,
 }
 
 /// Latency trails traffic: queues fill and autoscaling reacts before a percentile over a
 /// period shows it. Half a minute puts the demo's p99 warning about a minute after T-0.
-const LATENCY_LAG_SECS: f64 = 30.0;
+pub const LATENCY_LAG_SECS: f64 = 30.0;
 
 /// Percentile statistics (p99, tm99, ...) and metrics named for latency or duration.
-fn is_latency(m: &Metric) -> bool {
+pub fn is_latency(m: &Metric) -> bool {
     let stat = m.stat.as_deref().unwrap_or("").to_ascii_lowercase();
     let percentile = ["p", "tm", "tc", "ts", "wm", "pr"].iter().any(|pre| {
         stat.strip_prefix(pre)
@@ -108,29 +114,25 @@ impl Profile {
             },
             integer,
             lag: 0.0,
+            drift: DRIFT,
             // 20 to 40 minutes, and a phase of its own, so metrics do not breathe in step.
             drift_period: 1200.0 + (h % 1200) as f64,
             drift_phase: ((h >> 16) % 10_000) as f64 / 10_000.0 * std::f64::consts::TAU,
         }
     }
 
-    /// The profile of a runbook metric: its `sim:` hints, or defaults from its thresholds.
+    /// The profile of a runbook metric on its own: its `sim:` hints, or healthy levels inferred
+    /// from its thresholds (without the relations to other metrics that `infer` adds).
+    #[cfg(test)]
     pub fn for_metric(m: &Metric, seed: u64) -> Self {
-        let (base, peak, noise) = match &m.sim {
-            Some(s) => (s.base, s.peak, s.noise),
-            None => {
-                let (b, p) = default_levels(m.warn, m.crit, m.direction);
-                (b, p, 0.05)
-            }
-        };
-        let stat = m.stat.as_deref().unwrap_or("").to_ascii_lowercase();
-        let unit = m.unit.as_deref().unwrap_or("").to_ascii_lowercase();
-        let integer = matches!(stat.as_str(), "sum" | "samplecount") && !unit.contains('%')
-            || unit == "count";
-        let mut p = Profile::new(base, peak, noise, integer, hash_str(&m.id), seed);
-        if is_latency(m) {
-            p.lag = LATENCY_LAG_SECS;
-        }
+        Profile::from_shape(&super::infer::own_shape(m, 0), hash_str(&m.id), seed)
+    }
+
+    /// The profile of a shape; `key` (a metric id's hash) seeds its drift.
+    pub fn from_shape(s: &Shape, key: u64, seed: u64) -> Self {
+        let mut p = Profile::new(s.base, s.peak, s.noise, s.integer, key, seed);
+        p.lag = s.lag;
+        p.drift = s.drift;
         p
     }
 
@@ -138,7 +140,7 @@ impl Profile {
     pub fn value(&self, x: f64, z: f64) -> Option<f64> {
         let level = self.base + (self.peak - self.base) * traffic(x - self.lag);
         let drift =
-            DRIFT * (std::f64::consts::TAU * x / self.drift_period + self.drift_phase).sin();
+            self.drift * (std::f64::consts::TAU * x / self.drift_period + self.drift_phase).sin();
         let mut v = level * (1.0 + drift + self.noise * z);
         if !v.is_finite() {
             return None;
@@ -151,28 +153,11 @@ impl Profile {
     }
 }
 
-/// Rest and peak levels for a metric without `sim:` hints, so it still tells a story: for
-/// `above` the peak comes close to warn without crossing it; for `below` mirrored, falling
-/// towards warn at the peak.
-pub fn default_levels(warn: Option<f64>, crit: Option<f64>, dir: Direction) -> (f64, f64) {
-    let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
-    let (warn, crit) = (finite(warn), finite(crit));
-    match dir {
-        Direction::Above => {
-            let w = warn.or(crit.map(|c| c * 0.8));
-            match w {
-                Some(w) if w > 0.0 => (w * 0.4, w * 0.9),
-                _ => (100.0, 300.0),
-            }
-        }
-        Direction::Below => {
-            let w = warn.or(crit.map(|c| c * 1.25));
-            match w {
-                Some(w) if w > 0.0 => (w * 1.6, w * 1.1),
-                _ => (300.0, 100.0),
-            }
-        }
-    }
+/// Counts (a Sum or SampleCount, or unit Count) are whole numbers.
+pub fn is_integer(m: &Metric) -> bool {
+    let stat = m.stat.as_deref().unwrap_or("").to_ascii_lowercase();
+    let unit = m.unit.as_deref().unwrap_or("").to_ascii_lowercase();
+    matches!(stat.as_str(), "sum" | "samplecount") && !unit.contains('%') || unit == "count"
 }
 
 #[cfg(test)]
@@ -221,21 +206,6 @@ mod tests {
         let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / n as f64;
         assert!(mean.abs() < 0.1, "mean {mean}");
         assert!((var - 1.0).abs() < 0.15, "variance {var}");
-    }
-
-    #[test]
-    fn defaults_follow_thresholds_and_direction() {
-        let (b, p) = default_levels(Some(500.0), Some(900.0), Direction::Above);
-        assert!(b < p && p < 500.0 && b < 250.0);
-        let (b, p) = default_levels(None, Some(100.0), Direction::Above);
-        assert!(p < 80.0 + 1e-9 && b < p);
-        let (b, p) = default_levels(Some(10.0), Some(5.0), Direction::Below);
-        assert!(b > p && p > 10.0 && b >= 15.0);
-        assert_eq!(default_levels(None, None, Direction::Above), (100.0, 300.0));
-        assert_eq!(
-            default_levels(Some(f64::NAN), None, Direction::Above),
-            (100.0, 300.0)
-        );
     }
 
     #[test]

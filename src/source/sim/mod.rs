@@ -9,6 +9,9 @@ mod curve;
 #[cfg(test)]
 mod fault_tests;
 pub mod faults;
+mod infer;
+#[cfg(test)]
+mod infer_tests;
 #[cfg(test)]
 mod quiet_tests;
 #[cfg(test)]
@@ -31,6 +34,7 @@ use crate::source::{BoxFuture, Sample, Source, Update};
 
 pub use self::curve::traffic;
 pub use self::faults::{ScheduledFault, scripted, surprises};
+pub use self::infer::{Guess, cannot_keep, guesses};
 
 pub const SOURCE_NAME: &str = "simulator";
 /// How much history `backfill` sends: enough to fill a sparkline at start.
@@ -104,21 +108,46 @@ impl Simulator {
         seed: u64,
         clock: std::sync::Arc<dyn Clock>,
     ) -> Simulator {
+        // Shapes for every raw metric: its `sim:` hints, or healthy levels inferred from the
+        // runbook; and values for quotas without hints.
+        let inferred = infer::infer(runbook);
         let metrics: Vec<MetricModel> = runbook
             .metrics
             .iter()
-            .map(|m| MetricModel {
-                step: i64::from(m.period.max(1)),
-                settle: crate::signal::settle_secs(m),
-                summed: m.stat.as_deref().is_some_and(|s| {
+            .zip(&inferred.shapes)
+            .map(|(m, shape)| {
+                let step = i64::from(m.period.max(1));
+                let settle = crate::signal::settle_secs(m);
+                let summed = m.stat.as_deref().is_some_and(|s| {
                     s.eq_ignore_ascii_case("Sum") || s.eq_ignore_ascii_case("SampleCount")
-                }),
-                sparse: crate::signal::is_sparse_counter(m),
-                key: hash_str(&m.id),
-                kind: match &m.expression {
-                    Some(e) => Kind::Expr(Expr::parse(e).ok()),
-                    None => Kind::Raw(Profile::for_metric(m, seed)),
-                },
+                });
+                let sparse = crate::signal::is_sparse_counter(m);
+                match (&m.expression, shape) {
+                    (None, Some(shape)) => {
+                        // Statistics of one metric share their noise and drift (and so their
+                        // order); every other metric has its own.
+                        let key = runbook
+                            .metrics
+                            .get(shape.noise_of)
+                            .map_or_else(|| hash_str(&m.id), |o| hash_str(&o.id));
+                        MetricModel {
+                            step,
+                            settle,
+                            summed,
+                            sparse,
+                            key,
+                            kind: Kind::Raw(Profile::from_shape(shape, key, seed)),
+                        }
+                    }
+                    (e, _) => MetricModel {
+                        step,
+                        settle,
+                        summed,
+                        sparse,
+                        key: hash_str(&m.id),
+                        kind: Kind::Expr(e.as_deref().and_then(|e| Expr::parse(e).ok())),
+                    },
+                }
             })
             .collect();
         let mut ids = HashMap::new();
@@ -128,32 +157,15 @@ impl Simulator {
         let quotas = runbook
             .quotas
             .iter()
+            .zip(&inferred.quotas)
             .enumerate()
-            .map(|(i, q)| {
+            .map(|(i, (q, shape))| {
                 let metric = q.usage_metric.as_ref().and_then(|id| ids.get(id).copied());
-                let metric_peak = metric.and_then(|i| match &metrics[i].kind {
-                    Kind::Raw(p) if p.peak > 0.0 && p.peak.is_finite() => Some(p.peak),
-                    _ => None,
-                });
-                let value = match (&q.sim, metric_peak) {
-                    (Some(s), _) => s.value,
-                    // Sized so the metric's peak uses 60 % of it.
-                    (None, Some(peak)) => peak / 0.6,
-                    (None, None) => 1000.0,
-                };
-                let usage = match (metric, &q.sim) {
-                    (Some(m), _) => Usage::Metric(m),
-                    (None, Some(s)) => Usage::Curve(Profile::new(
-                        s.base,
-                        s.peak,
-                        QUOTA_NOISE,
-                        false,
-                        hash_str(&format!("quota/{i}/{}", q.code)),
-                        seed,
-                    )),
-                    (None, None) => Usage::Curve(Profile::new(
-                        value * 0.2,
-                        value * 0.6,
+                let usage = match metric {
+                    Some(m) => Usage::Metric(m),
+                    None => Usage::Curve(Profile::new(
+                        shape.base,
+                        shape.peak,
                         QUOTA_NOISE,
                         false,
                         hash_str(&format!("quota/{i}/{}", q.code)),
@@ -161,7 +173,7 @@ impl Simulator {
                     )),
                 };
                 QuotaModel {
-                    value,
+                    value: shape.value,
                     usage,
                     key: hash_str(&format!("quota-noise/{i}")),
                 }
