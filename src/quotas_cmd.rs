@@ -51,11 +51,8 @@ pub fn row(
     error: Option<String>,
 ) -> Row {
     let q = &runbook.quotas[quota];
-    let used_pct = match (value, usage) {
-        (Some(v), Some(u)) if v > 0.0 && u.is_finite() => Some(u / v * 100.0),
-        _ => None,
-    };
-    let headroom_pct = used_pct.map(|p| (100.0 - p).max(0.0));
+    let used_pct = crate::app::alerts::quota_used_pct(value, usage);
+    let headroom_pct = crate::app::alerts::quota_headroom_pct(value, usage);
     let status = if error.is_some() {
         "error".to_string()
     } else {
@@ -221,7 +218,13 @@ pub async fn collect(runbook: &Runbook, settings: AwsSettings, now: DateTime<Utc
                         }
                     }
                 }
-                Err(e) => usage_error = Some(e),
+                Err(e) => {
+                    let profile = aws.settings().profile.clone();
+                    usage_error = Some(crate::source::aws::errors::explain_text(
+                        &e,
+                        profile.as_deref(),
+                    ));
+                }
             }
         }
     }
@@ -311,6 +314,16 @@ mod tests {
         assert_eq!(crit.status, "CRIT");
         let unknown = row(&rb, 0, Some(1000.0), Some(ValueSource::Applied), None, None);
         assert_eq!(unknown.status, "usage unknown");
+        // An applied value of 0 is a real 0 (Bedrock models on a new account): critical, with
+        // or without usage, never "usage unknown".
+        for usage in [None, Some(0.0), Some(3.0)] {
+            let zero = row(&rb, 0, Some(0.0), Some(ValueSource::Applied), usage, None);
+            assert_eq!(
+                (zero.status.as_str(), zero.headroom_pct),
+                ("CRIT", Some(0.0)),
+                "{usage:?}"
+            );
+        }
         let err = row(&rb, 0, None, None, None, Some("access denied".into()));
         assert_eq!(exit_code(&[ok.clone(), unknown.clone()]), 0);
         assert_eq!(exit_code(&[ok.clone(), err.clone()]), 2);

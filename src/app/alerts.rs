@@ -123,6 +123,23 @@ pub fn metric_severity(
     None
 }
 
+/// Used share of a quota in percent, when both value and usage are known.
+pub fn quota_used_pct(value: Option<f64>, usage: Option<f64>) -> Option<f64> {
+    match (value, usage) {
+        (Some(v), Some(u)) if v > 0.0 && u.is_finite() => Some((u / v * 100.0).max(0.0)),
+        _ => None,
+    }
+}
+
+/// Free share of a quota in percent. A quota of 0 (new accounts have 0 for many Bedrock
+/// models) has no headroom whatever the usage: nothing fits.
+pub fn quota_headroom_pct(value: Option<f64>, usage: Option<f64>) -> Option<f64> {
+    if value == Some(0.0) {
+        return Some(0.0);
+    }
+    quota_used_pct(value, usage).map(|p| (100.0 - p).max(0.0))
+}
+
 /// Severity of a quota from its headroom (free share, percent).
 pub fn quota_severity(
     headroom_pct: f64,

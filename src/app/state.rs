@@ -118,19 +118,22 @@ pub struct QuotaState {
     pub history: VecDeque<(DateTime<Utc>, f64)>,
     /// The latest increase request from this war room: (desired value, status).
     pub request: Option<(f64, String)>,
+    /// Whether AWS takes increase requests for it (Service Quotas' `Adjustable`), when known.
+    pub adjustable: Option<bool>,
+    /// A rate quota's period in seconds (per second: 1, per minute: 60).
+    pub period_secs: Option<i64>,
+    /// The value is the AWS default: the account has none applied.
+    pub is_default: bool,
 }
 
 impl QuotaState {
     /// Used share of the quota in percent, when both value and usage are known.
     pub fn used_pct(&self) -> Option<f64> {
-        match (self.value, self.usage) {
-            (Some(v), Some(u)) if v > 0.0 && u.is_finite() => Some((u / v * 100.0).max(0.0)),
-            _ => None,
-        }
+        crate::app::alerts::quota_used_pct(self.value, self.usage)
     }
     /// Free share of the quota in percent.
     pub fn headroom_pct(&self) -> Option<f64> {
-        self.used_pct().map(|p| (100.0 - p).max(0.0))
+        crate::app::alerts::quota_headroom_pct(self.value, self.usage)
     }
     /// Seconds until usage reaches the quota at the recent growth rate; None when not growing.
     pub fn seconds_to_exhaustion(&self) -> Option<i64> {

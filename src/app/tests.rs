@@ -690,6 +690,70 @@ fn quotas_alert_on_low_headroom_and_alarms_on_alarm() {
 }
 
 #[test]
+fn a_quota_of_zero_is_critical_at_once_even_with_usage_unknown() {
+    let j = SharedJournal::default();
+    let at = t0();
+    let mut app = app_at(at, j, vec![]);
+    app.update(
+        at,
+        Msg::Source(Update::Quota {
+            quota: 0,
+            value: Some(0.0),
+            usage: None,
+            at,
+        }),
+    );
+    assert_eq!(app.quotas[0].headroom_pct(), Some(0.0));
+    let a = app
+        .open_alerts()
+        .find(|a| a.key == AlertKey::Quota("L-B99A9384".into()))
+        .expect("a quota of 0 alerts");
+    assert_eq!(a.severity, Severity::Crit);
+}
+
+#[test]
+fn a_quota_aws_will_not_raise_gets_no_increase_dialog() {
+    let j = SharedJournal::default();
+    let at = t0();
+    let mut app = app_at(at, j.clone(), vec![]);
+    app.mode = Mode::Live;
+    app.allow_writes = true;
+    for u in [
+        Update::Quota {
+            quota: 0,
+            value: Some(1000.0),
+            usage: Some(100.0),
+            at,
+        },
+        Update::QuotaMeta {
+            quota: 0,
+            adjustable: false,
+            period_secs: None,
+            default: false,
+        },
+    ] {
+        app.update(at, Msg::Source(u));
+    }
+    app.update(at, key('3'));
+    app.update(at, key('i'));
+    assert_eq!(app.ui.overlay, Overlay::None);
+    let flash = app.ui.flash.as_ref().unwrap().0.clone();
+    assert!(flash.contains("not adjustable"), "{flash}");
+    // Adjustable: the dialog opens, and a value at or below the current one is refused.
+    app.update(
+        at,
+        Msg::Source(Update::QuotaMeta {
+            quota: 0,
+            adjustable: true,
+            period_secs: None,
+            default: false,
+        }),
+    );
+    app.update(at, key('i'));
+    assert!(matches!(app.ui.overlay, Overlay::IncreaseQuota { .. }));
+}
+
+#[test]
 fn quitting_with_open_alerts_asks_first() {
     let j = SharedJournal::default();
     let at = t0() - Duration::minutes(20);

@@ -591,6 +591,18 @@ impl App {
                 usage,
                 at,
             } => self.on_quota(quota, value, usage, at),
+            Update::QuotaMeta {
+                quota,
+                adjustable,
+                period_secs,
+                default,
+            } => {
+                if let Some(st) = self.quotas.get_mut(quota) {
+                    st.adjustable = Some(adjustable);
+                    st.period_secs = period_secs;
+                    st.is_default = default;
+                }
+            }
             Update::Alarm {
                 name,
                 state,
@@ -834,6 +846,7 @@ impl App {
         };
         // Value and usage may come from different sources (Service Quotas, CloudWatch): an
         // update carries what its source knows and leaves the rest as it was.
+        let value_changed = value.is_some() && value != st.value;
         st.value = value.or(st.value);
         st.usage = usage.or(st.usage);
         st.at = Some(at);
@@ -852,9 +865,17 @@ impl App {
             def.crit_below.0,
             st.episode.open,
         );
-        // A new usage reading is an observation; a new value alone re-reads the same one.
-        if usage.is_some() {
-            st.episode.observe(at, st.severity, QUOTA_RULE);
+        // A new usage reading is an observation, and so is a new value; the same value again
+        // is not a second reading of the same usage.
+        if usage.is_some() || value_changed {
+            // A quota of 0 is a fact from Service Quotas, not a noisy reading: no need to wait
+            // for it to hold.
+            let rule = if st.value == Some(0.0) {
+                alerts::EpisodeRule::immediate(QUOTA_RULE.clear_after_secs)
+            } else {
+                QUOTA_RULE
+            };
+            st.episode.observe(at, st.severity, rule);
         }
         let episode = st.episode.clone();
         let wanted = episode.open.map(|sev| {
@@ -1109,6 +1130,14 @@ impl App {
             .selected(Pane::Quotas)
             .min(self.runbook.quotas.len() - 1);
         let st = &self.quotas[quota];
+        if st.adjustable == Some(false) {
+            let q = &self.runbook.quotas[quota];
+            self.flash(format!(
+                "{} {} is not adjustable: Service Quotas takes no increase requests for it",
+                q.service, q.code
+            ));
+            return;
+        }
         let Some(current) = st.value else {
             self.flash("the quota's current value is not known yet".into());
             return;

@@ -59,6 +59,14 @@ pub enum Update {
         usage: Option<f64>,
         at: DateTime<Utc>,
     },
+    /// What Service Quotas says about a quota besides its value: whether AWS takes increase
+    /// requests for it, its period if it is a rate, and whether the value is the AWS default.
+    QuotaMeta {
+        quota: usize,
+        adjustable: bool,
+        period_secs: Option<i64>,
+        default: bool,
+    },
     Alarm {
         name: String,
         state: AlarmState,

@@ -86,7 +86,7 @@ pub async fn describe(
             let call = req.clone().set_next_token(token.clone());
             let resp = match tokio::time::timeout(super::CALL_TIMEOUT, call.send()).await {
                 Err(_) => return Err("DescribeAlarms timed out".into()),
-                Ok(Err(e)) => return Err(errors::explain(&e, None)),
+                Ok(Err(e)) => return Err(errors::describe(&e)),
                 Ok(Ok(r)) => r,
             };
             let row =
@@ -106,7 +106,10 @@ pub async fn describe(
                     a.alarm_name(),
                     a.state_value(),
                     a.state_reason(),
-                    a.state_updated_timestamp(),
+                    // In this state since: the last transition. StateUpdatedTimestamp also
+                    // moves when only the reason changes (composite alarms do it often).
+                    a.state_transitioned_timestamp()
+                        .or(a.state_updated_timestamp()),
                 )
             }));
             out.extend(resp.composite_alarms().iter().map(|a| {
@@ -114,7 +117,10 @@ pub async fn describe(
                     a.alarm_name(),
                     a.state_value(),
                     a.state_reason(),
-                    a.state_updated_timestamp(),
+                    // In this state since: the last transition. StateUpdatedTimestamp also
+                    // moves when only the reason changes (composite alarms do it often).
+                    a.state_transitioned_timestamp()
+                        .or(a.state_updated_timestamp()),
                 )
             }));
             token = resp.next_token().map(str::to_string);

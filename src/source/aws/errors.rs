@@ -1,9 +1,13 @@
 //! AWS failures in one line an operator can act on, instead of an SDK debug dump.
+//!
+//! Calls return the raw cause chain (`describe`); the source that reports it explains it once
+//! (`explain_text`), with the profile in use. Explaining twice doubled prefixes and cut off the
+//! part an operator needs.
 
 use std::error::Error;
 
-/// The whole cause chain as text, for matching.
-fn chain(err: &(dyn Error + 'static)) -> String {
+/// The whole cause chain as text: what a call returns, explained once by whoever reports it.
+pub fn describe(err: &(dyn Error + 'static)) -> String {
     let mut out = err.to_string();
     let mut cur = err.source();
     while let Some(e) = cur {
@@ -16,8 +20,7 @@ fn chain(err: &(dyn Error + 'static)) -> String {
 
 /// What went wrong and what to do about it. `profile` is the profile in use, for the fix.
 pub fn explain(err: &(dyn Error + 'static), profile: Option<&str>) -> String {
-    let text = chain(err);
-    explain_text(&text, profile)
+    explain_text(&describe(err), profile)
 }
 
 pub fn explain_text(text: &str, profile: Option<&str>) -> String {
@@ -48,9 +51,10 @@ pub fn explain_text(text: &str, profile: Option<&str>) -> String {
         "token included in the request is expired",
         "expired token",
     ]) {
-        return format!(
-            "AWS credentials expired: refresh them (for SSO: `aws sso login{profile_arg}`)"
-        );
+        // Not an SSO session (that case is above): temporary keys from the environment, a
+        // role or credential_process ran out.
+        return "AWS credentials expired: refresh the temporary credentials (environment, role or credential_process) and retry"
+            .to_string();
     }
     if has(&[
         "invalidclienttokenid",
@@ -61,10 +65,15 @@ pub fn explain_text(text: &str, profile: Option<&str>) -> String {
             .to_string();
     }
     if has(&["accessdenied", "not authorized", "unauthorizedoperation"]) {
-        return format!(
-            "access denied: the credentials lack a permission tminus needs (see the IAM policy in the README): {}",
-            first_line(text)
-        );
+        return match missing_action(text) {
+            Some(action) => format!(
+                "access denied: the credentials lack {action} (the README lists tminus's IAM policy)"
+            ),
+            None => format!(
+                "access denied: the credentials lack a permission tminus needs (the README lists its IAM policy): {}",
+                first_line(text)
+            ),
+        };
     }
     if has(&[
         "throttl",
@@ -92,6 +101,20 @@ pub fn explain_text(text: &str, profile: Option<&str>) -> String {
             .to_string();
     }
     first_line(text)
+}
+
+/// "cloudwatch:GetMetricData" from "... is not authorized to perform: cloudwatch:GetMetricData
+/// on resource ...": the one thing to add to the policy, wherever AWS put it in a long message.
+fn missing_action(text: &str) -> Option<String> {
+    let after = text
+        .split("perform: ")
+        .nth(1)
+        .or_else(|| text.split("perform ").nth(1))?;
+    let action: String = after
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == ':' || *c == '-' || *c == '*')
+        .collect();
+    (action.contains(':') && action.len() <= 128).then_some(action)
 }
 
 fn first_line(text: &str) -> String {
@@ -130,13 +153,31 @@ mod tests {
             )
             .starts_with("AWS credentials expired")
         );
-        assert!(
-            explain_text(
-                "AccessDenied: User is not authorized to perform cloudwatch:GetMetricData",
-                None
-            )
-            .contains("IAM policy")
+        let denied = explain_text(
+            "AccessDenied: User is not authorized to perform cloudwatch:GetMetricData",
+            None,
         );
+        assert_eq!(
+            denied,
+            "access denied: the credentials lack cloudwatch:GetMetricData (the README lists tminus's IAM policy)"
+        );
+        // The action is at the end of a long message: it used to be cut off at 200 characters.
+        let arn = "arn:aws:sts::123456789012:assumed-role/launch-readonly-with-a-rather-long-role-name/jane.doe@example.com";
+        let long = format!(
+            "service error: AccessDeniedException: User: {arn} is not authorized to perform: servicequotas:GetServiceQuota because no identity-based policy allows the servicequotas:GetServiceQuota action"
+        );
+        assert!(long.len() > 200);
+        assert_eq!(
+            explain_text(&long, Some("prod")),
+            "access denied: the credentials lack servicequotas:GetServiceQuota (the README lists tminus's IAM policy)"
+        );
+        // Expired keys that are not an SSO session are not told to run `aws sso login`.
+        let expired = explain_text(
+            "ExpiredTokenException: The security token included in the request is expired",
+            Some("prod"),
+        );
+        assert!(expired.starts_with("AWS credentials expired"), "{expired}");
+        assert!(!expired.contains("sso"), "{expired}");
         assert!(explain_text("ThrottlingException: Rate exceeded", None).contains("throttled"));
         assert!(
             explain_text(

@@ -306,7 +306,7 @@ pub async fn fetch(
             .set_next_token(token.clone());
         let resp = match tokio::time::timeout(super::CALL_TIMEOUT, call.send()).await {
             Err(_) => return Err("GetMetricData timed out".into()),
-            Ok(Err(e)) => return Err(errors::explain(&e, None)),
+            Ok(Err(e)) => return Err(errors::describe(&e)),
             Ok(Ok(r)) => r,
         };
         out.calls += 1;
@@ -388,7 +388,7 @@ pub fn to_updates(groups: &[&Group], f: &Fetched, now: DateTime<Utc>) -> Vec<Upd
                         out.push(Update::Quota {
                             quota: *quota,
                             value: None,
-                            usage: Some(last.value),
+                            usage: Some(last.value * q.usage_scale),
                             at: last.at,
                         });
                     }
@@ -433,6 +433,7 @@ mod tests {
             metric: "ResourceCount".into(),
             dimensions: Default::default(),
             stat: "Maximum".into(),
+            scale: 1.0,
         }];
         let gs = plan::groups(&rb, &usage);
         let refs: Vec<&Group> = gs.iter().collect();
@@ -522,6 +523,7 @@ mod tests {
             },
             period: 60,
             return_data: true,
+            usage_scale: 1.0,
             settle_secs: 60,
             targets: vec![],
         };
@@ -539,6 +541,7 @@ mod tests {
             kind: QueryKind::Expression("100 * a / b".into()),
             period: 60,
             return_data: false,
+            usage_scale: 1.0,
             settle_secs: 60,
             targets: vec![],
         });

@@ -41,6 +41,9 @@ pub struct Query {
     pub period: u32,
     /// False for helper queries only fetched because an expression uses them.
     pub return_data: bool,
+    /// For `Target::QuotaUsage`: what the fetched value is multiplied by to be in the quota's
+    /// unit (a per-minute Sum against a per-second rate quota: 1/60).
+    pub usage_scale: f64,
     /// Seconds after a bucket ends before its datapoint is judged (`crate::signal`).
     pub settle_secs: i64,
     pub targets: Vec<Target>,
@@ -62,6 +65,8 @@ pub struct UsageMetric {
     pub dimensions: BTreeMap<String, String>,
     /// Sum or Maximum, as Service Quotas recommends.
     pub stat: String,
+    /// Multiplies the fetched value to the quota's own rate (`quotas::usage_scale`).
+    pub scale: f64,
 }
 
 /// Queries that must be sent together (an expression and everything it refers to), with the
@@ -181,6 +186,7 @@ pub fn groups(runbook: &Runbook, usage: &[UsageMetric]) -> Vec<Group> {
                 kind,
                 period: m.period,
                 return_data,
+                usage_scale: 1.0,
                 settle_secs: crate::signal::settle_secs(m),
                 targets,
             });
@@ -206,12 +212,16 @@ pub fn groups(runbook: &Runbook, usage: &[UsageMetric]) -> Vec<Group> {
             stat: u.stat.clone(),
         };
         let key = format!("{region:?}|{kind:?}|60");
-        if let Some(&(g, q)) = standalone.get(&key) {
+        // A runbook metric with the same query can carry the usage only when no scaling is
+        // needed; a rate quota gets a query of its own.
+        if let Some(&(g, q)) = standalone.get(&key).filter(|_| u.scale == 1.0) {
             out[g].queries[q].targets.push(Target::QuotaUsage(u.quota));
             out[g].queries[q].return_data = true;
             continue;
         }
-        standalone.insert(key, (out.len(), 0));
+        if u.scale == 1.0 {
+            standalone.insert(key, (out.len(), 0));
+        }
         out.push(Group {
             region,
             period: 60,
@@ -221,6 +231,7 @@ pub fn groups(runbook: &Runbook, usage: &[UsageMetric]) -> Vec<Group> {
                 kind,
                 period: 60,
                 return_data: true,
+                usage_scale: u.scale,
                 settle_secs: crate::signal::default_settle_secs(60),
                 targets: vec![Target::QuotaUsage(u.quota)],
             }],
@@ -439,6 +450,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
             stat: "Maximum".into(),
+            scale: 1.0,
         };
         let gs = groups(&rb, &[usage(0, "ConcurrentExecutions"), usage(1, "vCPU")]);
         assert_eq!(gs.len(), 2);
@@ -464,6 +476,7 @@ mod tests {
             metric: "ResourceCount".into(),
             dimensions: Default::default(),
             stat: "Maximum".into(),
+            scale: 1.0,
         };
         let gs = groups(&rb, &[usage]);
         assert_eq!(gs[0].region, None);

@@ -33,6 +33,8 @@ pub struct QuotaInfo {
     pub value: Option<f64>,
     pub source: ValueSource,
     pub adjustable: bool,
+    /// A rate quota's period in seconds (per second: 1, per minute: 60); None for a count.
+    pub period_secs: Option<i64>,
     /// The metric Service Quotas says measures usage (namespace AWS/Usage, mostly); many
     /// quotas have none.
     pub usage: Option<(String, String, BTreeMap<String, String>, String)>,
@@ -56,7 +58,33 @@ fn info(q: &aws_sdk_servicequotas::types::ServiceQuota, source: ValueSource) -> 
         value: q.value(),
         source,
         adjustable: q.adjustable(),
+        period_secs: q.period().and_then(period_secs),
         usage,
+    }
+}
+
+/// A quota period in seconds: `PeriodValue` of `PeriodUnit`.
+fn period_secs(p: &aws_sdk_servicequotas::types::QuotaPeriod) -> Option<i64> {
+    use aws_sdk_servicequotas::types::PeriodUnit;
+    let unit = match p.period_unit()? {
+        PeriodUnit::Microsecond | PeriodUnit::Millisecond => return None,
+        PeriodUnit::Second => 1,
+        PeriodUnit::Minute => 60,
+        PeriodUnit::Hour => 3600,
+        PeriodUnit::Day => 86_400,
+        PeriodUnit::Week => 7 * 86_400,
+        _ => return None,
+    };
+    Some(i64::from(p.period_value()?) * unit).filter(|s| *s > 0)
+}
+
+/// What a Sum over a 60 s bucket (how usage metrics are fetched) is multiplied by to compare
+/// with a rate quota: a CallCount per minute against a quota per second is divided by 60.
+/// Maximum-type usage (a count of resources) is compared as it is.
+pub fn usage_scale(stat: &str, period_secs: Option<i64>) -> f64 {
+    match period_secs {
+        Some(p) if stat.eq_ignore_ascii_case("Sum") => p as f64 / 60.0,
+        _ => 1.0,
     }
 }
 
@@ -74,10 +102,19 @@ pub async fn fetch(
     match tokio::time::timeout(super::CALL_TIMEOUT, applied).await {
         Err(_) => return Err("GetServiceQuota timed out".into()),
         Ok(Ok(r)) => {
-            if let Some(q) = r.quota()
-                && q.value().is_some()
-            {
-                return Ok(info(q, ValueSource::Applied));
+            if let Some(q) = r.quota() {
+                // The value could not be read (a missing permission of the service's own,
+                // for instance): say so rather than show the AWS default as if it applied.
+                if let Some(reason) = q.error_reason() {
+                    return Err(format!(
+                        "Service Quotas could not read the applied value: {}: {}",
+                        reason.error_code().map_or("error", |c| c.as_str()),
+                        reason.error_message().unwrap_or("no message")
+                    ));
+                }
+                if q.value().is_some() {
+                    return Ok(info(q, ValueSource::Applied));
+                }
             }
         }
         Ok(Err(e)) => {
@@ -85,7 +122,7 @@ pub async fn fetch(
                 .as_service_error()
                 .is_some_and(|s| s.is_no_such_resource_exception());
             if !no_applied_value {
-                return Err(errors::explain(&e, None));
+                return Err(errors::describe(&e));
             }
         }
     }
@@ -96,7 +133,7 @@ pub async fn fetch(
         .send();
     match tokio::time::timeout(super::CALL_TIMEOUT, default).await {
         Err(_) => Err("GetAWSDefaultServiceQuota timed out".into()),
-        Ok(Err(e)) => Err(errors::explain(&e, None)),
+        Ok(Err(e)) => Err(errors::describe(&e)),
         Ok(Ok(r)) => r
             .quota()
             .map(|q| info(q, ValueSource::Default))
@@ -161,6 +198,12 @@ pub async fn read_all(
                     usage: None,
                     at: now,
                 });
+                updates.push(Update::QuotaMeta {
+                    quota: i,
+                    adjustable: info.adjustable,
+                    period_secs: info.period_secs,
+                    default: info.source == ValueSource::Default,
+                });
                 // A runbook's own usage metric wins: it is there because AWS has none, or a
                 // better one.
                 if q.usage_metric.is_none()
@@ -171,6 +214,7 @@ pub async fn read_all(
                         namespace,
                         metric,
                         dimensions,
+                        scale: usage_scale(&stat, info.period_secs),
                         stat,
                     });
                 }
@@ -239,8 +283,10 @@ const FINAL: &[&str] = &[
     "CASE_CLOSED",
     "INVALID_REQUEST",
 ];
-/// How often a pending request's status is read again.
+/// How often a pending request's status is read again; after failures, backing off to
+/// `REQUEST_POLL_MAX`.
 const REQUEST_POLL: std::time::Duration = std::time::Duration::from_secs(60);
+const REQUEST_POLL_MAX: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Sends RequestServiceQuotaIncrease: the one write tminus makes, only after the operator
 /// confirmed it in a war room started with --allow-writes. Returns (request id, status).
@@ -258,7 +304,7 @@ pub async fn request_increase(
         .send();
     match tokio::time::timeout(super::CALL_TIMEOUT, call).await {
         Err(_) => Err("RequestServiceQuotaIncrease timed out".into()),
-        Ok(Err(e)) => Err(errors::explain(&e, None)),
+        Ok(Err(e)) => Err(errors::describe(&e)),
         Ok(Ok(r)) => {
             let change = r.requested_quota();
             Ok((
@@ -290,9 +336,11 @@ pub async fn run_increase(
             request_id,
             error,
         };
+    let profile = aws.settings().profile.clone();
     let (id, mut status) = match request_increase(&client, &service, &code, desired).await {
         Ok(r) => r,
         Err(e) => {
+            let e = errors::explain_text(&e, profile.as_deref());
             let _ = tx.send(report("FAILED".into(), None, Some(e))).await;
             return;
         }
@@ -305,30 +353,58 @@ pub async fn run_increase(
         return;
     }
     let Some(id) = id else { return };
+    let mut wait = REQUEST_POLL;
+    // The status check's failure last reported, so a lasting one is said once, not every poll.
+    let mut failing: Option<String> = None;
     while !FINAL.contains(&status.as_str()) {
-        tokio::time::sleep(REQUEST_POLL).await;
+        tokio::time::sleep(wait).await;
         let call = client
             .get_requested_service_quota_change()
             .request_id(&id)
             .send();
-        let Ok(Ok(r)) = tokio::time::timeout(super::CALL_TIMEOUT, call).await else {
-            continue;
+        let (next, error) = match tokio::time::timeout(super::CALL_TIMEOUT, call).await {
+            Err(_) => (
+                None,
+                Some("GetRequestedServiceQuotaChange timed out".to_string()),
+            ),
+            Ok(Err(e)) => (None, Some(errors::describe(&e))),
+            Ok(Ok(r)) => (
+                r.requested_quota()
+                    .and_then(|c| c.status())
+                    .map(|s| s.as_str().to_string()),
+                None,
+            ),
         };
-        let now = r
-            .requested_quota()
-            .and_then(|c| c.status())
-            .map(|s| s.as_str().to_string());
-        if let Some(now) = now
-            && now != status
-        {
-            status = now;
-            if tx
-                .send(report(status.clone(), Some(id.clone()), None))
-                .await
-                .is_err()
-            {
-                return;
+        let update = match error {
+            // The request itself is still in whatever state it was: the check failed.
+            Some(e) => {
+                wait = (wait * 2).min(REQUEST_POLL_MAX);
+                let e = errors::explain_text(&e, profile.as_deref());
+                (failing.as_ref() != Some(&e)).then(|| {
+                    failing = Some(e.clone());
+                    report(
+                        format!("{status} (status check failing: {e})"),
+                        Some(id.clone()),
+                        None,
+                    )
+                })
             }
+            None => {
+                wait = REQUEST_POLL;
+                let recovered = failing.take().is_some();
+                match next {
+                    Some(now) if now != status || recovered => {
+                        status = now;
+                        Some(report(status.clone(), Some(id.clone()), None))
+                    }
+                    _ => None,
+                }
+            }
+        };
+        if let Some(u) = update
+            && tx.send(u).await.is_err()
+        {
+            return;
         }
     }
 }
