@@ -166,22 +166,13 @@ impl CloudWatchSource {
                     .iter()
                     .filter_map(|g| groups.iter().position(|x| std::ptr::eq(x, *g)))
                     .collect();
-                let start = idx
-                    .iter()
-                    .map(|&i| match (state[i].fetched_to, state[i].settled_to) {
-                        (Some(f), Some(s)) => s.min(f - LATE_DATA),
-                        (Some(f), None) => f - LATE_DATA,
-                        (None, _) => now - FIRST_WINDOW,
-                    })
-                    .min()
-                    .unwrap_or(now - FIRST_WINDOW);
-                // CloudWatch rounds StartTime to the minute only: aligned to a grid every
-                // period divides, each query's buckets fall on its own period's grid, the same
-                // on every refresh.
-                let grid = signal::common_grid(
+                let start = window_start(
+                    idx.iter()
+                        .map(|&i| (state[i].fetched_to, state[i].settled_to)),
                     call.iter().flat_map(|g| g.queries.iter().map(|q| q.period)),
+                    now,
                 );
-                let result = fetch(&client, &call, signal::align_down(start, grid), now).await;
+                let result = fetch(&client, &call, start, now).await;
                 let mut updates = Vec::new();
                 match result {
                     Ok(f) => {
@@ -233,6 +224,27 @@ impl CloudWatchSource {
             }
         }
     }
+}
+
+/// Where a call's window starts: two hours back on the first load; afterwards no later than
+/// each group's last settled boundary (so every provisional point is fetched again, settled)
+/// and a few minutes back for late data. CloudWatch rounds StartTime to the minute only, so it
+/// is aligned down to a grid every period of the call divides: each query's buckets then fall
+/// on its own period's grid, the same on every refresh.
+pub fn window_start(
+    groups: impl Iterator<Item = (Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
+    periods: impl Iterator<Item = u32>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let start = groups
+        .map(|(fetched_to, settled_to)| match (fetched_to, settled_to) {
+            (Some(f), Some(s)) => s.min(f - LATE_DATA),
+            (Some(f), None) => f - LATE_DATA,
+            (None, _) => now - FIRST_WINDOW,
+        })
+        .min()
+        .unwrap_or(now - FIRST_WINDOW);
+    signal::align_down(start, signal::common_grid(periods))
 }
 
 /// The next refresh of a group: the next instant a bucket of its period settles (a multiple
@@ -419,6 +431,32 @@ mod tests {
         // High resolution: bucket [0, 10) settles 15 s after it ends, at 25.
         assert_eq!(next_refresh(at(16), 10, 15), at(25));
         assert_eq!(next_refresh(at(25), 10, 15), at(35));
+    }
+
+    #[test]
+    fn windows_start_on_the_period_grid_and_before_the_settled_boundary() {
+        let at = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        // First load: two hours back, on the grid of a 5-minute period (not just the minute).
+        let first = window_start([(None, None)].into_iter(), [300].into_iter(), at(7_383));
+        assert_eq!(
+            first,
+            at(0),
+            "7,383 s less two hours is 183 s: down to 0 on a 300 s grid"
+        );
+        assert_eq!(first.timestamp() % 300, 0);
+        // Later: from the settled boundary when it is older than five minutes back.
+        let later = window_start(
+            [(Some(at(3_000)), Some(at(2_400)))].into_iter(),
+            [60, 300].into_iter(),
+            at(3_060),
+        );
+        assert_eq!(later, at(2_400));
+        let recent = window_start(
+            [(Some(at(3_000)), Some(at(2_940)))].into_iter(),
+            [60].into_iter(),
+            at(3_060),
+        );
+        assert_eq!(recent, at(2_700), "five minutes before the last fetch");
     }
 
     #[test]

@@ -320,12 +320,27 @@ pub async fn request_increase(
 
 /// Sends the request, then follows its status until it is final, reporting each change.
 pub async fn run_increase(
+    aws: Aws,
+    quota: usize,
+    service: String,
+    code: String,
+    region: Option<String>,
+    desired: f64,
+    tx: Sender<Update>,
+) {
+    follow_increase(aws, quota, service, code, region, desired, REQUEST_POLL, tx).await
+}
+
+/// `run_increase` with the time between status checks to start from (tests use a short one).
+#[allow(clippy::too_many_arguments)]
+pub async fn follow_increase(
     mut aws: Aws,
     quota: usize,
     service: String,
     code: String,
     region: Option<String>,
     desired: f64,
+    poll: std::time::Duration,
     tx: Sender<Update>,
 ) {
     let client = aws.servicequotas(region.as_deref()).await;
@@ -353,7 +368,7 @@ pub async fn run_increase(
         return;
     }
     let Some(id) = id else { return };
-    let mut wait = REQUEST_POLL;
+    let mut wait = poll;
     // The status check's failure last reported, so a lasting one is said once, not every poll.
     let mut failing: Option<String> = None;
     while !FINAL.contains(&status.as_str()) {
@@ -378,7 +393,7 @@ pub async fn run_increase(
         let update = match error {
             // The request itself is still in whatever state it was: the check failed.
             Some(e) => {
-                wait = (wait * 2).min(REQUEST_POLL_MAX);
+                wait = (wait * 2).min(REQUEST_POLL_MAX.max(poll));
                 let e = errors::explain_text(&e, profile.as_deref());
                 (failing.as_ref() != Some(&e)).then(|| {
                     failing = Some(e.clone());
@@ -390,7 +405,7 @@ pub async fn run_increase(
                 })
             }
             None => {
-                wait = REQUEST_POLL;
+                wait = poll;
                 let recovered = failing.take().is_some();
                 match next {
                     Some(now) if now != status || recovered => {
