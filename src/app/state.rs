@@ -445,6 +445,41 @@ impl App {
             && item.due.is_some_and(|d| self.now > d.at(self.t0))
     }
 
+    /// "3 overdue in Pre-flight · oldest 45m: Freeze deploys, Scale web, Warm caches": the
+    /// roll-up alert's card, from the state now.
+    pub fn overdue_summary(&self, checklist: &str) -> Option<String> {
+        let c = self
+            .runbook
+            .checklists
+            .iter()
+            .position(|l| l.name == checklist)?;
+        let late: Vec<&Item> = self.runbook.checklists[c]
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(i, item)| self.is_overdue(item, &self.items[c][*i]))
+            .map(|(_, item)| item)
+            .collect();
+        if late.is_empty() {
+            return None;
+        }
+        let oldest = late
+            .iter()
+            .filter_map(|i| i.due)
+            .min()
+            .map(|d| {
+                let secs = (self.now - d.at(self.t0)).num_seconds().max(0);
+                format!(" · oldest {}", crate::time::Span(secs))
+            })
+            .unwrap_or_default();
+        let titles: Vec<&str> = late.iter().map(|i| i.title.as_str()).collect();
+        Some(format!(
+            "{} overdue in {checklist}{oldest}: {}",
+            late.len(),
+            titles.join(", ")
+        ))
+    }
+
     pub fn overdue_count(&self) -> usize {
         self.visible_items().iter().filter(|r| r.overdue).count()
     }

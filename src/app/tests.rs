@@ -292,7 +292,7 @@ fn overdue_items_roll_up_into_one_alert_per_checklist() {
         open,
         vec![(
             AlertKey::Checklist("Pre-flight".into()),
-            "2 overdue in Pre-flight · oldest 1h40m".into()
+            "2 overdue in Pre-flight · oldest 1h40m: Freeze deploys, Scale web ASG".into()
         )]
     );
     // Doing one item keeps the one alert; it escalates once, not per item.

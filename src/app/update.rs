@@ -298,30 +298,19 @@ impl App {
         // to call someone about, not ten. Only changes are collected: this runs every tick.
         let mut overdue = Vec::new();
         for (c, list) in self.runbook.checklists.iter().enumerate() {
-            let late: Vec<&crate::runbook::model::Item> = list
+            let late = list
                 .items
                 .iter()
                 .enumerate()
-                .filter(|(i, item)| self.is_overdue(item, &self.items[c][*i]))
-                .map(|(_, item)| item)
-                .collect();
+                .any(|(i, item)| self.is_overdue(item, &self.items[c][i]));
             let key = AlertKey::Checklist(list.name.clone());
             let open = self.alerts.iter().any(|a| a.is_open() && a.key == key);
-            if late.is_empty() != open {
-                continue;
+            if late != open {
+                let wanted = self
+                    .overdue_summary(&list.name)
+                    .map(|message| (Severity::Warn, message));
+                overdue.push((key, wanted));
             }
-            let wanted = (!late.is_empty()).then(|| {
-                let oldest =
-                    late.iter().filter_map(|i| i.due).min().map(|d| {
-                        crate::time::Span((self.now - d.at(self.t0)).num_seconds().max(0))
-                    });
-                let oldest = oldest.map(|s| format!(" · oldest {s}")).unwrap_or_default();
-                (
-                    Severity::Warn,
-                    format!("{} overdue in {}{oldest}", late.len(), list.name),
-                )
-            });
-            overdue.push((key, wanted));
         }
         // Alerts per overdue item from journals written before the roll-up: closed, once.
         for a in self.alerts.iter().filter(|a| a.is_open()) {

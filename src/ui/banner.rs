@@ -40,10 +40,16 @@ pub fn line<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
     // The message says what opened the alert; a metric's value now says where it stands.
     if let crate::app::alerts::AlertKey::Metric(id) = &alert.key
         && let Some(i) = app.runbook.metrics.iter().position(|m| &m.id == id)
-        && let Some(latest) = app.metrics[i].latest()
+        && let Some(latest) = app.metrics[i].latest_settled()
     {
         tail.push(Span::styled(
             format!(" (now {})", crate::ui::format::value(latest.value)),
+            sev_style,
+        ));
+    }
+    if alert.flaps >= crate::app::alerts::FLAPPING_AFTER {
+        tail.push(Span::styled(
+            format!(" · flapping ({} returns)", alert.flaps),
             sev_style,
         ));
     }
@@ -96,10 +102,17 @@ pub fn line<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
     let tag = format!(" ▲ {} ", alert.severity.label());
     let tail_w: usize = tail.iter().map(|s| text::width(&s.content)).sum();
     let message_w = width.saturating_sub(text::width(&tag) + 1 + tail_w).max(24);
+    // A checklist's roll-up says what is overdue now, not what was when it opened.
+    let message = match &alert.key {
+        crate::app::alerts::AlertKey::Checklist(name) => app
+            .overdue_summary(name)
+            .unwrap_or_else(|| alert.message.clone()),
+        _ => alert.message.clone(),
+    };
     let mut spans = vec![
         Span::styled(tag, tag_style),
         Span::raw(" "),
-        Span::styled(text::truncate(&alert.message, message_w), sev_style),
+        Span::styled(text::truncate(&message, message_w), sev_style),
     ];
     spans.extend(tail);
     Line::from(spans)

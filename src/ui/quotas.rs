@@ -38,7 +38,7 @@ pub fn status(app: &App, st: &QuotaState) -> Status {
         None => Status::NoData,
         // Quota usage comes from hourly-ish metrics; an hour without news is stale.
         Some(at) if (app.now - at).num_seconds() > 3_600 => Status::Stale,
-        Some(_) if st.used_pct().is_none() => Status::NoData,
+        Some(_) if st.headroom_pct().is_none() => Status::NoData,
         Some(_) => Status::from_severity(st.severity),
     }
 }
@@ -90,13 +90,22 @@ fn quota_line<'a>(
     let status = status(app, st);
     let sty = status_style(theme, status);
     let title_w = (width / 3).clamp(8, 28);
+    // A rate quota says its period: usage is compared per second or per minute.
+    let per = match st.period_secs {
+        Some(1) => "/s",
+        Some(60) => "/min",
+        Some(3600) => "/h",
+        Some(86_400) => "/day",
+        _ => "",
+    };
     let detail = match (st.value, st.usage, st.used_pct()) {
+        (Some(v), _, _) if v == 0.0 => "quota is 0".into(),
         (_, _, Some(p)) => {
             let mut d = format!("{:>3.0}% used", p.min(999.0));
             if width >= 56
                 && let (Some(u), Some(v)) = (st.usage, st.value)
             {
-                d.push_str(&format!(" {}/{}", format::value(u), format::value(v)));
+                d.push_str(&format!(" {}/{}{per}", format::value(u), format::value(v)));
             }
             if width >= 80
                 && let Some(secs) = st.seconds_to_exhaustion()
@@ -109,10 +118,13 @@ fn quota_line<'a>(
         (Some(_), None, _) => "usage unknown".into(),
         _ => "no data".into(),
     };
-    let detail = match &st.request {
+    let mut detail = match &st.request {
         Some((desired, req)) => format!("{detail} · →{} {req}", format::value(*desired)),
         None => detail,
     };
+    if st.adjustable == Some(false) && width >= 56 {
+        detail.push_str(" · not adjustable");
+    }
     let status_w = 7;
     let detail_w = text::width(&detail).min(width / 2);
     let gauge_w = width.saturating_sub(title_w + detail_w + status_w + 4);
@@ -122,7 +134,12 @@ fn quota_line<'a>(
             theme.base().patch(base),
         ),
         Span::styled(
-            gauge(st.used_pct(), def.warn_below.0, def.crit_below.0, gauge_w),
+            gauge(
+                st.headroom_pct().map(|h| 100.0 - h),
+                def.warn_below.0,
+                def.crit_below.0,
+                gauge_w,
+            ),
             sty.patch(base),
         ),
         Span::styled(

@@ -343,6 +343,37 @@ fn quotas_show_gauge_percentage_and_status() {
         lambda.contains("45% used") && lambda.contains("ok"),
         "{lambda}"
     );
+    // A quota of 0 (a Bedrock model on a new account) is full and critical, not "unknown";
+    // a rate quota says its period; one AWS will not raise says so.
+    let now = app.now;
+    for u in [
+        Update::Quota {
+            quota: 1,
+            value: Some(0.0),
+            usage: None,
+            at: now,
+        },
+        Update::QuotaMeta {
+            quota: 1,
+            adjustable: false,
+            period_secs: None,
+            default: false,
+        },
+        Update::QuotaMeta {
+            quota: 0,
+            adjustable: true,
+            period_secs: Some(1),
+            default: false,
+        },
+    ] {
+        app.update(now, Msg::Source(u));
+    }
+    let s = screen(&mut app, 120, 40);
+    let ec2 = row(&s, "EC2 On-Demand vCPU");
+    assert!(ec2.contains("quota is 0") && ec2.contains("CRIT"), "{ec2}");
+    assert!(ec2.contains("not adjustable"), "{ec2}");
+    assert!(!ec2.contains("unknown"), "{ec2}");
+    assert!(row(&s, "Lambda concurrency").contains("450/1000/s"), "{s}");
 }
 
 #[test]
@@ -421,6 +452,38 @@ fn the_banner_shows_escalation_and_how_to_acknowledge() {
     let banner = s.lines().find(|l| l.contains('▲')).unwrap().to_string();
     assert!(banner.contains("acked by jane"), "{banner}");
     assert!(!banner.contains("a: ack"), "{banner}");
+}
+
+#[test]
+fn the_banner_says_what_is_overdue_now_and_when_a_signal_flaps() {
+    // Only the overdue roll-up open: the banner lists the items of that checklist, live.
+    let now = t0() - Duration::minutes(20);
+    let mut app = app_at(now);
+    app.update(now, Msg::Tick);
+    let s = screen(&mut app, 200, 45);
+    let banner = s.lines().find(|l| l.contains('▲')).unwrap().to_string();
+    assert!(banner.contains(" overdue in "), "{banner}");
+    assert!(!banner.contains("flapping"), "{banner}");
+
+    // A metric three minutes over warn, three under, for an hour: one alert, flapping.
+    let mut app = app_at(t0() - Duration::hours(3));
+    let start = t0() - Duration::hours(3);
+    for m in 0..60 {
+        let t = start + Duration::minutes(m);
+        let v = if (m / 3) % 2 == 0 { 990.0 } else { 300.0 };
+        app.update(
+            t,
+            Msg::Source(Update::Samples {
+                metric: 1,
+                points: vec![Sample { at: t, value: v }],
+                settled_to: None,
+            }),
+        );
+    }
+    let s = screen(&mut app, 200, 45);
+    let banner = s.lines().find(|l| l.contains('▲')).unwrap().to_string();
+    assert!(banner.contains("flapping ("), "{banner}");
+    assert!(s.contains("is flapping: breached again 2 times"), "{s}");
 }
 
 #[test]
