@@ -99,7 +99,7 @@ fn quota_line<'a>(
         _ => "",
     };
     let detail = match (st.value, st.usage, st.used_pct()) {
-        (Some(v), _, _) if v == 0.0 => "quota is 0".into(),
+        (Some(0.0), _, _) => "quota is 0".into(),
         (_, _, Some(p)) => {
             let mut d = format!("{:>3.0}% used", p.min(999.0));
             if width >= 56
