@@ -6,6 +6,13 @@
 //! another query's id (so math is checked as sent, not as computed); Service Quotas knows only
 //! the `vpc` service, so other quotas, defaults and increase requests are stubbed at the gateway
 //! with answers shaped as in the API reference.
+//!
+//! Where moto is not CloudWatch, the gateway's realism layer answers instead: scripted raw
+//! datapoints aggregated per period as CloudWatch does (StartTime rounded to the minute only, the
+//! bucket still filling answered partial, late data visible from `visible_at`, sparse counters
+//! with no datapoint), PartialData pages, response-level Messages, one Metrics Insights query a
+//! call, and scripted metric and composite alarms. The settled-data tests script timestamps
+//! relative to the wall clock and fold what the product fetched into a real `App`.
 
 mod support;
 
@@ -19,7 +26,11 @@ use aws_sdk_cloudwatch::types::{
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use support::Emulator;
+use tminus::app::alerts::{Alert, AlertKey, Severity};
+use tminus::app::update::{AppOptions, Msg};
+use tminus::app::{App, Mode};
 use tminus::clock::WallClock;
+use tminus::journal::MemoryJournal;
 use tminus::runbook::Runbook;
 use tminus::source::aws::plan::{self, Group};
 use tminus::source::aws::{alarms, metrics, quotas};
@@ -446,7 +457,12 @@ fn throttling_is_retried_then_reported() {
         let err = metrics::fetch(&client, &refs, window, now)
             .await
             .unwrap_err();
-        assert_eq!(err, "throttled by AWS: backing off and retrying");
+        // A call returns the raw cause; the source that reports it explains it, once.
+        assert!(err.contains("ThrottlingException"), "{err}");
+        assert_eq!(
+            tminus::source::aws::errors::explain_text(&err, None),
+            "throttled by AWS: backing off and retrying"
+        );
     });
 }
 
@@ -496,7 +512,8 @@ fn the_quotas_command_gates_a_pipeline() {
             "AWS/Usage",
             "ResourceCount",
             LAMBDA_CONCURRENCY_USAGE,
-            &[(2, 900.0), (1, 950.0)],
+            // The minute that just ended is not settled yet: the newest usage is two back.
+            &[(3, 900.0), (2, 950.0)],
         )
         .await;
     });
@@ -555,4 +572,865 @@ fn the_quotas_command_gates_a_pipeline() {
     assert_eq!(rows[1]["status"], "CRIT");
     assert_eq!(rows[1]["headroom_pct"], 5.0);
     assert_eq!(rows[1]["value_source"], "default");
+}
+
+// ---- Settled data, on the wire ----------------------------------------------------------------
+//
+// Raw datapoints are scripted at the gateway with timestamps relative to the wall clock; the
+// product fetches them as its CloudWatch source does and the updates are folded into a real
+// `App`. Each test says what the code before the settled-data work (f021d59) did instead.
+
+/// Epoch seconds.
+fn secs(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap()
+}
+
+/// `t` rounded down to a multiple of `step` seconds.
+fn floor(t: i64, step: i64) -> i64 {
+    t - t.rem_euclid(step)
+}
+
+/// Raw observations for the gateway's scripted CloudWatch store: (t, value, visible_at) in
+/// epoch seconds; without visible_at a point is visible from t.
+fn script(
+    e: &Emulator,
+    namespace: &str,
+    metric: &str,
+    dimensions: &[(&str, &str)],
+    points: &[(i64, f64, Option<i64>)],
+) {
+    let dims: serde_json::Map<String, serde_json::Value> = dimensions
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let points: Vec<serde_json::Value> = points
+        .iter()
+        .map(|(t, v, visible)| match visible {
+            Some(vis) => json!({ "t": t, "v": v, "visible_at": vis }),
+            None => json!({ "t": t, "v": v }),
+        })
+        .collect();
+    e.datapoints(json!({
+        "namespace": namespace, "metric": metric, "dimensions": dims, "points": points
+    }));
+}
+
+/// The group state the CloudWatch source keeps between refreshes: (fetched_to, settled_to).
+type Last = Option<(DateTime<Utc>, DateTime<Utc>)>;
+
+/// One refresh of every group as `CloudWatchSource` does it at `now`: the window from
+/// `metrics::window_start` (the first load when `last` is None), GetMetricData up to `now`,
+/// `to_updates` at `now`; `last` moves on as the source's group state does.
+async fn refresh(
+    e: &Emulator,
+    groups: &[Group],
+    last: &mut Last,
+    now: DateTime<Utc>,
+) -> Vec<Update> {
+    let refs: Vec<&Group> = groups.iter().collect();
+    let client = e.cloudwatch();
+    let mut out = Vec::new();
+    for call in plan::pack(&refs) {
+        let start = metrics::window_start(
+            std::iter::once((last.map(|l| l.0), last.map(|l| l.1))),
+            call.iter().flat_map(|g| g.queries.iter().map(|q| q.period)),
+            now,
+        );
+        let f = metrics::fetch(&client, &call, start, now).await.unwrap();
+        out.extend(metrics::to_updates(&call, &f, now));
+    }
+    *last = groups
+        .iter()
+        .flat_map(|g| &g.queries)
+        .map(|q| tminus::signal::settled_to(now, q.period, q.settle_secs))
+        .min()
+        .map(|s| (now, s));
+    out
+}
+
+/// Now, in whole seconds (as GetMetricData takes it), at least two seconds into the minute:
+/// EndTime is exclusive, so a refresh in the minute's first second has no bucket for it yet.
+fn clear_of_the_minute() -> DateTime<Utc> {
+    loop {
+        let now = secs(Utc::now());
+        if now % 60 >= 2 {
+            return at(now);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// A live war room on `rb`, journalling to memory.
+fn war_room(rb: &Runbook, now: DateTime<Utc>) -> App {
+    App::new(
+        rb.clone(),
+        AppOptions {
+            runbook_path: "wire.yaml".into(),
+            t0: rb.event.starts_at,
+            operator: "wire".into(),
+            mode: Mode::Live,
+        },
+        now,
+        Box::new(MemoryJournal::default()),
+        Vec::new(),
+    )
+}
+
+fn fold(app: &mut App, now: DateTime<Utc>, updates: &[Update]) {
+    for u in updates {
+        app.update(now, Msg::Source(u.clone()));
+    }
+}
+
+/// Alerts (open or closed) on one runbook metric.
+fn metric_alerts<'a>(app: &'a App, id: &str) -> Vec<&'a Alert> {
+    app.alerts
+        .iter()
+        .filter(|a| a.key == AlertKey::Metric(id.into()))
+        .collect()
+}
+
+/// The points and settled boundary of the first Samples update for `metric`.
+fn samples_of(updates: &[Update], metric: usize) -> (Vec<(i64, f64)>, Option<DateTime<Utc>>) {
+    updates
+        .iter()
+        .find_map(|u| match u {
+            Update::Samples {
+                metric: m,
+                points,
+                settled_to,
+            } if *m == metric => Some((
+                points.iter().map(|p| (secs(p.at), p.value)).collect(),
+                *settled_to,
+            )),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no samples for metric {metric}: {updates:?}"))
+}
+
+#[test]
+fn the_bucket_still_filling_is_drawn_but_never_judged() {
+    let e = Emulator::start();
+    let rb = runbook(
+        "metrics:\n  - { id: orders, namespace: Shop, metric: Orders, stat: Sum, warn: 30, direction: below }\n",
+    );
+    let now = clear_of_the_minute();
+    let minute = floor(secs(now), 60);
+    // Ten orders every ten seconds for the last 20 minutes: 60 a minute, all along. The minute
+    // that just ended is still being published: two of its six points have arrived. The
+    // current minute has one point so far.
+    let mut points: Vec<(i64, f64, Option<i64>)> = (0..120)
+        .map(|i| {
+            let t = minute - 1200 + 10 * i;
+            let late = t >= minute - 60 + 20;
+            (t, 10.0, late.then_some(secs(now) + 600))
+        })
+        .collect();
+    points.push((minute, 10.0, None));
+    script(&e, "Shop", "Orders", &[], &points);
+
+    let groups = plan::groups(&rb, &[]);
+    let updates = runtime().block_on(refresh(&e, &groups, &mut None, now));
+    let mut app = war_room(&rb, now);
+    fold(&mut app, now, &updates);
+    // The old code sent EndTime=now and judged every point: the newest one, the ten orders of
+    // a few seconds of the open minute, read as "orders fell to 10/min, below 30" and opened
+    // an alert on every refresh until the minute filled. Now both partial buckets (two below
+    // 30: enough for the 2-of-3 rule if they were judged) are provisional, drawn and not
+    // judged.
+    assert!(metric_alerts(&app, "orders").is_empty(), "{:?}", app.alerts);
+    let m = &app.metrics[0];
+    assert_eq!(m.severity, None);
+    assert_eq!(m.latest().map(|p| p.value), Some(10.0), "drawn");
+    assert_eq!(m.provisional().count(), 2);
+    let latest = m.latest_settled().unwrap();
+    assert_eq!((secs(latest.at), latest.value), (minute - 120, 60.0));
+
+    // On the wire: 60 s period, 60 s settle delay, so the minute that just ended and the one
+    // filling are provisional.
+    let (got, settled_to) = samples_of(&updates, 0);
+    assert_eq!(settled_to, Some(at(minute - 60)));
+    let newest = *got.last().unwrap();
+    assert_eq!(newest, (minute, 10.0), "the open bucket, partial: {got:?}");
+    assert!(at(newest.0) >= settled_to.unwrap() && newest.1 < 60.0);
+    assert_eq!(
+        got[got.len() - 2],
+        (minute - 60, 20.0),
+        "late data: {got:?}"
+    );
+    let settled: Vec<f64> = got
+        .iter()
+        .filter(|(t, _)| *t < minute - 60)
+        .map(|p| p.1)
+        .collect();
+    assert_eq!(settled, vec![60.0; 19], "every settled minute is whole");
+}
+
+#[test]
+fn late_data_inside_the_settle_delay_is_judged_once_it_has_landed() {
+    let e = Emulator::start();
+    // High resolution: 10 s buckets, settled 15 s after they end (the default), so the wait
+    // for the late points to land and the bucket to settle is a few seconds.
+    let rb = runbook(
+        "metrics:\n  - { id: orders, namespace: Shop, metric: Orders, stat: Sum, period: 10, warn: 20, direction: below }\n",
+    );
+    let now1 = at(secs(Utc::now()));
+    let current = floor(secs(now1), 10);
+    // Five points of 5 a bucket (25 per 10 s) for three minutes. The publisher sends the
+    // first two of each bucket at once and the other three 12 s after the bucket ends: inside
+    // the 15 s settle delay. For the bucket that just ended they land at `current + 12`, after
+    // the first fetch.
+    let mut points = Vec::new();
+    for b in (current - 180..=current).step_by(10) {
+        for (j, t) in (b..b + 10).step_by(2).enumerate() {
+            let visible = if j < 2 { t } else { b + 10 + 12 };
+            points.push((t, 5.0, Some(visible)));
+        }
+    }
+    // Only what has happened by now: points after now1 are in the future.
+    points.retain(|p| p.0 <= secs(now1));
+    script(&e, "Shop", "Orders", &[], &points);
+
+    let groups = plan::groups(&rb, &[]);
+    let rt = runtime();
+    let mut last: Last = None;
+    let first = rt.block_on(refresh(&e, &groups, &mut last, now1));
+    let ended = current - 10;
+    let mut app = war_room(&rb, now1);
+    fold(&mut app, now1, &first);
+    // The old code judged the newest point as it came (10 of 25): a "below" alert on data
+    // that was simply late. Judged by the 2-of-3 rule, the partial buckets would open one too.
+    assert!(metric_alerts(&app, "orders").is_empty(), "{:?}", app.alerts);
+    assert!(app.metrics[0].latest_settled().unwrap().at < at(ended));
+    let (got, settled1) = samples_of(&first, 0);
+    let partial = got.iter().find(|p| p.0 == ended).copied();
+    assert_eq!(
+        partial,
+        Some((ended, 10.0)),
+        "two of five points so far: {got:?}"
+    );
+    assert!(at(ended) >= settled1.unwrap(), "provisional: {settled1:?}");
+
+    // The late points land at current + 12, the bucket settles at current + 15.
+    let wake = at(current + 16);
+    std::thread::sleep((wake - Utc::now()).to_std().unwrap_or_default());
+    let now2 = Utc::now();
+    let second = rt.block_on(refresh(&e, &groups, &mut last, now2));
+    let (got, settled2) = samples_of(&second, 0);
+    assert_eq!(
+        got.iter().find(|p| p.0 == ended),
+        Some(&(ended, 25.0)),
+        "{got:?}"
+    );
+    assert!(at(ended) < settled2.unwrap(), "settled: {settled2:?}");
+    fold(&mut app, now2, &second);
+    let latest = app.metrics[0].latest_settled().unwrap();
+    assert_eq!((secs(latest.at), latest.value), (ended, 25.0));
+    assert!(metric_alerts(&app, "orders").is_empty(), "{:?}", app.alerts);
+}
+
+#[test]
+fn windows_start_on_the_period_grid_as_cloudwatch_rounds_to_the_minute_only() {
+    let e = Emulator::start();
+    let rb = runbook(
+        "metrics:\n  - { id: orders, namespace: Shop, metric: Orders, stat: Sum, period: 300 }\n",
+    );
+    // A refresh at 2 min 3 s past a 5-minute boundary (in the past, so everything is visible).
+    let now = floor(secs(Utc::now()), 300) - 300 + 123;
+    // One order a minute for three hours.
+    let points: Vec<(i64, f64, Option<i64>)> = (1..=180)
+        .map(|k| (floor(now, 60) - 60 * k, 1.0, None))
+        .collect();
+    script(&e, "Shop", "Orders", &[], &points);
+    let groups = plan::groups(&rb, &[]);
+    let refs: Vec<&Group> = groups.iter().collect();
+    let client = e.cloudwatch();
+    let rt = runtime();
+
+    let start = metrics::window_start(std::iter::once((None, None)), [300].into_iter(), at(now));
+    let f = rt
+        .block_on(metrics::fetch(&client, &refs, start, at(now)))
+        .unwrap();
+    let got: Vec<(i64, f64)> = f.series["orders"]
+        .iter()
+        .map(|p| (secs(p.at), p.value))
+        .collect();
+    assert_eq!(got.len(), 25, "{got:?}");
+    assert!(got.iter().all(|(t, _)| t % 300 == 0), "{got:?}");
+    assert_eq!(secs(start) % 300, 0);
+    // Five orders in each bucket before the one still filling.
+    assert!(got[..24].iter().all(|(_, v)| *v == 5.0), "{got:?}");
+
+    // The old code aligned StartTime to the minute only. CloudWatch counts buckets from the
+    // StartTime it was given (rounded to the minute), so the buckets were 2 minutes off the
+    // 5-minute grid, and a later refresh with another start landed on yet another grid.
+    let minute_start = at(floor(now - 7200, 60));
+    let f = rt
+        .block_on(metrics::fetch(&client, &refs, minute_start, at(now)))
+        .unwrap();
+    let off: Vec<i64> = f.series["orders"].iter().map(|p| secs(p.at)).collect();
+    assert!(!off.is_empty());
+    assert!(!off.iter().all(|t| t % 300 == 0), "{off:?}");
+    assert!(off.iter().all(|t| t % 300 == 120), "{off:?}");
+}
+
+#[test]
+fn a_sparse_counter_reads_zero_and_its_alert_closes_after_the_clear_time() {
+    let e = Emulator::start();
+    let rb = runbook(
+        "metrics:\n  - { id: e5xx, namespace: AWS/ApplicationELB, metric: HTTPCode_ELB_5XX_Count, dimensions: { LoadBalancer: app/web/1 }, stat: Sum, warn: 5, crit: 20 }\n",
+    );
+    // 50 errors a minute for three minutes, twenty minutes ago; none since, so CloudWatch
+    // publishes nothing since.
+    let h = floor(secs(Utc::now()), 60) - 20 * 60;
+    let points: Vec<(i64, f64, Option<i64>)> = (h - 120..h + 60)
+        .step_by(12)
+        .map(|t| (t, 10.0, None))
+        .collect();
+    script(
+        &e,
+        "AWS/ApplicationELB",
+        "HTTPCode_ELB_5XX_Count",
+        &[("LoadBalancer", "app/web/1")],
+        &points,
+    );
+    let groups = plan::groups(&rb, &[]);
+    let rt = runtime();
+    let mut last: Last = None;
+    let mut app: Option<App> = None;
+    // A refresh a minute (in the past: every point is there): at k, the newest settled bucket
+    // is h + k minutes.
+    for k in 0..=10 {
+        let now = at(h + (k + 2) * 60 + 5);
+        let updates = rt.block_on(refresh(&e, &groups, &mut last, now));
+        let app = app.get_or_insert_with(|| war_room(&rb, now));
+        fold(app, now, &updates);
+        let latest = app.metrics[0].latest_settled().unwrap();
+        let alerts = metric_alerts(app, "e5xx");
+        assert_eq!(
+            alerts.len(),
+            1,
+            "k={k}: one alert, opened on the errors: {alerts:?}"
+        );
+        let open = alerts[0].is_open();
+        if k == 0 {
+            assert_eq!((secs(latest.at), latest.value), (h, 50.0));
+            assert!(open && alerts[0].severity == Severity::Crit);
+            continue;
+        }
+        // No datapoint means zero: the settled minutes since read 0 (the old code kept
+        // showing 50 and the alert never closed).
+        assert_eq!((secs(latest.at), latest.value), (h + k * 60, 0.0), "k={k}");
+        // Clear from h + 2 (2 of the last 3 minutes breached until then) for 5 minutes: the
+        // reading at h + 7 closes it.
+        assert_eq!(open, k < 7, "k={k}: {alerts:?}");
+    }
+}
+
+#[test]
+fn partial_data_notes_clear_when_the_next_page_completes_and_call_messages_reach_every_metric() {
+    let e = Emulator::start();
+    let rb = runbook(
+        "metrics:\n  - { id: orders, namespace: Shop, metric: Orders, stat: Sum }\n  - { id: carts, namespace: Shop, metric: Carts, stat: Sum }\n",
+    );
+    let minute = floor(secs(Utc::now()), 60);
+    for metric in ["Orders", "Carts"] {
+        let points: Vec<(i64, f64, Option<i64>)> = (1..=10)
+            .map(|k| (minute - 60 * k, k as f64, None))
+            .collect();
+        script(&e, "Shop", metric, &[], &points);
+    }
+    let groups = plan::groups(&rb, &[]);
+    let refs: Vec<&Group> = groups.iter().collect();
+    assert_eq!(plan::pack(&refs).len(), 1, "one call");
+    let client = e.cloudwatch();
+    let rt = runtime();
+    let notes = |updates: &[Update]| -> Vec<Option<String>> {
+        updates
+            .iter()
+            .filter_map(|u| match u {
+                Update::MetricNote { note, .. } => Some(note.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let now = Utc::now();
+    let start = at(minute - 3600);
+
+    // The first page says PartialData, the second completes both series.
+    e.fault(json!({ "mode": "partial", "op": "GetMetricData", "count": 1 }));
+    let f = rt
+        .block_on(metrics::fetch(&client, &refs, start, now))
+        .unwrap();
+    assert_eq!(f.calls, 2);
+    assert!(f.partial.is_empty(), "{:?}", f.partial);
+    let updates = metrics::to_updates(&refs, &f, now);
+    assert_eq!(samples_of(&updates, 0).0.len(), 10);
+    // The old code kept "PartialData: More data is available with NextToken" on the row.
+    assert_eq!(notes(&updates), vec![None, None]);
+
+    // Response-level Messages apply to the whole call: every metric of it says so.
+    e.fault(json!({ "mode": "messages", "op": "GetMetricData", "count": 1 }));
+    let f = rt
+        .block_on(metrics::fetch(&client, &refs, start, now))
+        .unwrap();
+    let updates = metrics::to_updates(&refs, &f, now);
+    let said = Some("MaxMetricsExceeded: Maximum number of allowed metrics exceeded".to_string());
+    assert_eq!(notes(&updates), vec![said.clone(), said.clone()]);
+    let mut app = war_room(&rb, now);
+    fold(&mut app, now, &updates);
+    assert_eq!(app.metrics[0].note, said);
+    assert_eq!(app.metrics[1].note, said);
+}
+
+#[test]
+fn two_metrics_insights_queries_go_in_two_calls() {
+    let e = Emulator::start();
+    let rb = runbook(
+        "metrics:\n  - { id: orders, namespace: Shop, metric: Orders, stat: Sum }\n  - { id: busiest, expression: 'SELECT SUM(RequestCount) FROM SCHEMA(\"AWS/ApplicationELB\", LoadBalancer)' }\n  - { id: slowest, expression: 'SELECT MAX(TargetResponseTime) FROM SCHEMA(\"AWS/ApplicationELB\", LoadBalancer)' }\n",
+    );
+    let minute = floor(secs(Utc::now()), 60);
+    script(&e, "Shop", "Orders", &[], &[(minute - 120, 4.0, None)]);
+    let groups = plan::groups(&rb, &[]);
+    let refs: Vec<&Group> = groups.iter().collect();
+    let calls = plan::pack(&refs);
+    let client = e.cloudwatch();
+    let now = Utc::now();
+    runtime().block_on(async {
+        for call in &calls {
+            // CloudWatch refuses two SELECTs in one call ("Maximum number of queries (1)
+            // exceeded"); each of these goes through.
+            let f = metrics::fetch(&client, call, now - chrono::Duration::hours(1), now)
+                .await
+                .unwrap_or_else(|err| panic!("{err}"));
+            assert_eq!(f.calls, 1);
+        }
+    });
+    assert_eq!(calls.len(), 2);
+    let stats = e.stats();
+    let per_call: Vec<u64> = stats["insights_queries_per_call"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(per_call.len(), 2, "{stats}");
+    assert!(per_call.iter().all(|&n| n <= 1), "{per_call:?}");
+    assert_eq!(stats["get_metric_data_queries"], 3, "the plain metric once");
+}
+
+#[test]
+fn alarms_include_composites_in_their_state_since_the_last_transition() {
+    let e = Emulator::start();
+    let now = secs(Utc::now());
+    // The reason was updated a minute ago; the state has held for an hour (composite alarms
+    // update their reason without a transition as their children change).
+    e.alarms(json!({
+        "metric_alarms": [
+            { "AlarmName": "launch-p99", "StateValue": "ALARM",
+              "StateReason": "Threshold Crossed: 3 datapoints were greater than 900",
+              "StateUpdatedTimestamp": now - 60, "StateTransitionedTimestamp": now - 3600,
+              "Namespace": "AWS/ApplicationELB", "MetricName": "TargetResponseTime" },
+            { "AlarmName": "other-cpu", "StateValue": "OK",
+              "StateUpdatedTimestamp": now - 60, "StateTransitionedTimestamp": now - 60 }
+        ],
+        "composite_alarms": [
+            { "AlarmName": "launch-health", "StateValue": "ALARM",
+              "StateReason": "launch-p99 in ALARM",
+              "AlarmRule": "ALARM(launch-p99) OR ALARM(checkout-5xx)",
+              "StateUpdatedTimestamp": now - 30, "StateTransitionedTimestamp": now - 1800 },
+            { "AlarmName": "checkout-slo", "StateValue": "OK",
+              "StateReason": "all children OK", "AlarmRule": "ALARM(checkout-5xx)",
+              "StateUpdatedTimestamp": now - 10, "StateTransitionedTimestamp": now - 7200 }
+        ]
+    }));
+    let selector = tminus::runbook::model::AlarmSelector {
+        prefix: Some("launch-".into()),
+        names: vec!["checkout-slo".into()],
+    };
+    let rows = runtime()
+        .block_on(alarms::describe(&e.cloudwatch(), &selector))
+        .unwrap();
+    let got: Vec<(&str, AlarmState, i64)> = rows
+        .iter()
+        .map(|r| (r.name.as_str(), r.state, secs(r.changed_at)))
+        .collect();
+    // The old code showed StateUpdatedTimestamp: "in ALARM for 30 s" for an hour-old alarm.
+    assert_eq!(
+        got,
+        vec![
+            ("checkout-slo", AlarmState::Ok, now - 7200),
+            ("launch-health", AlarmState::Alarm, now - 1800),
+            ("launch-p99", AlarmState::Alarm, now - 3600),
+        ]
+    );
+    assert_eq!(rows[1].reason, "launch-p99 in ALARM");
+}
+
+// ---- Service Quotas, as the API reference shapes them -----------------------------------------
+
+/// GetServiceQuota for one quota answers `quota` (merged into the identity fields).
+fn stub_quota(e: &Emulator, service: &str, code: &str, quota: serde_json::Value) {
+    let mut q = json!({
+        "ServiceCode": service,
+        "QuotaCode": code,
+        "QuotaArn": format!("arn:aws:servicequotas:us-east-1:123456789012:{service}/{code}"),
+        "GlobalQuota": false,
+    });
+    q.as_object_mut()
+        .unwrap()
+        .extend(quota.as_object().unwrap().clone());
+    e.stub(json!({
+        "target": "ServiceQuotasV20190624.GetServiceQuota",
+        "match": { "ServiceCode": service, "QuotaCode": code },
+        "body": { "Quota": q }
+    }));
+}
+
+#[test]
+fn a_rate_quota_per_second_is_compared_with_calls_per_second() {
+    let e = Emulator::start();
+    // A request-rate quota (code illustrative): 50 calls a second, measured by AWS/Usage
+    // CallCount, whose Sum over CloudWatch's 60 s bucket is calls a minute.
+    let usage_dims = [
+        ("Service", "Secrets Manager"),
+        ("Type", "API"),
+        ("Resource", "GetSecretValue"),
+        ("Class", "None"),
+    ];
+    stub_quota(
+        &e,
+        "secretsmanager",
+        "L-1A2B3C4D",
+        json!({
+            "ServiceName": "AWS Secrets Manager",
+            "QuotaName": "Rate of GetSecretValue requests",
+            "Value": 50.0,
+            "Unit": "None",
+            "Adjustable": true,
+            "Period": { "PeriodValue": 1, "PeriodUnit": "SECOND" },
+            "UsageMetric": {
+                "MetricNamespace": "AWS/Usage",
+                "MetricName": "CallCount",
+                "MetricDimensions": usage_dims.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                "MetricStatisticRecommendation": "Sum"
+            }
+        }),
+    );
+    // 600 calls a minute (100 every 10 s) for the last ten minutes: 10 a second.
+    let minute = floor(secs(Utc::now()), 60);
+    let points: Vec<(i64, f64, Option<i64>)> = (minute - 600..minute)
+        .step_by(10)
+        .map(|t| (t, 100.0, None))
+        .collect();
+    script(&e, "AWS/Usage", "CallCount", &usage_dims, &points);
+    let rb = runbook(
+        "aws: { region: us-east-1 }\nquotas:\n  - { service: secretsmanager, code: L-1A2B3C4D, title: GetSecretValue rate }\n",
+    );
+    let now = Utc::now();
+    let rt = runtime();
+    let (quota_updates, usage, _, failed) = rt.block_on(quotas::read_all(&mut e.aws(), &rb, now));
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(usage.len(), 1);
+    assert_eq!(
+        (usage[0].metric.as_str(), usage[0].stat.as_str()),
+        ("CallCount", "Sum")
+    );
+    assert!(quota_updates.contains(&Update::QuotaMeta {
+        quota: 0,
+        adjustable: true,
+        period_secs: Some(1),
+        default: false
+    }));
+    let groups = plan::groups(&rb, &usage);
+    let updates = rt.block_on(refresh(&e, &groups, &mut None, now));
+    let per_second = updates
+        .iter()
+        .find_map(|u| match u {
+            Update::Quota { usage: Some(v), .. } => Some(*v),
+            _ => None,
+        })
+        .expect("usage from CallCount");
+    assert!((per_second - 10.0).abs() < 1e-9, "{per_second}");
+
+    // The old code compared 600 (a minute's calls) with 50 (a second's): no headroom, CRIT.
+    let mut app = war_room(&rb, now);
+    fold(&mut app, now, &quota_updates);
+    fold(&mut app, now, &updates);
+    let q = &app.quotas[0];
+    assert_eq!(q.value, Some(50.0));
+    let headroom = q.headroom_pct().unwrap();
+    assert!((headroom - 80.0).abs() < 1e-6, "{headroom}");
+    assert_eq!(q.severity, None);
+    assert_eq!(app.open_alerts().count(), 0, "{:?}", app.alerts);
+}
+
+/// `tminus quotas` on a runbook file against the emulator: exit status and stdout.
+fn quotas_command(e: &Emulator, runbook_yaml: &str, json: bool) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let rb = dir.path().join("q.yaml");
+    std::fs::write(&rb, runbook_yaml).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"));
+    cmd.arg("quotas")
+        .arg(&rb)
+        .args(["--endpoint-url", &e.endpoint_url()])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE");
+    if json {
+        cmd.arg("--json");
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), format!("{stdout}{stderr}"))
+}
+
+#[test]
+fn a_quota_of_zero_is_critical_in_the_quotas_command() {
+    let e = Emulator::start();
+    // New accounts get 0 for many Bedrock models: nothing fits, whatever the usage.
+    stub_quota(
+        &e,
+        "bedrock",
+        "L-4A6BFAB1",
+        json!({
+            "ServiceName": "Amazon Bedrock",
+            "QuotaName": "Cross-region model inference requests per minute for Anthropic Claude Sonnet 4.5",
+            "Value": 0.0,
+            "Unit": "None",
+            "Adjustable": true,
+            "Period": { "PeriodValue": 1, "PeriodUnit": "MINUTE" }
+        }),
+    );
+    let yaml = "event: { name: q, starts_at: 2026-12-01T17:00:00Z }\naws: { region: us-east-1 }\nquotas:\n  - { service: bedrock, code: L-4A6BFAB1, title: Sonnet requests/min }\n";
+    let (code, out) = quotas_command(&e, yaml, false);
+    // The old code had no headroom for a 0 (nothing to divide by): "usage unknown", exit 0.
+    assert_eq!(code, Some(1), "{out}");
+    let row = out
+        .lines()
+        .find(|l| l.contains("Sonnet requests/min"))
+        .unwrap();
+    assert!(
+        row.ends_with("CRIT") && !out.contains("usage unknown"),
+        "{out}"
+    );
+    let (code, out) = quotas_command(&e, yaml, true);
+    assert_eq!(code, Some(1));
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["status"], "CRIT");
+    assert_eq!(rows[0]["value"], 0.0);
+    assert_eq!(rows[0]["headroom_pct"], 0.0);
+}
+
+#[test]
+fn a_quota_service_quotas_could_not_read_is_an_error_not_the_default() {
+    let e = Emulator::start();
+    // Reading ELB quotas needs elasticloadbalancing:DescribeAccountLimits as well: without it
+    // Service Quotas answers 200 with an ErrorReason and no value.
+    stub_quota(
+        &e,
+        "elasticloadbalancing",
+        "L-53DA6B97",
+        json!({
+            "ServiceName": "Elastic Load Balancing (ELB)",
+            "QuotaName": "Application Load Balancers per Region",
+            "Unit": "None",
+            "Adjustable": true,
+            "ErrorReason": {
+                "ErrorCode": "DEPENDENCY_ACCESS_DENIED_ERROR",
+                "ErrorMessage": "Unable to retrieve the quota value: elasticloadbalancing:DescribeAccountLimits was denied for the caller"
+            }
+        }),
+    );
+    e.stub(json!({
+        "target": "ServiceQuotasV20190624.GetAWSDefaultServiceQuota",
+        "match": { "ServiceCode": "elasticloadbalancing" },
+        "body": { "Quota": {
+            "ServiceCode": "elasticloadbalancing", "QuotaCode": "L-53DA6B97",
+            "QuotaName": "Application Load Balancers per Region", "Value": 50.0,
+            "Unit": "None", "Adjustable": true, "GlobalQuota": false
+        } }
+    }));
+    let rb = runbook(
+        "aws: { region: us-east-1 }\nquotas:\n  - { service: elasticloadbalancing, code: L-53DA6B97, title: ALBs }\n",
+    );
+    let rt = runtime();
+    let err = rt
+        .block_on(quotas::fetch(
+            &e.servicequotas(),
+            "elasticloadbalancing",
+            "L-53DA6B97",
+        ))
+        .unwrap_err();
+    assert!(err.contains("DEPENDENCY_ACCESS_DENIED_ERROR"), "{err}");
+    assert!(err.contains("DescribeAccountLimits"), "{err}");
+    // What reaches the app: a failure naming the reason, no value. The old code fell back to
+    // GetAWSDefaultServiceQuota and showed 50 "(default)" as if it applied.
+    let (updates, _, infos, failed) = rt.block_on(quotas::read_all(&mut e.aws(), &rb, Utc::now()));
+    assert!(updates.is_empty() && infos.is_empty(), "{updates:?}");
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0].1.contains("DEPENDENCY_ACCESS_DENIED_ERROR"),
+        "{failed:?}"
+    );
+    assert_eq!(e.calls("GetAWSDefaultServiceQuota"), 0);
+}
+
+#[test]
+fn a_quota_aws_will_not_raise_says_so_to_the_app() {
+    let e = Emulator::start();
+    stub_quota(
+        &e,
+        "lambda",
+        "L-2ACBD22F",
+        json!({
+            "ServiceName": "AWS Lambda",
+            "QuotaName": "Function and layer storage",
+            "Value": 75.0,
+            "Unit": "Gigabytes",
+            "Adjustable": false
+        }),
+    );
+    let rb = runbook(
+        "aws: { region: us-east-1 }\nquotas:\n  - { service: lambda, code: L-2ACBD22F, title: Code storage }\n",
+    );
+    let now = Utc::now();
+    let (updates, _, _, failed) = runtime().block_on(quotas::read_all(&mut e.aws(), &rb, now));
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(
+        updates.contains(&Update::QuotaMeta {
+            quota: 0,
+            adjustable: false,
+            period_secs: None,
+            default: false
+        }),
+        "{updates:?}"
+    );
+    let mut app = war_room(&rb, now);
+    fold(&mut app, now, &updates);
+    assert_eq!(app.quotas[0].adjustable, Some(false));
+}
+
+#[test]
+fn a_failing_request_status_check_is_reported_once_not_retried_in_silence() {
+    let e = Emulator::start();
+    e.stub(json!({
+        "target": "ServiceQuotasV20190624.RequestServiceQuotaIncrease",
+        "body": { "RequestedQuota": {
+            "Id": "d8abe8d1a4b0", "ServiceCode": "lambda", "QuotaCode": "L-B99A9384",
+            "DesiredValue": 1500.0, "Status": "PENDING"
+        } }
+    }));
+    e.stub(json!({
+        "target": "ServiceQuotasV20190624.GetRequestedServiceQuotaChange",
+        "status": 400,
+        "body": { "__type": "AccessDeniedException", "message": "User: arn:aws:sts::123456789012:assumed-role/launch-operator/jane is not authorized to perform: servicequotas:GetRequestedServiceQuotaChange because no identity-based policy allows the servicequotas:GetRequestedServiceQuotaChange action" }
+    }));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let mut got = Vec::new();
+    runtime().block_on(async {
+        tokio::spawn(quotas::follow_increase(
+            e.aws(),
+            0,
+            "lambda".into(),
+            "L-B99A9384".into(),
+            None,
+            1500.0,
+            Duration::from_millis(200),
+            tx,
+        ));
+        // The request, then the failing check (after 200 ms).
+        for _ in 0..2 {
+            let u = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .expect("a report within 10 s")
+                .unwrap();
+            got.push(u);
+        }
+        // Checks go on (200 ms, then 400, 800...) but the same failure is not said again.
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        while let Ok(u) = rx.try_recv() {
+            got.push(u);
+        }
+    });
+    let statuses: Vec<String> = got
+        .iter()
+        .map(|u| match u {
+            Update::QuotaRequest {
+                status,
+                error: None,
+                request_id,
+                ..
+            } => {
+                assert_eq!(request_id.as_deref(), Some("d8abe8d1a4b0"));
+                status.clone()
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // The old code ignored the failing check and polled in silence forever.
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    assert_eq!(statuses[0], "PENDING");
+    assert!(
+        statuses[1].starts_with("PENDING (status check failing: access denied")
+            && statuses[1].contains("servicequotas:GetRequestedServiceQuotaChange"),
+        "{}",
+        statuses[1]
+    );
+    assert!(e.calls("GetRequestedServiceQuotaChange") >= 2);
+}
+
+#[test]
+fn an_access_denied_error_is_explained_once_with_the_missing_action() {
+    let e = Emulator::start();
+    let role = "launch-readonly-for-the-platform-team-with-a-rather-long-role-name";
+    e.stub(json!({
+        "target": "ServiceQuotasV20190624.GetServiceQuota",
+        "status": 400,
+        "body": { "__type": "AccessDeniedException", "message": format!("User: arn:aws:sts::123456789012:assumed-role/{role}/jane is not authorized to perform: servicequotas:GetServiceQuota because no identity-based policy allows the servicequotas:GetServiceQuota action") }
+    }));
+    let rb = runbook(
+        "aws: { region: us-east-1 }\nquotas:\n  - { service: lambda, code: L-B99A9384, title: Lambda concurrency }\n",
+    );
+    // What the quotas source tells the app.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let error = runtime().block_on(async {
+        let source = Box::new(quotas::QuotasSource::new(
+            e.aws(),
+            rb,
+            Arc::new(WallClock),
+            None,
+        ));
+        tokio::spawn(source.run(tx));
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+                Ok(Some(Update::Health { error, .. })) => break error,
+                Ok(Some(_)) => {}
+                other => panic!("no health report: {other:?}"),
+            }
+        }
+    });
+    let error = error.expect("the failure is reported");
+    // The old code explained the error where it was made and again where it was reported:
+    // "access denied: ...: access denied: ...", cut at 200 characters before the action.
+    assert_eq!(
+        error.matches("servicequotas:GetServiceQuota").count(),
+        1,
+        "{error}"
+    );
+    assert_eq!(
+        error.to_lowercase().matches("access denied").count(),
+        1,
+        "{error}"
+    );
+    assert_eq!(
+        error,
+        "lambda L-B99A9384: access denied: the credentials lack servicequotas:GetServiceQuota (the README lists tminus's IAM policy)"
+    );
 }
