@@ -183,7 +183,13 @@ pub async fn collect(runbook: &Runbook, settings: AwsSettings, now: DateTime<Utc
     for (region, gs) in by_region {
         let client = aws.cloudwatch(region.as_deref()).await;
         for call in plan::pack(&gs) {
-            match metrics::fetch(&client, &call, now - Duration::hours(3), now).await {
+            // Three hours back, on the grid of the call's periods (as the war room does).
+            let start = metrics::window_start(
+                std::iter::once((Some(now - Duration::hours(3)), None)),
+                call.iter().flat_map(|g| g.queries.iter().map(|q| q.period)),
+                now,
+            );
+            match metrics::fetch(&client, &call, start, now).await {
                 Ok(f) => {
                     for u in metrics::to_updates(&call, &f, now) {
                         match u {
