@@ -61,8 +61,16 @@ fn trial(e: &Emulator, period: i64, settle: Option<&str>, late: f64, lead: i64) 
     let deciding_close = step_at + 2 * period;
     // History: half an hour, visible at once.
     let history: Vec<f64> = (0..1800).map(|s| (now - 1800 + s) as f64).collect();
-    publish(e, "Latency", &history.iter().map(|t| (*t, 50.0, *t)).collect::<Vec<_>>());
-    publish(e, "Orders", &history.iter().map(|t| (*t, 1.0, *t)).collect::<Vec<_>>());
+    publish(
+        e,
+        "Latency",
+        &history.iter().map(|t| (*t, 50.0, *t)).collect::<Vec<_>>(),
+    );
+    publish(
+        e,
+        "Orders",
+        &history.iter().map(|t| (*t, 1.0, *t)).collect::<Vec<_>>(),
+    );
 
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     let result = std::thread::scope(|scope| {
@@ -101,7 +109,7 @@ fn observe(
         .enable_all()
         .build()
         .unwrap();
-    let result = rt.block_on(async {
+    rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
         let clock = std::sync::Arc::new(WallClock);
         let source = Box::new(CloudWatchSource::new(e.aws(), rb.clone(), clock, None));
@@ -126,12 +134,14 @@ fn observe(
         let orders = AlertKey::Metric("orders".into());
         let mut latency = None;
         while Instant::now() < give_up {
-            let Ok(Some(u)) = tokio::time::timeout(Duration::from_secs(1), rx.recv()).await
-            else {
+            let Ok(Some(u)) = tokio::time::timeout(Duration::from_secs(1), rx.recv()).await else {
                 app.update(Utc::now(), Msg::Tick);
                 continue;
             };
-            if let Update::Health { error: Some(err), .. } = &u {
+            if let Update::Health {
+                error: Some(err), ..
+            } = &u
+            {
                 eprintln!("source error: {err}");
             }
             let at = Utc::now();
@@ -147,8 +157,7 @@ fn observe(
             latency,
             false_alerts,
         }
-    });
-    result
+    })
 }
 
 fn run(period: i64, trials: usize) {
@@ -165,7 +174,13 @@ fn run(period: i64, trials: usize) {
     for i in 0..trials {
         // Data lands a third of the settle delay late, and the step falls at different
         // moments of the refresh cycle from one trial to the next.
-        let t = trial(&e, period, None, settle / 3.0, 5 + (i as i64 * 7) % period.max(1));
+        let t = trial(
+            &e,
+            period,
+            None,
+            settle / 3.0,
+            5 + (i as i64 * 7) % period.max(1),
+        );
         false_alerts += t.false_alerts;
         match t.latency {
             Some(l) => latencies.push(l),
@@ -174,7 +189,10 @@ fn run(period: i64, trials: usize) {
         eprintln!("period {period}: trial {i}: {:?}", t.latency);
     }
     latencies.sort_by(f64::total_cmp);
-    let median = latencies.get(latencies.len() / 2).copied().unwrap_or(f64::NAN);
+    let median = latencies
+        .get(latencies.len() / 2)
+        .copied()
+        .unwrap_or(f64::NAN);
     let max = latencies.last().copied().unwrap_or(f64::NAN);
     println!(
         "DETECTION period={period}s settle={settle}s trials={trials} detected={} median={median:.1}s max={max:.1}s bound={}s false_alerts={false_alerts}",

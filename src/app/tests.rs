@@ -92,6 +92,16 @@ fn samples(metric: usize, at: DateTime<Utc>, value: f64) -> Msg {
         settled_to: None,
     })
 }
+/// Every item done, so overdue roll-ups stay out of a test about data.
+fn tick_every_item(app: &mut App) {
+    for id in ["freeze", "scale", "go"] {
+        app.act(Event::ItemDone {
+            item: id.into(),
+            auto: false,
+        });
+    }
+}
+
 fn item_status(app: &App, id: &str) -> ItemStatus {
     app.visible_items()
         .iter()
@@ -219,12 +229,7 @@ fn thresholds_open_escalate_ack_and_close_alerts() {
     let at = t0() + Duration::minutes(1);
     let mut app = app_at(at, j.clone(), vec![]);
     // Tick every item off so overdue alerts stay out of the way.
-    for id in ["freeze", "scale", "go"] {
-        app.act(Event::ItemDone {
-            item: id.into(),
-            auto: false,
-        });
-    }
+    tick_every_item(&mut app);
     // One datapoint beyond crit is noise: the row shows it, nobody is called.
     app.update(at, samples(0, at, 950.0));
     assert_eq!(app.metric_status(0), Status::Crit);
@@ -350,12 +355,7 @@ fn provisional_points_are_drawn_but_never_judged() {
     let j = SharedJournal::default();
     let at = t0() + Duration::minutes(10);
     let mut app = app_at(at, j.clone(), vec![]);
-    for id in ["freeze", "scale", "go"] {
-        app.act(Event::ItemDone {
-            item: id.into(),
-            auto: false,
-        });
-    }
+    tick_every_item(&mut app);
     let p = |m: i64, v: f64| Sample {
         at: at + Duration::minutes(m),
         value: v,
@@ -441,12 +441,7 @@ fn a_flapping_metric_is_one_alert_marked_flapping() {
     let j = SharedJournal::default();
     let at = t0() + Duration::minutes(10);
     let mut app = app_at(at, j.clone(), vec![]);
-    for id in ["freeze", "scale", "go"] {
-        app.act(Event::ItemDone {
-            item: id.into(),
-            auto: false,
-        });
-    }
+    tick_every_item(&mut app);
     // Three minutes over warn, three under, for an hour.
     for m in 0..60 {
         let v = if (m / 3) % 2 == 0 { 600.0 } else { 300.0 };
@@ -633,12 +628,7 @@ fn quotas_alert_on_low_headroom_and_alarms_on_alarm() {
     let j = SharedJournal::default();
     let at = t0();
     let mut app = app_at(at, j, vec![]);
-    for id in ["freeze", "scale", "go"] {
-        app.act(Event::ItemDone {
-            item: id.into(),
-            auto: false,
-        });
-    }
+    tick_every_item(&mut app);
     let quota = |at, usage| {
         Msg::Source(Update::Quota {
             quota: 0,

@@ -19,12 +19,7 @@ const BASIC_STATS: &[&str] = &["Average", "Sum", "Minimum", "Maximum", "SampleCo
 
 /// Runs every check; an empty result means the runbook is valid.
 pub fn validate(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
-    let mut v = Checker {
-        label,
-        text,
-        pos: Positions::build(text),
-        out: Vec::new(),
-    };
+    let mut v = Checker::new(label, text);
     v.event(rb);
     v.aws(rb);
     v.phases(rb);
@@ -33,9 +28,7 @@ pub fn validate(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
     v.checklists(rb);
     v.escalation(rb);
     v.rehearsal(rb);
-    // File order; the sort is stable so problems on one node keep the order they were found in.
-    v.out.sort_by_key(|d| (d.line, d.column));
-    v.out
+    v.finish()
 }
 
 /// What a simulated session (demo, `run --simulate`, rehearse) cannot play: expressions over
@@ -43,12 +36,7 @@ pub fn validate(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
 /// Errors for those sessions, which refuse such a runbook rather than show a metric with no
 /// data; `tminus check` prints them as warnings.
 pub fn simulation_problems(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
-    let mut v = Checker {
-        label,
-        text,
-        pos: Positions::build(text),
-        out: Vec::new(),
-    };
+    let mut v = Checker::new(label, text);
     for (i, m) in rb.metrics.iter().enumerate() {
         let Some(expr) = &m.expression else { continue };
         let path = format!("metrics[{i}].expression");
@@ -85,20 +73,14 @@ pub fn simulation_problems(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnos
             );
         }
     }
-    v.out.sort_by_key(|d| (d.line, d.column));
-    v.out
+    v.finish()
 }
 
 /// Warnings: a runbook that is valid but will mislead on real data. Metric math over a counter
 /// CloudWatch publishes only when non-zero has no datapoint whenever the counter had none,
 /// unless the counter is wrapped in FILL.
 pub fn advice(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
-    let mut v = Checker {
-        label,
-        text,
-        pos: Positions::build(text),
-        out: Vec::new(),
-    };
+    let mut v = Checker::new(label, text);
     for (i, m) in rb.metrics.iter().enumerate() {
         let Some(expr) = m.expression.as_deref().filter(|e| !is_insights_query(e)) else {
             continue;
@@ -127,11 +109,7 @@ pub fn advice(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
             );
         }
     }
-    for d in &mut v.out {
-        d.level = crate::diag::Level::Warning;
-    }
-    v.out.sort_by_key(|d| (d.line, d.column));
-    v.out
+    v.finish().into_iter().map(Diagnostic::warning).collect()
 }
 
 struct Checker<'a> {
@@ -141,7 +119,23 @@ struct Checker<'a> {
     out: Vec<Diagnostic>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    fn new(label: &'a str, text: &'a str) -> Self {
+        Checker {
+            label,
+            text,
+            pos: Positions::build(text),
+            out: Vec::new(),
+        }
+    }
+
+    /// Every problem in file order; the sort is stable so problems on one node keep the order
+    /// they were found in.
+    fn finish(mut self) -> Vec<Diagnostic> {
+        self.out.sort_by_key(|d| (d.line, d.column));
+        self.out
+    }
+
     /// A problem with the value at `path`.
     fn err(&mut self, path: &str, message: impl Into<String>, hint: impl Into<String>) {
         let (line, col) = self.pos.value(path);
