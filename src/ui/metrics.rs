@@ -155,8 +155,21 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
             } else {
                 sty
             };
-            // Provisional buckets end the sparkline, muted.
-            let spark = sparkline(st.series.iter().map(|s| s.value), spark_w);
+            // Provisional buckets end the sparkline, muted; a bucket still filling is a dot
+            // (its partial sum would read as a fall), visible without colour too.
+            let period = chrono::Duration::seconds(i64::from(def.period.max(1)));
+            let filling = usize::from(
+                spark_w > 0
+                    && st
+                        .latest()
+                        .is_some_and(|s| s.at + period > app.now && !st.is_settled(&s)),
+            );
+            let closed = st.series.len() - filling;
+            let mut spark = sparkline(
+                st.series.iter().take(closed).map(|s| s.value),
+                spark_w - filling,
+            );
+            spark.push_str(&"·".repeat(filling));
             let provisional = st.provisional().count().min(spark_w);
             let split = spark
                 .char_indices()

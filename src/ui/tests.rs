@@ -487,6 +487,33 @@ fn the_banner_says_what_is_overdue_now_and_when_a_signal_flaps() {
 }
 
 #[test]
+fn a_bucket_still_filling_is_a_dot_and_the_value_is_the_settled_one() {
+    let now = t0() - Duration::minutes(31) + Duration::seconds(30);
+    let mut app = app_at(now);
+    // One point a minute; the newest minute is half over, its sum half of the others.
+    let points: Vec<Sample> = (0..20)
+        .map(|i| Sample {
+            at: t0() - Duration::minutes(50 - i),
+            value: if i == 19 { 3_000.0 } else { 6_000.0 + i as f64 },
+        })
+        .collect();
+    app.update(
+        now,
+        Msg::Source(Update::Samples {
+            metric: 0,
+            points,
+            settled_to: Some(t0() - Duration::minutes(32)),
+        }),
+    );
+    let s = screen(&mut app, 120, 40);
+    let r = row(&s, "Requests/s");
+    // No fall drawn for a partial sum; the value shown is the newest settled bucket's.
+    assert!(r.contains("█·"), "{r}");
+    assert!(r.contains("6017"), "{r}");
+    assert!(!r.contains("3000"), "{r}");
+}
+
+#[test]
 fn all_clear_when_nothing_is_open() {
     let mut app = app_at(t0() - Duration::hours(3));
     let s = screen(&mut app, 100, 30);
