@@ -68,6 +68,10 @@ pub struct DemoArgs {
     /// Start a new demo even if an earlier one in the same journal is still running
     #[arg(long)]
     pub fresh: bool,
+    /// Run the runbook's notify command for the demo's alerts (off by default: simulated data
+    /// must not page anyone); the JSON says "mode": "simulated"
+    #[arg(long)]
+    pub notify: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -91,6 +95,10 @@ pub struct RunArgs {
     /// always confirmed first). Without it tminus is read-only
     #[arg(long)]
     pub allow_writes: bool,
+    /// With --simulate: run the runbook's notify command for simulated alerts (off by default:
+    /// simulated data must not page anyone); live sessions always notify
+    #[arg(long)]
+    pub notify: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]

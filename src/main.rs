@@ -109,6 +109,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 record: args.record.clone(),
                 replay: None,
                 rehearsal: None,
+                notify: args.notify,
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -150,6 +151,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 record: None,
                 replay: None,
                 rehearsal: None,
+                notify: args.notify,
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -222,8 +224,8 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
             speed: args.speed,
             start_at: args.start_at,
             surprise: args.surprise,
-            notify: args.notify,
         }),
+        notify: args.notify,
     })?;
     let records = journal::read(&journal_path)?;
     let score = tminus::rehearsal::score::score(&runbook, &records);
@@ -333,6 +335,8 @@ fn replay(args: tminus::cli::ReplayArgs) -> Result<ExitCode> {
         aws: Default::default(),
         allow_writes: false,
         rehearsal: None,
+        // A recording is data: its runbook's notify command never runs.
+        notify: false,
         replay: Some(run::ReplayPlan {
             entries,
             start,

@@ -22,6 +22,8 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Serialize, PartialEq)]
 pub struct Notification<'a> {
     pub event: &'a str,
+    /// "live", "simulated", "rehearsal": a script can tell a demo from the real thing.
+    pub mode: &'static str,
     pub kind: &'static str,
     pub key: &'a AlertKey,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,9 +41,14 @@ pub struct Notification<'a> {
 }
 
 /// The notification for a journal record, if it is one worth paging about.
-pub fn notification<'a>(event_name: &'a str, r: &'a Record) -> Option<Notification<'a>> {
+pub fn notification<'a>(
+    event_name: &'a str,
+    mode: crate::app::Mode,
+    r: &'a Record,
+) -> Option<Notification<'a>> {
     let base = |kind, key| Notification {
         event: event_name,
+        mode: mode.data_kind(),
         kind,
         key,
         severity: None,
@@ -148,10 +155,13 @@ mod tests {
             severity: Severity::Warn,
             message: "p99 600".into(),
         });
-        let json = serde_json::to_string(&notification("Launch", &opened).unwrap()).unwrap();
+        let json = serde_json::to_string(
+            &notification("Launch", crate::app::Mode::Live, &opened).unwrap(),
+        )
+        .unwrap();
         assert_eq!(
             json,
-            r#"{"event":"Launch","kind":"alert_opened","key":{"kind":"metric","id":"p99"},"severity":"warn","message":"p99 600","at":"2026-12-01T17:05:00Z","operator":"jane"}"#
+            r#"{"event":"Launch","mode":"live","kind":"alert_opened","key":{"kind":"metric","id":"p99"},"severity":"warn","message":"p99 600","at":"2026-12-01T17:05:00Z","operator":"jane"}"#
         );
         let esc = rec(Event::AlertEscalated {
             key: key.clone(),
@@ -160,12 +170,15 @@ mod tests {
             contact: "+1".into(),
         });
         assert_eq!(
-            notification("Launch", &esc).unwrap().kind,
+            notification("Launch", crate::app::Mode::Live, &esc)
+                .unwrap()
+                .kind,
             "alert_escalated"
         );
         assert!(
             notification(
                 "Launch",
+                crate::app::Mode::Live,
                 &rec(Event::AlertAcknowledged { key: key.clone() })
             )
             .is_none()
@@ -175,7 +188,10 @@ mod tests {
             severity: Severity::Warn,
             message: String::new(),
         });
-        assert!(notification("Launch", &down).is_none());
+        assert!(notification("Launch", crate::app::Mode::Live, &down).is_none());
+        // The data's kind travels with every notification.
+        let sim = notification("Launch", crate::app::Mode::Simulated, &opened).unwrap();
+        assert_eq!(sim.mode, "simulated");
     }
 
     #[tokio::test]

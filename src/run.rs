@@ -40,6 +40,8 @@ pub struct Session {
     pub replay: Option<ReplayPlan>,
     /// `--record FILE`: every update received is appended there.
     pub record: Option<PathBuf>,
+    /// `--notify`: run the notify command with data that is not live (see `Mode::runs_notify`).
+    pub notify: bool,
 }
 
 /// How a game day runs.
@@ -58,9 +60,6 @@ pub struct Rehearsal {
     pub start_at: crate::time::TOffset,
     /// Add unannounced faults drawn from the seed.
     pub surprise: bool,
-    /// Run the runbook's notify command for alerts. Off unless asked: a game day must not page
-    /// the real on-call by accident.
-    pub notify: bool,
 }
 
 /// How a session ended, for the caller (a rehearsal prints its score).
@@ -135,7 +134,7 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         (Some(r), None) => r.speed,
         (None, None) => 1.0,
     };
-    let notify = session.rehearsal.is_none_or(|r| r.notify);
+    let notify = session.mode.runs_notify(session.notify);
     let Session {
         runbook,
         runbook_path,
@@ -402,7 +401,7 @@ fn dispatch_notifications(app: &mut App, tx: &mpsc::Sender<crate::source::Update
         return;
     };
     for r in &records {
-        if let Some(n) = crate::notify::notification(&app.runbook.event.name, r)
+        if let Some(n) = crate::notify::notification(&app.runbook.event.name, app.mode, r)
             && let Ok(payload) = serde_json::to_vec(&n)
         {
             crate::notify::spawn(&notify.command, payload, tx.clone());

@@ -513,3 +513,70 @@ fn a_recording_replays_through_the_war_room_and_seeks_ahead() {
     assert!(s.contains("REPLAY ×10"), "{s}");
     quit(&t);
 }
+
+/// A runbook whose notify command appends what it is sent to `paged.jsonl` in the test's
+/// directory, and whose overdue item opens an alert as soon as the war room opens.
+fn paging_runbook(t: &Tmux) -> (PathBuf, PathBuf) {
+    let paged = t.dir.path().join("paged.jsonl");
+    let rb = t.dir.path().join("paging.yaml");
+    std::fs::write(
+        &rb,
+        format!(
+            "event: {{ name: Paging, starts_at: 2026-12-01T17:00:00Z }}\nmetrics:\n  - {{ id: req, namespace: AWS/ApplicationELB, metric: RequestCount, stat: Sum }}\nchecklists:\n  - name: Pre-flight\n    items:\n      - {{ id: freeze, title: Freeze deploys, due: T-1h }}\nescalation:\n  levels:\n    - {{ after: 0m, who: On-call, contact: pager }}\n  notify:\n    command: [/bin/sh, -c, \"cat >> {}\"]\n",
+            paged.display()
+        ),
+    )
+    .unwrap();
+    (rb, paged)
+}
+
+#[test]
+fn simulated_and_replayed_alerts_page_nobody_unless_asked() {
+    // Simulated data: the alert opens, nobody is paged.
+    let t = Tmux::new("nopage");
+    let (rb, paged) = paging_runbook(&t);
+    let rec = t.dir.path().join("paging.rec");
+    t.start(
+        &format!(
+            "run {} --simulate --t0 +10m --record {}",
+            rb.display(),
+            rec.display()
+        ),
+        "",
+        120,
+        40,
+    );
+    t.wait_for("the overdue alert", |s| s.contains("overdue in Pre-flight"));
+    std::thread::sleep(Duration::from_secs(2));
+    quit(&t);
+    assert!(!paged.exists(), "a simulated alert ran the notify command");
+
+    // A recording replayed: its runbook (a file someone sent) names a command; it never runs.
+    let r = Tmux::new("replaypage");
+    r.start(&format!("replay {} --speed 10", rec.display()), "", 120, 40);
+    r.wait_for("the replayed alert", |s| {
+        s.contains("REPLAY") && s.contains("overdue in Pre-flight")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    quit(&r);
+    assert!(!paged.exists(), "a replayed recording ran a command");
+
+    // Asked for: the command runs, and the JSON says the data is simulated.
+    let n = Tmux::new("page");
+    let (rb, paged) = paging_runbook(&n);
+    n.start(
+        &format!("run {} --simulate --notify --t0 +10m", rb.display()),
+        "",
+        120,
+        40,
+    );
+    n.wait_for("the overdue alert", |s| s.contains("overdue in Pre-flight"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !paged.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    quit(&n);
+    let sent = std::fs::read_to_string(&paged).expect("--notify pages");
+    assert!(sent.contains(r#""mode":"simulated""#), "{sent}");
+    assert!(sent.contains(r#""kind":"alert_opened""#), "{sent}");
+}

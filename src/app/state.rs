@@ -15,6 +15,8 @@ pub const SERIES_CAPACITY: usize = 720;
 /// Journal records kept in memory for the timeline pane.
 pub const TIMELINE_CAPACITY: usize = 500;
 
+/// The kind of session: where data comes from, and with it every side effect it may have.
+/// The policies below are the only place that decides them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Simulated,
@@ -26,6 +28,34 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// Whether alerts run the runbook's notify command. Live: always. Simulated data and game
+    /// days: only when the operator asked (`--notify`), so a demo never pages the real on-call.
+    /// A replay: never. Its runbook comes from the recording, a file someone sent: data, not
+    /// commands.
+    pub fn runs_notify(self, asked: bool) -> bool {
+        match self {
+            Mode::Live => true,
+            Mode::Simulated | Mode::Rehearsal => asked,
+            Mode::Replay => false,
+        }
+    }
+
+    /// Whether AWS writes (quota increase requests) can be made at all; `--allow-writes` and
+    /// a confirmation are needed on top.
+    pub fn can_write_aws(self) -> bool {
+        self == Mode::Live
+    }
+
+    /// How the notify JSON and the journal name the session's data.
+    pub fn data_kind(self) -> &'static str {
+        match self {
+            Mode::Live => "live",
+            Mode::Simulated => "simulated",
+            Mode::Rehearsal => "rehearsal",
+            Mode::Replay => "replay",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Mode::Simulated => "SIMULATED",
@@ -33,6 +63,26 @@ impl Mode {
             Mode::Rehearsal => "REHEARSAL",
             Mode::Replay => "REPLAY",
         }
+    }
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::Mode;
+
+    #[test]
+    fn only_live_data_pages_or_writes_unless_asked_and_a_replay_never() {
+        let all = [Mode::Live, Mode::Simulated, Mode::Rehearsal, Mode::Replay];
+        let notify: Vec<(bool, bool)> = all
+            .iter()
+            .map(|m| (m.runs_notify(false), m.runs_notify(true)))
+            .collect();
+        assert_eq!(
+            notify,
+            [(true, true), (false, true), (false, true), (false, false)]
+        );
+        let writes: Vec<bool> = all.iter().map(|m| m.can_write_aws()).collect();
+        assert_eq!(writes, [true, false, false, false]);
     }
 }
 

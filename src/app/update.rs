@@ -1103,7 +1103,7 @@ impl App {
             self.flash("select a quota first (press 3 for the quota pane)".into());
             return;
         }
-        if self.mode != Mode::Live {
+        if !self.mode.can_write_aws() {
             self.flash("quota increases need live AWS: tminus run RUNBOOK --allow-writes".into());
             return;
         }
