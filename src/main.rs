@@ -95,22 +95,26 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .journal
                 .clone()
                 .unwrap_or_else(|| run::default_journal(&args.runbook));
-            run::run_war_room(Session {
-                runbook,
-                runbook_path: args.runbook.clone(),
-                t0,
-                journal_path,
-                operator: operator(&args.common),
-                mode,
-                seed: args.common.seed,
-                theme,
-                aws,
-                allow_writes: args.allow_writes,
-                record: args.record.clone(),
-                replay: None,
-                rehearsal: None,
-                notify: args.notify,
-            })?;
+            run::require_terminal()?;
+            let journal = journal::FileJournal::open(&journal_path)?;
+            run::run_war_room(
+                Session {
+                    runbook,
+                    runbook_path: args.runbook.clone(),
+                    t0,
+                    operator: operator(&args.common),
+                    mode,
+                    seed: args.common.seed,
+                    theme,
+                    aws,
+                    allow_writes: args.allow_writes,
+                    record: args.record.clone(),
+                    replay: None,
+                    rehearsal: None,
+                    notify: args.notify,
+                },
+                journal,
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Rehearse(args) => rehearse(args),
@@ -136,51 +140,45 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .clone()
                 .unwrap_or_else(|| run::default_journal(Path::new(DEMO_LABEL)));
             let now = chrono::Utc::now();
-            let t0 = demo_t0(&runbook, &journal_path, now, args.t0_in, args.fresh)?;
-            run::run_war_room(Session {
-                runbook,
-                runbook_path: DEMO_LABEL.into(),
-                t0,
-                journal_path,
-                operator: operator(&args.common),
-                mode: Mode::Simulated,
-                seed: args.common.seed,
-                theme,
-                aws: Default::default(),
-                allow_writes: false,
-                record: None,
-                replay: None,
-                rehearsal: None,
-                notify: args.notify,
+            run::require_terminal()?;
+            let ends = runbook.event.ends_at.map(|e| e.secs()).unwrap_or(3_600);
+            // A demo resumes where it was (same T-0, same ticks) until its event is over; then,
+            // or with `--fresh`, the old journal is moved aside and a new countdown starts.
+            let journal = journal::FileJournal::open_rotating(&journal_path, now, |past| {
+                Ok(args.fresh
+                    || demo_t0(past).is_none_or(|t0| now >= t0 + chrono::Duration::seconds(ends)))
             })?;
+            let t0 = demo_t0(&journal.past)
+                .unwrap_or_else(|| now + chrono::Duration::seconds(args.t0_in.secs()));
+            run::run_war_room(
+                Session {
+                    runbook,
+                    runbook_path: DEMO_LABEL.into(),
+                    t0,
+                    operator: operator(&args.common),
+                    mode: Mode::Simulated,
+                    seed: args.common.seed,
+                    theme,
+                    aws: Default::default(),
+                    allow_writes: false,
+                    record: None,
+                    replay: None,
+                    rehearsal: None,
+                    notify: args.notify,
+                },
+                journal,
+            )?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-/// A demo resumes where it was (same T-0, same ticks) until its event is over; then, or with
-/// `--fresh`, the old journal is moved aside and a new countdown starts.
-fn demo_t0(
-    runbook: &Runbook,
-    journal_path: &Path,
-    now: chrono::DateTime<chrono::Utc>,
-    t0_in: tminus::time::Span,
-    fresh: bool,
-) -> Result<chrono::DateTime<chrono::Utc>> {
-    let past = journal::read(journal_path)?;
-    let previous_t0 = past.iter().rev().find_map(|r| match &r.event {
+/// The T-0 of the demo a journal holds, if any.
+fn demo_t0(past: &[journal::Record]) -> Option<chrono::DateTime<chrono::Utc>> {
+    past.iter().rev().find_map(|r| match &r.event {
         journal::Event::SessionStarted { t0, .. } => Some(*t0),
         _ => None,
-    });
-    let ends = runbook.event.ends_at.map(|e| e.secs()).unwrap_or(3_600);
-    if let Some(t0) = previous_t0 {
-        if !fresh && now < t0 + chrono::Duration::seconds(ends) {
-            return Ok(t0);
-        }
-        let aside = journal_path.with_extension(format!("{}.journal", t0.format("%Y%m%dT%H%M%S")));
-        std::fs::rename(journal_path, &aside)?;
-    }
-    Ok(now + chrono::Duration::seconds(t0_in.secs()))
+    })
 }
 
 /// `tminus rehearse`: a fresh rehearsal journal, the war room on the faulty simulator, and the
@@ -200,33 +198,41 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
         .journal
         .clone()
         .unwrap_or_else(|| tminus::rehearsal::default_journal(&args.runbook));
-    if let Some(aside) = tminus::rehearsal::prepare_journal(&journal_path, chrono::Utc::now())? {
+    run::require_terminal()?;
+    let journal = journal::FileJournal::open_rotating(
+        &journal_path,
+        chrono::Utc::now(),
+        tminus::rehearsal::rotate_journal,
+    )?;
+    if let Some(aside) = &journal.set_aside {
         eprintln!(
             "tminus: the previous rehearsal's journal is now {}",
             aside.display()
         );
     }
     let t0 = runbook.event.starts_at;
-    run::run_war_room(Session {
-        runbook: runbook.clone(),
-        runbook_path: args.runbook.clone(),
-        t0,
-        journal_path: journal_path.clone(),
-        operator: operator(&args.common),
-        mode: Mode::Rehearsal,
-        seed: args.common.seed,
-        theme,
-        aws: Default::default(),
-        allow_writes: false,
-        record: None,
-        replay: None,
-        rehearsal: Some(run::Rehearsal {
-            speed: args.speed,
-            start_at: args.start_at,
-            surprise: args.surprise,
-        }),
-        notify: args.notify,
-    })?;
+    run::run_war_room(
+        Session {
+            runbook: runbook.clone(),
+            runbook_path: args.runbook.clone(),
+            t0,
+            operator: operator(&args.common),
+            mode: Mode::Rehearsal,
+            seed: args.common.seed,
+            theme,
+            aws: Default::default(),
+            allow_writes: false,
+            record: None,
+            replay: None,
+            rehearsal: Some(run::Rehearsal {
+                speed: args.speed,
+                start_at: args.start_at,
+                surprise: args.surprise,
+            }),
+            notify: args.notify,
+        },
+        journal,
+    )?;
     let records = journal::read(&journal_path)?;
     let score = tminus::rehearsal::score::score(&runbook, &records);
     print!("{}", score.render(&runbook));
@@ -315,35 +321,33 @@ fn replay(args: tminus::cli::ReplayArgs) -> Result<ExitCode> {
         Path::new(".tminus").join(format!("{stem}.replay.journal"))
     });
     // Each replay starts from the beginning: an earlier review's journal is kept beside it.
-    if journal_path.exists() {
-        let aside = journal_path.with_extension(format!(
-            "{}.journal",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S")
-        ));
-        std::fs::rename(&journal_path, &aside)?;
-    }
+    run::require_terminal()?;
+    let journal =
+        journal::FileJournal::open_rotating(&journal_path, chrono::Utc::now(), |_| Ok(true))?;
     let start = entries.first().map(|e| e.at).unwrap_or(header.started);
-    run::run_war_room(Session {
-        runbook,
-        runbook_path: label.into(),
-        t0: header.t0,
-        journal_path,
-        operator: operator(&args.common),
-        mode: Mode::Replay,
-        seed: args.common.seed,
-        theme,
-        aws: Default::default(),
-        allow_writes: false,
-        rehearsal: None,
-        // A recording is data: its runbook's notify command never runs.
-        notify: false,
-        replay: Some(run::ReplayPlan {
-            entries,
-            start,
-            speed: args.speed,
-        }),
-        record: None,
-    })?;
+    run::run_war_room(
+        Session {
+            runbook,
+            runbook_path: label.into(),
+            t0: header.t0,
+            operator: operator(&args.common),
+            mode: Mode::Replay,
+            seed: args.common.seed,
+            theme,
+            aws: Default::default(),
+            allow_writes: false,
+            rehearsal: None,
+            // A recording is data: its runbook's notify command never runs.
+            notify: false,
+            replay: Some(run::ReplayPlan {
+                entries,
+                start,
+                speed: args.speed,
+            }),
+            record: None,
+        },
+        journal,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

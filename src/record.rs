@@ -6,7 +6,7 @@
 //! mid-line leaves at most one torn last line, which `read` skips.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -46,6 +46,14 @@ impl Recorder {
         }
         let existing = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
         if existing {
+            // A torn last line (killed mid-write, a full disk) is moved aside first, so the
+            // next entry does not land on it and make the file unreadable.
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let parsed = crate::journal::parse::<serde_json::Value>(path, &bytes)?;
+            if let Some(torn) = parsed.torn {
+                crate::journal::repair_tail(path, &bytes, torn, Utc::now())?;
+            }
             let (old, _) = read(path)?;
             if old.event_name != header.event_name || old.t0 != header.t0 {
                 bail!(
@@ -88,15 +96,15 @@ impl Recorder {
     }
 }
 
-/// The header and every complete entry, oldest first.
+/// The header and every complete entry, oldest first (a torn last line left out).
 pub fn read(path: &Path) -> Result<(Header, Vec<Entry>)> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut lines = BufReader::new(file).lines();
+    let bytes = std::fs::read(path).with_context(|| format!("opening {}", path.display()))?;
+    let lines = crate::journal::parse::<serde_json::Value>(path, &bytes)?.records;
+    let mut lines = lines.into_iter();
     let first = lines
         .next()
-        .transpose()?
         .with_context(|| format!("{} is empty", path.display()))?;
-    let header: Header = serde_json::from_str(&first).with_context(|| {
+    let header: Header = serde_json::from_value(first).with_context(|| {
         format!(
             "{}:1: not a tminus recording (expected a header line)",
             path.display()
@@ -109,15 +117,11 @@ pub fn read(path: &Path) -> Result<(Header, Vec<Entry>)> {
             header.tminus_recording
         );
     }
-    let all: Vec<String> = lines.collect::<std::io::Result<_>>()?;
-    let mut entries = Vec::with_capacity(all.len());
-    for (i, l) in all.iter().enumerate() {
-        match serde_json::from_str::<Entry>(l) {
-            Ok(e) => entries.push(e),
-            // A kill mid-write tears the last line only.
-            Err(_) if i + 1 == all.len() => {}
-            Err(e) => bail!("{}:{}: {e}", path.display(), i + 2),
-        }
+    let mut entries = Vec::with_capacity(lines.len());
+    for (i, l) in lines.enumerate() {
+        let e = serde_json::from_value::<Entry>(l)
+            .with_context(|| format!("{}:{}: not a recording entry", path.display(), i + 2))?;
+        entries.push(e);
     }
     Ok((header, entries))
 }
@@ -175,6 +179,22 @@ mod tests {
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].at, at(1));
         assert_eq!(entries[1].update, updates[1]);
+
+        // A restart after the tear moves the fragment aside and appends on a line of its own:
+        // before, the next entry landed on the fragment and the file no longer read.
+        {
+            let mut r = Recorder::open(&path, &header()).unwrap();
+            r.record(at(9), &updates[0]).unwrap();
+        }
+        let (_, entries) = read(&path).unwrap();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[2].at, at(9));
+        let side = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().contains(".torn-"))
+            .expect("the fragment is kept");
+        assert_eq!(std::fs::read(side.path()).unwrap(), b"{\"at\":\"2026-");
 
         // Another event's recording is not appended to.
         let mut other = header();

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::app::update::{AppOptions, Msg};
 use crate::app::{App, Mode};
 use crate::clock::{Clock, ScaledClock, WallClock};
-use crate::journal::{self, Event, FileJournal, Record};
+use crate::journal::{self, Event};
 use crate::runbook::Runbook;
 use crate::source::Source;
 use crate::theme::Theme;
@@ -26,7 +26,6 @@ pub struct Session {
     pub runbook: Runbook,
     pub runbook_path: PathBuf,
     pub t0: DateTime<Utc>,
-    pub journal_path: PathBuf,
     pub operator: String,
     pub mode: Mode,
     pub seed: u64,
@@ -99,18 +98,38 @@ pub fn parse_t0(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
         })
 }
 
-/// Opens the war room and runs it until the operator quits or a signal arrives.
-pub fn run_war_room(session: Session) -> Result<Outcome> {
-    let journal = FileJournal::open(&session.journal_path)?;
-    let past = journal::read(&session.journal_path)?;
+/// Interactive sessions need a terminal on stdin and stdout; checked before anything is
+/// written, so a session started without one leaves the journal as it was.
+pub fn require_terminal() -> Result<()> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        Ok(())
+    } else {
+        bail!(
+            "the war room needs a terminal (stdin and stdout are not one); for a pipeline use `tminus quotas`, `tminus report` or `tminus check`"
+        )
+    }
+}
+
+/// Opens the war room and runs it until the operator quits or a signal arrives. The journal is
+/// opened (locked, rotated, repaired) by the caller: see `journal::FileJournal`.
+pub fn run_war_room(session: Session, journal: journal::Opened) -> Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(event_loop(session, journal, past))
+    runtime.block_on(event_loop(session, journal))
 }
 
-async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -> Result<Outcome> {
+async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome> {
+    // The terminal first: if it cannot be set up, nothing has been written.
+    let mut guard = TerminalGuard::enter()?;
+    let journal::Opened {
+        journal,
+        past,
+        set_aside,
+        repaired,
+    } = opened;
     // The session's only clock: the countdown, due times, escalation timers, the simulator and
     // the tick below all read it, so a rehearsal at --speed N is N times faster everywhere.
     let seek = session.replay.as_ref().map(|r| {
@@ -163,6 +182,17 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         past,
     );
     app.allow_writes = allow_writes;
+    // What opening the journal did is said on screen and kept in the journal itself.
+    let mut notices: Vec<String> = Vec::new();
+    if let Some(r) = &repaired {
+        notices.push(r.to_string());
+    }
+    if let Some(a) = &set_aside {
+        notices.push(format!(
+            "the earlier session's journal is now {}",
+            a.display()
+        ));
+    }
     app.speed = speed;
     if mode == Mode::Live {
         let mut label = aws
@@ -190,6 +220,10 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
     if !started {
         let why = app.ui.flash.take().map(|f| f.0).unwrap_or_default();
         bail!("cannot write the journal: {why}");
+    }
+    for text in notices {
+        app.act(Event::Note { text: text.clone() });
+        app.ui.flash = Some((text, clock.now()));
     }
 
     let (tx, mut rx) = mpsc::channel(1024);
@@ -250,7 +284,6 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         None => None,
     };
 
-    let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     app.update(clock.now(), Msg::Resize(size.width, size.height));
     let mut events = EventStream::new();

@@ -580,3 +580,46 @@ fn simulated_and_replayed_alerts_page_nobody_unless_asked() {
     assert!(sent.contains(r#""mode":"simulated""#), "{sent}");
     assert!(sent.contains(r#""kind":"alert_opened""#), "{sent}");
 }
+
+#[test]
+fn without_a_terminal_nothing_is_written_or_rotated() {
+    // Before: start-up failed with "No such device or address" after writing session_started
+    // and moving the earlier demo's journal aside.
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("demo.journal");
+    for args in [
+        vec!["demo", "--fresh"],
+        vec![
+            "run",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/demo.yaml"),
+            "--simulate",
+        ],
+    ] {
+        // An earlier session's journal, which `--fresh` would rotate.
+        std::fs::write(
+            &journal_path,
+            "{\"ts\":\"2026-12-01T16:00:00Z\",\"operator\":\"x\",\"type\":\"note\",\"text\":\"kept\"}\n",
+        )
+        .unwrap();
+        let before = std::fs::read(&journal_path).unwrap();
+        let out = Command::new(BIN)
+            .args(&args)
+            .arg("--journal")
+            .arg(&journal_path)
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("needs a terminal"), "{err}");
+        assert_eq!(std::fs::read(&journal_path).unwrap(), before, "{args:?}");
+        let entries: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".journal"))
+            .collect();
+        assert_eq!(entries, vec!["demo.journal".to_string()], "nothing rotated");
+    }
+}

@@ -2,9 +2,14 @@
 //!
 //! A record is written, flushed and fsynced before the app applies it, so whatever the screen
 //! shows as done survives a crash. On start-up the app's operator state is the fold of the file.
+//!
+//! This module is the journal's one owner: it locks it (a `<journal>.lock` beside it, held for
+//! the whole session, so rotation happens under the lock too), moves an earlier session aside
+//! under a unique name when asked, and repairs a torn tail (a crash or a full disk mid-write)
+//! by moving the partial line to a side file before anything is appended after it.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -146,14 +151,78 @@ pub trait JournalSink {
 pub struct FileJournal {
     path: PathBuf,
     file: File,
+    /// `<journal>.lock`, locked for as long as this journal is open.
+    _lock: File,
+}
+
+/// A journal opened for a session: the writer, what it held, and what was done to it.
+#[derive(Debug)]
+pub struct Opened {
+    pub journal: FileJournal,
+    pub past: Vec<Record>,
+    /// Where an earlier session's journal was moved, if it was.
+    pub set_aside: Option<PathBuf>,
+    /// A torn tail that was moved out of the way, if there was one.
+    pub repaired: Option<Repair>,
+}
+
+/// A partial last line (a crash or a full disk mid-write), moved to a side file so the next
+/// append starts on a line of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repair {
+    /// The line number it had in the journal.
+    pub line: usize,
+    pub bytes: usize,
+    pub moved_to: PathBuf,
+}
+
+impl std::fmt::Display for Repair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the journal's last line {} was cut short ({} bytes, a crash or a full disk): moved to {}",
+            self.line,
+            self.bytes,
+            self.moved_to.display()
+        )
+    }
 }
 
 impl FileJournal {
-    /// Opens (creating it and its directory if needed) and locks the journal at `path`.
-    pub fn open(path: &Path) -> Result<Self> {
+    /// Opens (creating it and its directory if needed), locks, reads and repairs the journal at
+    /// `path`, ready to append.
+    pub fn open(path: &Path) -> Result<Opened> {
+        Self::open_rotating(path, Utc::now(), |_| Ok(false))
+    }
+
+    /// Like `open`, but first asks `rotate` whether the records in the file belong to a session
+    /// that is over: if so the file is moved aside (`<name>.<time>[-n].journal`, never over
+    /// another) and the session starts empty. All under the lock, so two sessions can never
+    /// rotate each other's live journal.
+    pub fn open_rotating(
+        path: &Path,
+        now: DateTime<Utc>,
+        rotate: impl FnOnce(&[Record]) -> Result<bool>,
+    ) -> Result<Opened> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir)
                 .with_context(|| format!("creating the journal directory {}", dir.display()))?;
+        }
+        let lock = lock(path)?;
+        let (mut past, mut repaired) = read_repairing(path, now)?;
+        let mut set_aside = None;
+        if !past.is_empty() && rotate(&past)? {
+            let aside = unique_aside(path, now);
+            fs::rename(path, &aside).with_context(|| {
+                format!(
+                    "moving the earlier journal {} aside to {}",
+                    path.display(),
+                    aside.display()
+                )
+            })?;
+            set_aside = Some(aside);
+            past.clear();
+            repaired = None;
         }
         let file = OpenOptions::new()
             .create(true)
@@ -161,27 +230,174 @@ impl FileJournal {
             .read(true)
             .open(path)
             .with_context(|| format!("opening the journal {}", path.display()))?;
-        if let Err(e) = file.try_lock() {
-            match e {
-                fs::TryLockError::WouldBlock => bail!(
-                    "the journal {} is in use by another tminus; give this one its own with --journal PATH",
-                    path.display()
-                ),
-                fs::TryLockError::Error(e) => {
-                    return Err(e)
-                        .with_context(|| format!("locking the journal {}", path.display()));
-                }
-            }
-        }
-        Ok(Self {
-            path: path.to_path_buf(),
-            file,
+        Ok(Opened {
+            journal: FileJournal {
+                path: path.to_path_buf(),
+                file,
+                _lock: lock,
+            },
+            past,
+            set_aside,
+            repaired,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Locks `<journal>.lock`: one tminus per journal, for the whole session.
+fn lock(path: &Path) -> Result<File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening the journal's lock {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => bail!(
+            "the journal {} is in use by another tminus; give this one its own with --journal PATH",
+            path.display()
+        ),
+        Err(fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking the journal {}", path.display()))
+        }
+    }
+}
+
+/// `<stem>.<YYYYmmddTHHMMSS>.journal`, with `-2`, `-3`... when rotations come within a second.
+fn unique_aside(path: &Path, now: DateTime<Utc>) -> PathBuf {
+    let stamp = now.format("%Y%m%dT%H%M%S").to_string();
+    (1..)
+        .map(|n| {
+            let suffix = if n == 1 {
+                stamp.clone()
+            } else {
+                format!("{stamp}-{n}")
+            };
+            path.with_extension(format!("{suffix}.journal"))
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| path.with_extension("aside.journal"))
+}
+
+/// Reads the journal (under its lock) and moves a torn tail to `<journal>.torn-<time>`, so the
+/// next append starts a line of its own instead of landing on the fragment.
+fn read_repairing(path: &Path, now: DateTime<Utc>) -> Result<(Vec<Record>, Option<Repair>)> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
+        Err(e) => return Err(e).with_context(|| format!("reading the journal {}", path.display())),
+    };
+    let parsed = parse::<Record>(path, &bytes)?;
+    let repaired = match parsed.torn {
+        Some(torn) => Some(repair_tail(path, &bytes, torn, now)?),
+        None => None,
+    };
+    Ok((parsed.records, repaired))
+}
+
+/// Moves the bytes of a torn last line to `<file>.torn-<time>` and cuts the file just before
+/// them, so the next line appended starts a line of its own. Shared with recordings.
+pub(crate) fn repair_tail(
+    path: &Path,
+    bytes: &[u8],
+    torn: Torn,
+    now: DateTime<Utc>,
+) -> Result<Repair> {
+    let side = {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".torn-{}", now.format("%Y%m%dT%H%M%S%.3f")));
+        PathBuf::from(name)
+    };
+    fs::write(&side, &bytes[torn.offset..]).with_context(|| {
+        format!(
+            "saving the torn last line of {} to {}",
+            path.display(),
+            side.display()
+        )
+    })?;
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("repairing {}", path.display()))?;
+    file.set_len(torn.offset as u64)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("repairing {}", path.display()))?;
+    Ok(Repair {
+        line: torn.line,
+        bytes: bytes.len() - torn.offset,
+        moved_to: side,
+    })
+}
+
+pub(crate) struct Parsed<T> {
+    pub records: Vec<T>,
+    pub torn: Option<Torn>,
+}
+
+/// Where a torn last line starts.
+pub(crate) struct Torn {
+    offset: usize,
+    line: usize,
+}
+
+/// Every record of a JSON-lines file, and the torn last line if there is one: a last line
+/// without its newline, or one that does not parse (or is not UTF-8). A bad line before the
+/// last is an error naming it. Journals and recordings both read through it.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Parsed<T>> {
+    let mut records = Vec::new();
+    let mut offset = 0;
+    let mut line_no = 0;
+    while offset < bytes.len() {
+        line_no += 1;
+        let end = bytes[offset..].iter().position(|&b| b == b'\n');
+        let (line, next) = match end {
+            Some(n) => (&bytes[offset..offset + n], offset + n + 1),
+            None => (&bytes[offset..], bytes.len()),
+        };
+        let is_last = next >= bytes.len();
+        let record = std::str::from_utf8(line)
+            .map_err(|e| anyhow::anyhow!("not UTF-8 text: {e}"))
+            .and_then(|text| {
+                if text.trim().is_empty() {
+                    Ok(None)
+                } else {
+                    serde_json::from_str::<T>(text)
+                        .map(Some)
+                        .map_err(anyhow::Error::from)
+                }
+            });
+        match record {
+            Ok(Some(r)) if end.is_some() => records.push(r),
+            Ok(None) if end.is_some() => {}
+            // A complete record without its newline is still a fragment: the write was cut.
+            Ok(_) | Err(_) if is_last => {
+                return Ok(Parsed {
+                    records,
+                    torn: Some(Torn {
+                        offset,
+                        line: line_no,
+                    }),
+                });
+            }
+            Ok(_) => unreachable!("only the last line can lack a newline"),
+            Err(e) => bail!("{}:{line_no}: unreadable record: {e:#}", path.display()),
+        }
+        offset = next;
+    }
+    Ok(Parsed {
+        records,
+        torn: None,
+    })
 }
 
 impl JournalSink for FileJournal {
@@ -222,35 +438,16 @@ impl JournalSink for MemoryJournal {
     }
 }
 
-/// Reads every record of a journal file. A torn last line (crash mid-write) is ignored; a bad
-/// line elsewhere is an error naming its line, since it means the file was edited or corrupted.
+/// Reads every record of a journal file without changing it (reports, scores, tests). A torn
+/// last line (crash mid-write) is left out; a bad line elsewhere is an error naming its line,
+/// since it means the file was edited or corrupted.
 pub fn read(path: &Path) -> Result<Vec<Record>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("reading the journal {}", path.display())),
     };
-    let lines: Vec<String> = BufReader::new(file)
-        .lines()
-        .collect::<std::io::Result<_>>()
-        .with_context(|| format!("reading the journal {}", path.display()))?;
-    let mut records = Vec::with_capacity(lines.len());
-    let last = lines.len().saturating_sub(1);
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Record>(line) {
-            Ok(r) => records.push(r),
-            Err(_) if i == last => break,
-            Err(e) => bail!(
-                "{}:{}: unreadable journal record: {e}",
-                path.display(),
-                i + 1
-            ),
-        }
-    }
-    Ok(records)
+    Ok(parse::<Record>(path, &bytes)?.records)
 }
 
 #[cfg(test)]
@@ -272,7 +469,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/launch.journal");
         {
-            let mut j = FileJournal::open(&path).unwrap();
+            let mut j = FileJournal::open(&path).unwrap().journal;
             j.append(&rec(Event::ItemDone {
                 item: "a".into(),
                 auto: false,
@@ -302,13 +499,72 @@ mod tests {
         );
     }
 
+    fn note(text: &str) -> Record {
+        rec(Event::Note { text: text.into() })
+    }
+
+    #[test]
+    fn a_torn_tail_is_moved_aside_before_the_next_append_and_never_bricks_a_start() {
+        // Before: the reader skipped the torn tail, the next append landed on it, and the
+        // next start failed with "unreadable journal record".
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("launch.journal");
+        {
+            let mut j = FileJournal::open(&path).unwrap().journal;
+            j.append(&note("one")).unwrap();
+        }
+        // A full disk cut the next record short.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"ts":"2026-12-01T16:00:00Z","operator":"jane","type":"no"#)
+            .unwrap();
+        drop(f);
+        let opened = FileJournal::open(&path).unwrap();
+        let repair = opened.repaired.clone().expect("repaired");
+        assert_eq!(repair.line, 2);
+        assert!(repair.to_string().contains("cut short"), "{repair}");
+        let torn = fs::read_to_string(&repair.moved_to).unwrap();
+        assert!(torn.ends_with(r#""type":"no"#), "{torn}");
+        let mut j = opened.journal;
+        j.append(&note("two")).unwrap();
+        drop(j);
+        // The next start reads both, and so does a report.
+        let again = FileJournal::open(&path).unwrap();
+        assert!(again.repaired.is_none());
+        assert_eq!(again.past, vec![note("one"), note("two")]);
+        assert_eq!(read(&path).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_tail_torn_inside_a_multibyte_character_is_repaired_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        {
+            let mut j = FileJournal::open(&path).unwrap().journal;
+            j.append(&note("état")).unwrap();
+        }
+        let full = serde_json::to_string(&note("déjà vu")).unwrap();
+        let cut = full.find('é').unwrap() + 1; // half of a two-byte character
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&full.as_bytes()[..cut]).unwrap();
+        drop(f);
+        // A read-only reader (report, score) leaves it out instead of failing on UTF-8.
+        assert_eq!(read(&path).unwrap(), vec![note("état")]);
+        let opened = FileJournal::open(&path).unwrap();
+        assert_eq!(opened.repaired.unwrap().line, 2);
+        assert_eq!(opened.past, vec![note("état")]);
+        // Invalid UTF-8 before the last line is corruption, named with its line.
+        fs::write(&path, b"\xff\xfe\n{}\n").unwrap();
+        let err = read(&path).unwrap_err().to_string();
+        assert!(err.contains(":1: unreadable record: not UTF-8"), "{err}");
+    }
+
     #[test]
     fn a_corrupt_middle_line_is_reported_with_its_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         fs::write(&path, "garbage\n{}\n").unwrap();
         let err = read(&path).unwrap_err().to_string();
-        assert!(err.contains(":1: unreadable"), "{err}");
+        assert!(err.contains(":1: unreadable record"), "{err}");
     }
 
     #[test]
@@ -317,6 +573,12 @@ mod tests {
         let path = dir.path().join("j");
         let _first = FileJournal::open(&path).unwrap();
         let err = FileJournal::open(&path).unwrap_err().to_string();
+        assert!(err.contains("in use"), "{err}");
+        // Rotation is under the same lock: a second session cannot move the first one's live
+        // journal aside.
+        let err = FileJournal::open_rotating(&path, Utc::now(), |_| Ok(true))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("in use"), "{err}");
     }
 

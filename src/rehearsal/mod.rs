@@ -8,9 +8,8 @@ mod tests;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
-use chrono::{DateTime, Utc};
 
-use crate::journal::{self, Event};
+use crate::journal::{Event, Record};
 
 /// `.tminus/<runbook stem>.rehearsal.journal`: never the real event's journal.
 pub fn default_journal(runbook: &Path) -> PathBuf {
@@ -21,15 +20,11 @@ pub fn default_journal(runbook: &Path) -> PathBuf {
     PathBuf::from(".tminus").join(format!("{stem}.rehearsal.journal"))
 }
 
-/// Makes `path` ready for a new rehearsal: each game day starts from an empty journal, so an
-/// earlier one is moved aside (`<name>.<wall time>.journal`, kept for its score), and a journal
-/// that holds a real session is refused rather than mixed with a game. Returns where an earlier
-/// rehearsal went, if anywhere.
-pub fn prepare_journal(path: &Path, now: DateTime<Utc>) -> Result<Option<PathBuf>> {
-    let past = journal::read(path)?;
-    if past.is_empty() {
-        return Ok(None);
-    }
+/// Whether a journal's records are a rehearsal to move aside before a new one: each game day
+/// starts from an empty journal (an earlier one is kept, for its score), and a journal that
+/// holds a real session is refused rather than mixed with a game. For
+/// `FileJournal::open_rotating`, which does it under the journal's lock.
+pub fn rotate_journal(past: &[Record]) -> Result<bool> {
     let real = past.iter().any(|r| {
         matches!(
             r.event,
@@ -41,19 +36,10 @@ pub fn prepare_journal(path: &Path, now: DateTime<Utc>) -> Result<Option<PathBuf
     });
     if real {
         bail!(
-            "{} holds a real session, not a rehearsal; give the rehearsal its own journal (the default is .tminus/<runbook>.rehearsal.journal)",
-            path.display()
+            "this journal holds a real session, not a rehearsal; give the rehearsal its own journal (the default is .tminus/<runbook>.rehearsal.journal)"
         );
     }
-    let aside = path.with_extension(format!("{}.journal", now.format("%Y%m%dT%H%M%S")));
-    std::fs::rename(path, &aside).map_err(|e| {
-        anyhow::anyhow!(
-            "moving the previous rehearsal {} aside to {}: {e}",
-            path.display(),
-            aside.display()
-        )
-    })?;
-    Ok(Some(aside))
+    Ok(true)
 }
 
 /// `--speed`: a number of times real time, above 0 and at most `clock::MAX_SPEED`.
@@ -76,7 +62,8 @@ pub fn parse_speed(s: &str) -> std::result::Result<f64, String> {
 #[cfg(test)]
 mod unit_tests {
     use super::*;
-    use crate::journal::{FileJournal, JournalSink, Record};
+    use crate::journal::{self, FileJournal, JournalSink, Opened};
+    use chrono::{DateTime, Utc};
 
     fn started(rehearsal: bool) -> Record {
         Record {
@@ -107,6 +94,10 @@ mod unit_tests {
         );
     }
 
+    fn open(path: &std::path::Path, now: DateTime<Utc>) -> anyhow::Result<Opened> {
+        FileJournal::open_rotating(path, now, rotate_journal)
+    }
+
     #[test]
     fn an_earlier_rehearsal_is_set_aside_and_a_real_journal_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -114,27 +105,42 @@ mod unit_tests {
             .unwrap()
             .to_utc();
         let path = dir.path().join("web.rehearsal.journal");
-        assert_eq!(prepare_journal(&path, now).unwrap(), None);
-        {
-            let mut j = FileJournal::open(&path).unwrap();
-            j.append(&started(true)).unwrap();
-        }
-        let aside = prepare_journal(&path, now).unwrap().unwrap();
+        let mut first = open(&path, now).unwrap();
+        assert_eq!(first.set_aside, None);
+        first.journal.append(&started(true)).unwrap();
+        // While the first rehearsal runs, a second one on the same journal is refused: it
+        // must not move the first one's live journal aside.
+        let err = open(&path, now).unwrap_err().to_string();
+        assert!(err.contains("in use"), "{err}");
+        assert_eq!(journal::read(&path).unwrap().len(), 1);
+        drop(first);
+        let second = open(&path, now).unwrap();
+        let aside = second.set_aside.clone().unwrap();
         assert_eq!(
             aside,
             dir.path().join("web.rehearsal.20261125T030405.journal")
         );
-        assert!(!path.exists());
+        assert!(second.past.is_empty());
+        assert_eq!(journal::read(&aside).unwrap().len(), 1);
+        // Two rotations within one second keep both earlier journals.
+        let mut second = second;
+        second.journal.append(&started(true)).unwrap();
+        drop(second);
+        let third = open(&path, now).unwrap();
+        assert_eq!(
+            third.set_aside.unwrap(),
+            dir.path().join("web.rehearsal.20261125T030405-2.journal")
+        );
         assert_eq!(journal::read(&aside).unwrap().len(), 1);
 
         let real = dir.path().join("launch.journal");
         {
-            let mut j = FileJournal::open(&real).unwrap();
-            j.append(&started(false)).unwrap();
+            let mut o = FileJournal::open(&real).unwrap();
+            o.journal.append(&started(false)).unwrap();
         }
-        let err = prepare_journal(&real, now).unwrap_err().to_string();
+        let err = open(&real, now).unwrap_err().to_string();
         assert!(err.contains("holds a real session"), "{err}");
-        assert!(real.exists());
+        assert_eq!(journal::read(&real).unwrap().len(), 1);
     }
 
     #[test]
