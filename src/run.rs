@@ -222,7 +222,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         bail!("cannot write the journal: {why}");
     }
     for text in notices {
-        app.act(Event::Note { text: text.clone() });
+        app.observe(Event::Note { text: text.clone() });
         app.ui.flash = Some((text, clock.now()));
     }
 
@@ -327,6 +327,16 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
     }
     drop(guard);
     let ended_at = clock.now();
+    // Events the journal could not take: one last try, and say so if they are still unsaved.
+    app.update(ended_at, Msg::Tick);
+    if !app.unsaved.is_empty() || app.unsaved_dropped > 0 {
+        eprintln!(
+            "tminus: {} event(s) could not be written to the journal {} ({} dropped earlier): the screen showed them, the journal does not have them",
+            app.unsaved.len(),
+            app.journal_location(),
+            app.unsaved_dropped
+        );
+    }
     if mode == Mode::Rehearsal {
         // The score needs to know where the game stopped; a failed write only costs that.
         app.update(ended_at, Msg::Tick);

@@ -410,6 +410,11 @@ pub struct App {
     pub(crate) last_phase_journalled: Option<String>,
     /// Records journalled by this session and not yet taken by the event loop (for notify).
     pub(crate) outbox: Vec<Record>,
+    /// Observed events applied but not yet in the journal (it could not be written), oldest
+    /// first; retried on every update.
+    pub unsaved: VecDeque<Record>,
+    /// Waiting events dropped because the journal failed for too long (`UNSAVED_KEPT`).
+    pub unsaved_dropped: usize,
     /// Commands for the event loop (AWS writes), taken with `take_commands`.
     pub(crate) commands: Vec<Command>,
     /// Rehearsal fault notices already journalled: (fault id, began), so none is written twice.

@@ -744,6 +744,55 @@ fn a_quota_aws_will_not_raise_gets_no_increase_dialog() {
 }
 
 #[test]
+fn an_alert_the_journal_cannot_take_is_still_shown_paged_and_saved_later() {
+    // Before: a CRIT value with a full disk gave no alert, no escalation, no notification.
+    let j = SharedJournal::default();
+    let at = t0() + Duration::minutes(10);
+    let mut app = app_at(at, j.clone(), vec![]);
+    tick_every_item(&mut app);
+    app.take_outbox();
+    j.0.borrow_mut().fail = true;
+    for m in 0..2 {
+        let t = at + Duration::minutes(m);
+        app.update(t, samples(0, t, 950.0));
+    }
+    let open: Vec<AlertKey> = app.open_alerts().map(|a| a.key.clone()).collect();
+    assert!(open.contains(&AlertKey::Metric("p99".into())), "{open:?}");
+    assert!(app.top_alert().unwrap().level.is_some(), "it escalates too");
+    let outbox = app.take_outbox();
+    assert!(
+        outbox
+            .iter()
+            .any(|r| matches!(r.event, Event::AlertOpened { .. })),
+        "the notify command still gets it"
+    );
+    assert!(!app.unsaved.is_empty());
+    assert!(
+        !j.events()
+            .iter()
+            .any(|e| matches!(e, Event::AlertOpened { .. }))
+    );
+    // An operator action meanwhile is refused: the journal must keep the order of events.
+    assert!(!app.act(Event::Note {
+        text: "disk full?".into()
+    }));
+    // The disk has room again: the next update writes everything waiting, in order.
+    j.0.borrow_mut().fail = false;
+    app.update(at + Duration::minutes(3), Msg::Tick);
+    assert!(app.unsaved.is_empty());
+    let kinds: Vec<&str> = j
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::AlertOpened { .. } => Some("open"),
+            Event::AlertEscalated { .. } => Some("escalate"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["open", "escalate"]);
+}
+
+#[test]
 fn quitting_with_open_alerts_asks_first() {
     let j = SharedJournal::default();
     let at = t0() - Duration::minutes(20);

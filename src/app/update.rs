@@ -16,6 +16,8 @@ use crate::source::{AlarmState, Sample, Update};
 
 /// Closed alerts kept for the screen; the journal keeps them all.
 const CLOSED_ALERTS_KEPT: usize = 100;
+/// Observed events kept in memory while the journal cannot be written.
+const UNSAVED_KEPT: usize = 10_000;
 /// Quota usage points kept for the time-to-exhaustion forecast.
 const QUOTA_HISTORY: usize = 60;
 /// Quota headroom alerts: low headroom must hold in two of three readings, and the alert
@@ -183,6 +185,8 @@ impl App {
             verify: Vec::new(),
             last_phase_journalled: None,
             outbox: Vec::new(),
+            unsaved: VecDeque::new(),
+            unsaved_dropped: 0,
             commands: Vec::new(),
             faults_journalled: Default::default(),
         };
@@ -262,6 +266,9 @@ impl App {
     pub fn update(&mut self, now: DateTime<Utc>, msg: Msg) {
         let second_changed = now.timestamp() != self.now.timestamp();
         self.now = now;
+        if !self.unsaved.is_empty() && self.flush_unsaved().is_ok() {
+            self.flash("journal writable again: every waiting event saved".into());
+        }
         match msg {
             Msg::Tick => {
                 if second_changed {
@@ -289,7 +296,7 @@ impl App {
             if let Some(p) = phase {
                 let name = self.runbook.phases[p].name.clone();
                 if self.last_phase_journalled.as_deref() != Some(name.as_str()) {
-                    self.act(Event::PhaseEntered { phase: name });
+                    self.observe(Event::PhaseEntered { phase: name });
                 }
             }
         }
@@ -364,7 +371,7 @@ impl App {
             }
         }
         for e in escalations {
-            self.act(e);
+            self.observe(e);
         }
     }
 
@@ -382,7 +389,7 @@ impl App {
                 .iter()
                 .any(|a| a.is_open() && a.key == key && a.flaps < alerts::FLAPPING_AFTER);
         if newly_flapping {
-            self.act(Event::AlertFlapping {
+            self.observe(Event::AlertFlapping {
                 key,
                 flaps: episode.flaps,
             });
@@ -409,19 +416,23 @@ impl App {
             _ => None,
         };
         if let Some(e) = event {
-            self.act(e);
+            self.observe(e);
         }
     }
 
-    /// Journals `event` and, only once it is durably written, applies it. On a failed write the
-    /// action is refused and the operator told why.
+    /// An operator's action: journalled and, only once it is durably written, applied. On a
+    /// failed write the action is refused and the operator told why (typed text is kept).
+    /// Records still waiting to be saved go first, so the journal keeps the order of events.
     pub fn act(&mut self, event: Event) -> bool {
         let record = Record {
             ts: self.now,
             operator: self.operator.clone(),
             event,
         };
-        match self.journal.append(&record) {
+        let written = self
+            .flush_unsaved()
+            .and_then(|()| self.journal.append(&record));
+        match written {
             Ok(()) => {
                 self.apply(&record);
                 self.outbox.push(record);
@@ -432,6 +443,46 @@ impl App {
                 false
             }
         }
+    }
+
+    /// Something the war room observed (an alert opening, escalating or closing, a phase, a
+    /// check verified by data): it happened whether or not the disk takes it. Applied and sent
+    /// on (the notify command still pages) at once; when the journal cannot be written it
+    /// waits in `unsaved`, shown as NOT SAVED, and is written, in order, as soon as it can be.
+    pub fn observe(&mut self, event: Event) {
+        let record = Record {
+            ts: self.now,
+            operator: self.operator.clone(),
+            event,
+        };
+        let written = self
+            .flush_unsaved()
+            .and_then(|()| self.journal.append(&record));
+        if let Err(e) = written {
+            if self.unsaved.len() >= UNSAVED_KEPT {
+                // A journal that has failed for this long: the oldest waiting record is lost;
+                // say so rather than grow without bound.
+                self.unsaved.pop_front();
+                self.unsaved_dropped += 1;
+            }
+            self.unsaved.push_back(record.clone());
+            self.flash(format!(
+                "NOT SAVED: {} event(s) waiting for the journal: {e:#}",
+                self.unsaved.len()
+            ));
+        }
+        self.apply(&record);
+        self.outbox.push(record);
+    }
+
+    /// Writes the records waiting for the journal, oldest first, stopping at the first failure.
+    fn flush_unsaved(&mut self) -> anyhow::Result<()> {
+        while let Some(r) = self.unsaved.front() {
+            self.journal.append(r)?;
+            self.unsaved.pop_front();
+            self.dirty = true;
+        }
+        Ok(())
     }
 
     fn flash(&mut self, text: String) {
@@ -643,7 +694,7 @@ impl App {
                     .is_none_or(|r| r.1 != status);
                 if changed {
                     let code = q.code.clone();
-                    self.act(Event::QuotaRequestStatus {
+                    self.observe(Event::QuotaRequestStatus {
                         code,
                         status,
                         request_id,
@@ -691,7 +742,7 @@ impl App {
                         at: n.at,
                     }
                 };
-                self.act(event);
+                self.observe(event);
             }
             Update::Health { source, error, at } => {
                 let h = self.sources.entry(source).or_default();
@@ -818,7 +869,7 @@ impl App {
             })
             .collect();
         for item in ticks {
-            self.act(Event::ItemDone { item, auto: true });
+            self.observe(Event::ItemDone { item, auto: true });
         }
     }
 

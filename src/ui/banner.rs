@@ -47,6 +47,12 @@ pub fn line<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
             sev_style,
         ));
     }
+    if !app.unsaved.is_empty() {
+        tail.push(Span::styled(
+            format!(" · NOT SAVED ({} waiting)", app.unsaved.len()),
+            theme.crit().add_modifier(Modifier::BOLD),
+        ));
+    }
     if alert.flaps >= crate::app::alerts::FLAPPING_AFTER {
         tail.push(Span::styled(
             format!(" · flapping ({} returns)", alert.flaps),
