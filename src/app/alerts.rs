@@ -67,6 +67,11 @@ pub struct Alert {
     /// The signal cleared and breached again while the alert was open, this many times: the
     /// alert stayed one episode instead of opening again each time.
     pub flaps: u32,
+    /// The most severe it has been.
+    pub worst: Severity,
+    /// When it fired: opened, changed severity, or started flapping (the game-day score counts
+    /// any of them as detecting a fault).
+    pub fired: Vec<DateTime<Utc>>,
 }
 
 impl Alert {

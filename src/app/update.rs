@@ -8,7 +8,7 @@ use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use super::alerts::{self, Alert, AlertKey, Severity};
+use super::alerts::{self, AlertKey, Severity};
 use super::state::*;
 use crate::journal::{Event, JournalSink, Record};
 use crate::runbook::model::Runbook;
@@ -526,53 +526,13 @@ impl App {
             Event::ItemSkipped { item, reason } => {
                 self.set_item(item, ItemStatus::Skipped, Some(reason.clone()), r, false)
             }
-            Event::AlertOpened {
-                key,
-                severity,
-                message,
-            } => {
-                // A journal cut short by a crash may hold an open alert already: replace it.
-                self.alerts.retain(|a| !(a.is_open() && &a.key == key));
-                self.alerts.push(Alert {
-                    key: key.clone(),
-                    severity: *severity,
-                    message: message.clone(),
-                    opened_at: r.ts,
-                    acked: None,
-                    level: None,
-                    closed_at: None,
-                    flaps: 0,
-                });
-            }
-            Event::AlertSeverity {
-                key,
-                severity,
-                message,
-            } => {
-                if let Some(a) = self.open_alert_mut(key) {
-                    a.severity = *severity;
-                    a.message = message.clone();
-                }
-            }
-            Event::AlertFlapping { key, flaps } => {
-                if let Some(a) = self.open_alert_mut(key) {
-                    a.flaps = *flaps;
-                }
-            }
-            Event::AlertEscalated { key, level, .. } => {
-                if let Some(a) = self.open_alert_mut(key) {
-                    a.level = Some(*level);
-                }
-            }
-            Event::AlertAcknowledged { key } => {
-                if let Some(a) = self.open_alert_mut(key) {
-                    a.acked = Some((r.operator.clone(), r.ts));
-                }
-            }
-            Event::AlertClosed { key } => {
-                if let Some(a) = self.open_alert_mut(key) {
-                    a.closed_at = Some(r.ts);
-                }
+            Event::AlertOpened { .. }
+            | Event::AlertSeverity { .. }
+            | Event::AlertFlapping { .. }
+            | Event::AlertEscalated { .. }
+            | Event::AlertAcknowledged { .. }
+            | Event::AlertClosed { .. } => {
+                crate::journal::fold_alert(&mut self.alerts, r);
                 let closed = self.alerts.iter().filter(|a| !a.is_open()).count();
                 if closed > CLOSED_ALERTS_KEPT
                     && let Some(i) = self.alerts.iter().position(|a| !a.is_open())
@@ -585,12 +545,6 @@ impl App {
             self.timeline.pop_front();
         }
         self.timeline.push_back(r.clone());
-    }
-
-    fn open_alert_mut(&mut self, key: &AlertKey) -> Option<&mut Alert> {
-        self.alerts
-            .iter_mut()
-            .find(|a| a.is_open() && &a.key == key)
     }
 
     fn set_item(

@@ -138,6 +138,87 @@ pub enum Event {
     },
 }
 
+/// Folds one journal record into the alert episodes, oldest first: the one rule the war room
+/// (live and on restart), `report` and the game-day score share. An `alert_opened` for a key
+/// already open (a journal cut short by a crash between the two) closes the earlier episode
+/// where the new one opens. Returns whether the record was about an alert.
+pub fn fold_alert(alerts: &mut Vec<crate::app::alerts::Alert>, r: &Record) -> bool {
+    use crate::app::alerts::Alert;
+    let open = |alerts: &mut Vec<Alert>, key: &AlertKey| {
+        alerts.iter().rposition(|a| a.is_open() && &a.key == key)
+    };
+    match &r.event {
+        Event::AlertOpened {
+            key,
+            severity,
+            message,
+        } => {
+            if let Some(i) = open(alerts, key) {
+                alerts[i].closed_at = Some(r.ts);
+            }
+            alerts.push(Alert {
+                key: key.clone(),
+                severity: *severity,
+                message: message.clone(),
+                opened_at: r.ts,
+                acked: None,
+                level: None,
+                closed_at: None,
+                flaps: 0,
+                worst: *severity,
+                fired: vec![r.ts],
+            });
+        }
+        Event::AlertSeverity {
+            key,
+            severity,
+            message,
+        } => {
+            if let Some(i) = open(alerts, key) {
+                let a = &mut alerts[i];
+                a.severity = *severity;
+                a.worst = a.worst.max(*severity);
+                a.message = message.clone();
+                a.fired.push(r.ts);
+            }
+        }
+        Event::AlertFlapping { key, flaps } => {
+            if let Some(i) = open(alerts, key) {
+                alerts[i].flaps = *flaps;
+                alerts[i].fired.push(r.ts);
+            }
+        }
+        Event::AlertEscalated { key, level, .. } => {
+            if let Some(i) = open(alerts, key) {
+                alerts[i].level = alerts[i].level.max(Some(*level));
+            }
+        }
+        Event::AlertAcknowledged { key } => {
+            if let Some(i) = open(alerts, key) {
+                alerts[i]
+                    .acked
+                    .get_or_insert_with(|| (r.operator.clone(), r.ts));
+            }
+        }
+        Event::AlertClosed { key } => {
+            if let Some(i) = open(alerts, key) {
+                alerts[i].closed_at = Some(r.ts);
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Every alert episode of `records`, in the order they opened.
+pub fn alert_episodes(records: &[Record]) -> Vec<crate::app::alerts::Alert> {
+    let mut alerts = Vec::new();
+    for r in records {
+        fold_alert(&mut alerts, r);
+    }
+    alerts
+}
+
 /// Where journal records go. The file journal is the real one; tests may use memory.
 pub trait JournalSink {
     /// Durably appends `record`; only after `Ok` may the app treat it as done.

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app::alerts::AlertKey;
+use crate::app::alerts::{Alert, AlertKey};
 use crate::journal::{Event, Record};
 use crate::runbook::model::Runbook;
 use crate::time::{Span, TOffset};
@@ -75,18 +75,6 @@ pub struct ItemScore {
     pub outcome: Outcome,
 }
 
-/// One alert from open to close.
-#[derive(Debug, Clone)]
-struct Episode {
-    key: AlertKey,
-    opened: DateTime<Utc>,
-    /// Opened or raised to a higher severity: either counts as the alert firing.
-    fired: Vec<DateTime<Utc>>,
-    acked: Option<DateTime<Utc>>,
-    closed: Option<DateTime<Utc>>,
-    level: Option<usize>,
-}
-
 /// The records of the last session in a journal: from its last `SessionStarted` on.
 pub fn last_session(records: &[Record]) -> &[Record] {
     let start = records
@@ -117,7 +105,8 @@ pub fn score(runbook: &Runbook, records: &[Record]) -> Score {
         .map(|r| r.ts)
         .unwrap_or(started);
 
-    let episodes = episodes(records);
+    // The journal's alert episodes: the fold the war room and the report use too.
+    let episodes = crate::journal::alert_episodes(records);
     let notes: Vec<(DateTime<Utc>, String, String)> = records
         .iter()
         .filter_map(|r| match &r.event {
@@ -197,14 +186,14 @@ pub fn score(runbook: &Runbook, records: &[Record]) -> Score {
             .map(|(t, how)| (secs(t), how));
         let acked = mine
             .iter()
-            .filter_map(|&i| episodes[i].acked)
+            .filter_map(|&i| episodes[i].acked.as_ref().map(|(_, t)| *t))
             .min()
             .map(secs);
-        let resolved = if mine.is_empty() || mine.iter().any(|&i| episodes[i].closed.is_none()) {
+        let resolved = if mine.is_empty() || mine.iter().any(|&i| episodes[i].closed_at.is_none()) {
             None
         } else {
             mine.iter()
-                .filter_map(|&i| episodes[i].closed)
+                .filter_map(|&i| episodes[i].closed_at)
                 .max()
                 .map(secs)
         };
@@ -282,7 +271,7 @@ struct Injected<'a> {
 /// include the alert's and that it fired during or within the grace period after. When several
 /// qualify (overlapping faults on related metrics), one active when it fired wins over one in
 /// its grace period, then the one that began last: the likeliest cause.
-fn assign(episodes: &[Episode], faults: &[Injected<'_>]) -> Vec<Option<usize>> {
+fn assign(episodes: &[Alert], faults: &[Injected<'_>]) -> Vec<Option<usize>> {
     episodes
         .iter()
         .map(|e| {
@@ -332,57 +321,6 @@ fn note_words(runbook: &Runbook, target: &str, affects: &[AlertKey]) -> Vec<Stri
     }
     words.retain(|w| !w.trim().is_empty());
     words
-}
-
-fn episodes(records: &[Record]) -> Vec<Episode> {
-    let mut out: Vec<Episode> = Vec::new();
-    let open = |out: &mut Vec<Episode>, key: &AlertKey| {
-        out.iter()
-            .rposition(|e| &e.key == key && e.closed.is_none())
-    };
-    for r in records {
-        match &r.event {
-            Event::AlertOpened { key, .. } => {
-                // A replayed crash may leave one open: close it where the new one opens.
-                if let Some(i) = open(&mut out, key) {
-                    out[i].closed = Some(r.ts);
-                }
-                out.push(Episode {
-                    key: key.clone(),
-                    opened: r.ts,
-                    fired: vec![r.ts],
-                    acked: None,
-                    closed: None,
-                    level: None,
-                });
-            }
-            // A change of severity, or a breach coming back while the alert was clearing
-            // (flapping), is the alert firing again.
-            Event::AlertSeverity { key, .. } | Event::AlertFlapping { key, .. } => {
-                if let Some(i) = open(&mut out, key) {
-                    out[i].fired.push(r.ts);
-                }
-            }
-            Event::AlertAcknowledged { key } => {
-                if let Some(i) = open(&mut out, key) {
-                    out[i].acked.get_or_insert(r.ts);
-                }
-            }
-            Event::AlertEscalated { key, level, .. } => {
-                if let Some(i) = open(&mut out, key) {
-                    out[i].level = out[i].level.max(Some(*level));
-                }
-            }
-            Event::AlertClosed { key } => {
-                if let Some(i) = open(&mut out, key) {
-                    out[i].closed = Some(r.ts);
-                }
-            }
-            _ => {}
-        }
-    }
-    out.sort_by_key(|e| e.opened);
-    out
 }
 
 fn items(

@@ -124,54 +124,29 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
         })
         .collect();
 
-    // Alerts from open to close.
-    let mut alerts: Vec<AlertRow> = Vec::new();
-    let mut open: BTreeMap<AlertKey, usize> = BTreeMap::new();
+    // Alerts from open to close: the journal's one episode fold, as the war room and the
+    // score read them.
+    let episodes = crate::journal::alert_episodes(session);
     let mut breaches: BTreeMap<AlertKey, usize> = BTreeMap::new();
-    for r in session {
-        match &r.event {
-            Event::AlertOpened {
-                key,
-                severity,
-                message,
-            } => {
-                *breaches.entry(key.clone()).or_default() += 1;
-                open.insert(key.clone(), alerts.len());
-                alerts.push(AlertRow {
-                    what: key_label(runbook, key),
-                    worst: *severity,
-                    opened: r.ts,
-                    acked_after: None,
-                    acked_by: None,
-                    closed_after: None,
-                    level: None,
-                    message: message.clone(),
-                });
-            }
-            Event::AlertSeverity { key, severity, .. } => {
-                if let Some(a) = open.get(key).map(|&i| &mut alerts[i]) {
-                    a.worst = a.worst.max(*severity);
-                }
-            }
-            Event::AlertEscalated { key, level, .. } => {
-                if let Some(a) = open.get(key).map(|&i| &mut alerts[i]) {
-                    a.level = Some(a.level.unwrap_or(0).max(level + 1));
-                }
-            }
-            Event::AlertAcknowledged { key } => {
-                if let Some(a) = open.get(key).map(|&i| &mut alerts[i]) {
-                    a.acked_after = Some((r.ts - a.opened).num_seconds());
-                    a.acked_by = Some(r.operator.clone());
-                }
-            }
-            Event::AlertClosed { key } => {
-                if let Some(i) = open.remove(key) {
-                    alerts[i].closed_after = Some((r.ts - alerts[i].opened).num_seconds());
-                }
-            }
-            _ => {}
-        }
+    for e in &episodes {
+        *breaches.entry(e.key.clone()).or_default() += 1;
     }
+    let alerts: Vec<AlertRow> = episodes
+        .iter()
+        .map(|e| AlertRow {
+            what: key_label(runbook, &e.key),
+            worst: e.worst,
+            opened: e.opened_at,
+            acked_after: e
+                .acked
+                .as_ref()
+                .map(|(_, t)| (*t - e.opened_at).num_seconds()),
+            acked_by: e.acked.as_ref().map(|(who, _)| who.clone()),
+            closed_after: e.closed_at.map(|t| (t - e.opened_at).num_seconds()),
+            level: e.level.map(|l| l + 1),
+            message: e.message.clone(),
+        })
+        .collect();
 
     let timeline = session
         .iter()

@@ -275,3 +275,70 @@ fn without_a_recording_the_review_says_so() {
     );
     assert_eq!(html::render(&r).matches("<svg").count(), 0);
 }
+
+#[test]
+fn the_war_room_the_report_and_the_score_agree_on_an_alert_reopened_after_a_crash() {
+    // A journal cut short by a crash: the alert opened, the war room died before closing it,
+    // and the restarted one opened it again. Before, the war room replaced the first, the
+    // score closed it where the second opened, and the report left it "still open".
+    let (rb, mut records, _) = fixture();
+    let key = AlertKey::Metric("hosts".into());
+    let opened = |at| {
+        rec(
+            at,
+            "jane",
+            Event::AlertOpened {
+                key: key.clone(),
+                severity: Severity::Warn,
+                message: "hosts 8".into(),
+            },
+        )
+    };
+    records.push(opened(400));
+    records.push(opened(460));
+    records.push(rec(520, "jane", Event::AlertClosed { key: key.clone() }));
+    let shared: Vec<(i64, Option<i64>)> = crate::journal::alert_episodes(&records)
+        .iter()
+        .filter(|a| a.key == key)
+        .map(|a| {
+            (
+                (a.opened_at - t(0)).num_seconds(),
+                a.closed_at.map(|c| (c - a.opened_at).num_seconds()),
+            )
+        })
+        .collect();
+    assert_eq!(shared, [(400, Some(60)), (460, Some(60))]);
+    let report = build(&rb, &records, None);
+    let rows: Vec<(i64, Option<i64>)> = report
+        .alerts
+        .iter()
+        .filter(|a| a.what == "Healthy hosts")
+        .map(|a| ((a.opened - t(0)).num_seconds(), a.closed_after))
+        .collect();
+    assert_eq!(rows, shared, "the report reads the same episodes");
+    // The war room, restarted on this journal, shows nothing open for it either.
+    let app = crate::app::App::new(
+        rb.clone(),
+        crate::app::update::AppOptions {
+            runbook_path: "r.yaml".into(),
+            t0: t(0),
+            operator: "jane".into(),
+            mode: crate::app::Mode::Live,
+        },
+        t(600),
+        Box::new(crate::journal::MemoryJournal::default()),
+        records.clone(),
+    );
+    let in_app: Vec<(i64, Option<i64>)> = app
+        .alerts
+        .iter()
+        .filter(|a| a.key == key)
+        .map(|a| {
+            (
+                (a.opened_at - t(0)).num_seconds(),
+                a.closed_at.map(|c| (c - a.opened_at).num_seconds()),
+            )
+        })
+        .collect();
+    assert_eq!(in_app, shared);
+}
