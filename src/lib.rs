@@ -22,3 +22,4 @@ pub mod theme;
 pub mod time;
 pub mod tui;
 pub mod ui;
+pub mod vocab;

@@ -1,84 +1,11 @@
 //! Alert rules and escalation, as plain functions over values and times.
 
 use std::collections::VecDeque;
-use std::fmt;
-
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::runbook::model::{Direction, EscalationLevel};
+use chrono::{DateTime, Utc};
 
-/// What an alert is about. One open alert per key at a time.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
-pub enum AlertKey {
-    Metric(String),
-    Quota(String),
-    Alarm(String),
-    /// One overdue item, by id: journals written before overdue items were rolled up per
-    /// checklist. Read, never opened any more.
-    Overdue(String),
-    /// The overdue items of one checklist, by the checklist's name: one alert however many.
-    Checklist(String),
-    /// A data source failing for a while: the war room is blind to what it feeds.
-    Source(String),
-}
-
-impl fmt::Display for AlertKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AlertKey::Metric(id) => write!(f, "metric {id}"),
-            AlertKey::Quota(code) => write!(f, "quota {code}"),
-            AlertKey::Alarm(name) => write!(f, "alarm {name}"),
-            AlertKey::Overdue(item) => write!(f, "overdue {item}"),
-            AlertKey::Checklist(name) => write!(f, "overdue in {name}"),
-            AlertKey::Source(name) => write!(f, "source {name}"),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Warn,
-    Crit,
-}
-
-impl Severity {
-    pub fn label(self) -> &'static str {
-        match self {
-            Severity::Warn => "WARN",
-            Severity::Crit => "CRIT",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Alert {
-    pub key: AlertKey,
-    pub severity: Severity,
-    pub message: String,
-    pub opened_at: DateTime<Utc>,
-    /// Who acknowledged it and when; an acknowledged alert stops escalating.
-    pub acked: Option<(String, DateTime<Utc>)>,
-    /// Index into the runbook's escalation levels of the highest level reached, if any.
-    pub level: Option<usize>,
-    pub closed_at: Option<DateTime<Utc>>,
-    /// The signal cleared and breached again while the alert was open, this many times: the
-    /// alert stayed one episode instead of opening again each time.
-    pub flaps: u32,
-    /// The most severe it has been.
-    pub worst: Severity,
-    /// When it fired: opened, changed severity, or started flapping (the game-day score counts
-    /// any of them as detecting a fault).
-    pub fired: Vec<DateTime<Utc>>,
-}
-
-impl Alert {
-    pub fn is_open(&self) -> bool {
-        self.closed_at.is_none()
-    }
-}
+pub use crate::vocab::{Alert, AlertKey, Severity};
 
 /// Share of a threshold that a value must move back past before an alert closes, so a value
 /// hovering at the threshold does not open and close an alert every sample.

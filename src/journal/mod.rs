@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::app::alerts::{AlertKey, Severity};
+use crate::vocab::{AlertKey, Severity};
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -142,8 +142,8 @@ pub enum Event {
 /// (live and on restart), `report` and the game-day score share. An `alert_opened` for a key
 /// already open (a journal cut short by a crash between the two) closes the earlier episode
 /// where the new one opens. Returns whether the record was about an alert.
-pub fn fold_alert(alerts: &mut Vec<crate::app::alerts::Alert>, r: &Record) -> bool {
-    use crate::app::alerts::Alert;
+pub fn fold_alert(alerts: &mut Vec<crate::vocab::Alert>, r: &Record) -> bool {
+    use crate::vocab::Alert;
     let open = |alerts: &mut Vec<Alert>, key: &AlertKey| {
         alerts.iter().rposition(|a| a.is_open() && &a.key == key)
     };
@@ -211,7 +211,7 @@ pub fn fold_alert(alerts: &mut Vec<crate::app::alerts::Alert>, r: &Record) -> bo
 }
 
 /// Every alert episode of `records`, in the order they opened.
-pub fn alert_episodes(records: &[Record]) -> Vec<crate::app::alerts::Alert> {
+pub fn alert_episodes(records: &[Record]) -> Vec<crate::vocab::Alert> {
     let mut alerts = Vec::new();
     for r in records {
         fold_alert(&mut alerts, r);

@@ -13,31 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::Sender;
 
-/// One data point: when the value was measured (not when it was fetched) and the value.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Sample {
-    pub at: DateTime<Utc>,
-    pub value: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum AlarmState {
-    Ok,
-    Alarm,
-    #[serde(rename = "INSUFFICIENT_DATA")]
-    InsufficientData,
-}
-
-impl AlarmState {
-    pub fn label(self) -> &'static str {
-        match self {
-            AlarmState::Ok => "OK",
-            AlarmState::Alarm => "ALARM",
-            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
-        }
-    }
-}
+pub use crate::vocab::{AlarmState, Sample};
 
 /// What a source tells the app. Indices refer to the runbook's `metrics` and `quotas` lists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,7 +94,7 @@ pub struct FaultNotice {
     pub target: String,
     pub surprise: bool,
     /// Alerts it can open: an alert on one of these keys after it began counts as detecting it.
-    pub affects: Vec<crate::app::alerts::AlertKey>,
+    pub affects: Vec<crate::vocab::AlertKey>,
 }
 
 pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
