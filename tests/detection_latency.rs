@@ -128,7 +128,7 @@ fn observe(
             Box::new(MemoryJournal::default()),
             Vec::new(),
         );
-        let give_up = Instant::now()
+        let mut give_up = Instant::now()
             + Duration::from_secs((deciding_close - now + 4 * period + 60).max(0) as u64);
         let lat = AlertKey::Metric("lat".into());
         let orders = AlertKey::Metric("orders".into());
@@ -148,7 +148,8 @@ fn observe(
             app.update(at, Msg::Source(u));
             if latency.is_none() && app.open_alerts().any(|a| a.key == lat) {
                 latency = Some(at.timestamp_millis() as f64 / 1000.0 - deciding_close as f64);
-                break;
+                // The rest of the same refresh (the `orders` points of that call) still counts.
+                give_up = Instant::now() + Duration::from_secs(2);
             }
         }
         let false_alerts = app.alerts.iter().filter(|a| a.key == orders).count();
