@@ -196,7 +196,10 @@ pub fn simulator_notes(label: &str, text: &str, rb: &crate::runbook::Runbook) ->
     for u in &unkept {
         lines.push(format!("{}: note: {}", at(u.metric), u.reason));
     }
-    lines.iter().map(|l| crate::ui::text::plain(l)).collect()
+    lines
+        .iter()
+        .map(|l| crate::text::clean(l).into_owned())
+        .collect()
 }
 
 /// Theme or runbook; see the module documentation.

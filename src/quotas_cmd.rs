@@ -119,7 +119,7 @@ pub fn table(rows: &[Row]) -> String {
         .map(|c| {
             lines
                 .iter()
-                .map(|l| crate::ui::text::width(&l[c]))
+                .map(|l| crate::text::width(&l[c]))
                 .max()
                 .unwrap_or(0)
         })
@@ -134,7 +134,7 @@ pub fn table(rows: &[Row]) -> String {
                 if c == 7 {
                     s.clone()
                 } else {
-                    crate::ui::text::fit(s, *w)
+                    crate::text::fit(s, *w)
                 }
             })
             .collect();
