@@ -103,7 +103,8 @@ pub fn check_files(paths: &[PathBuf], out: &mut dyn Write) -> Summary {
                         Kind::Runbook => "runbook",
                         Kind::Theme => "theme",
                     };
-                    let _ = writeln!(out, "{}: ok ({what})", file.display());
+                    let name = file.display().to_string();
+                    let _ = writeln!(out, "{}: ok ({what})", crate::text::clean(&name));
                     summary.warnings += warnings.len();
                     for d in warnings {
                         let _ = writeln!(out, "{d}");

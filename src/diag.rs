@@ -65,9 +65,17 @@ impl fmt::Display for Diagnostic {
             Level::Error => "error",
             Level::Warning => "warning",
         };
-        write!(f, "{}: {level}: {}", self.location(), self.message)?;
+        // Messages quote the file (unknown keys, ids, values) and the label may come from a
+        // recording: whatever they hold prints as plain text on one line each.
+        let clean = crate::text::clean;
+        write!(
+            f,
+            "{}: {level}: {}",
+            clean(&self.location()),
+            clean(&self.message)
+        )?;
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", clean(hint))?;
         }
         Ok(())
     }

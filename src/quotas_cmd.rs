@@ -82,6 +82,8 @@ pub fn row(
     }
 }
 
+/// The rows as aligned columns. Every cell goes through `text` (cleaned, measured after
+/// cleaning), as does each error message: titles come from the runbook and errors from AWS.
 pub fn table(rows: &[Row]) -> String {
     let num = |v: Option<f64>| {
         v.map(crate::ui::format::value)
@@ -132,7 +134,7 @@ pub fn table(rows: &[Row]) -> String {
             .enumerate()
             .map(|(c, (s, w))| {
                 if c == 7 {
-                    s.clone()
+                    crate::text::clean(s).into_owned()
                 } else {
                     crate::text::fit(s, *w)
                 }
@@ -145,7 +147,7 @@ pub fn table(rows: &[Row]) -> String {
     let mut errors: Vec<&str> = rows.iter().filter_map(|r| r.error.as_deref()).collect();
     errors.dedup();
     for e in errors {
-        out.push_str(&format!("error: {e}\n"));
+        out.push_str(&format!("error: {}\n", crate::text::clean(e)));
     }
     out
 }
@@ -278,7 +280,11 @@ pub fn run(runbook: &Runbook, settings: AwsSettings, json: bool) -> Result<u8> {
         .context("starting the async runtime")?;
     let rows = rt.block_on(collect(runbook, settings, Utc::now()));
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        // The same JSON values, with what would act on a terminal written as \u escapes.
+        println!(
+            "{}",
+            crate::text::json(&serde_json::to_string_pretty(&rows)?)
+        );
     } else {
         print!("{}", table(&rows));
     }
