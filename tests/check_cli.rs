@@ -228,6 +228,30 @@ fn duplicate_id() {
     );
 }
 
+/// A key given twice is reported where it is given the second time (the line to delete), not
+/// at the start of its mapping.
+#[test]
+fn duplicate_key_at_its_second_occurrence() {
+    let out = fails_at(
+        "    crit: 500",
+        "    crit: 500\n    warn: 200",
+        14,
+        5,
+        "metrics[0]: duplicate field `warn`",
+    );
+    assert!(
+        out.contains("  hint: each key may appear only once"),
+        "{out}"
+    );
+    fails_at(
+        "  starts_at: 2026-12-01T17:00:00Z",
+        "  starts_at: 2026-12-01T17:00:00Z\n  name: Again",
+        4,
+        3,
+        "event: duplicate field `name`",
+    );
+}
+
 #[test]
 fn unknown_metric_reference() {
     let out = fails_at(

@@ -3,6 +3,7 @@
 //! values it produces, so the text is walked a second time with yaml-rust2's event parser.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
@@ -16,6 +17,9 @@ pub struct Positions {
     values: HashMap<String, Pos>,
     /// Path of a mapping entry -> where its key starts (for "unknown key"-style problems).
     keys: HashMap<String, Pos>,
+    /// Path of a mapping entry whose key appears again in the same mapping -> where it appears
+    /// the second time (the one to remove or merge).
+    repeated: HashMap<String, Pos>,
 }
 
 impl Positions {
@@ -28,7 +32,13 @@ impl Positions {
         Positions {
             values: b.values,
             keys: b.keys,
+            repeated: b.repeated,
         }
+    }
+
+    /// Where the key of the entry at `path` appears a second time in its mapping, if it does.
+    pub fn repeated_key(&self, path: &str) -> Option<Pos> {
+        self.repeated.get(path).copied()
     }
 
     /// Where the value at `path` starts; falls back to the nearest ancestor that exists (a
@@ -90,6 +100,7 @@ struct Builder {
     stack: Vec<Frame>,
     values: HashMap<String, Pos>,
     keys: HashMap<String, Pos>,
+    repeated: HashMap<String, Pos>,
 }
 
 fn join(parent: &str, key: &str) -> String {
@@ -128,7 +139,16 @@ impl Builder {
                     // This node is a key. Non-scalar keys get a placeholder name nobody looks up.
                     let k = scalar_key.unwrap_or("?").to_string();
                     let full = join(path, &k);
-                    self.keys.entry(full).or_insert(pos(mark));
+                    match self.keys.entry(full) {
+                        Entry::Occupied(first) => {
+                            self.repeated
+                                .entry(first.key().clone())
+                                .or_insert(pos(mark));
+                        }
+                        Entry::Vacant(first) => {
+                            first.insert(pos(mark));
+                        }
+                    }
                     *key = Some(k);
                     return None;
                 }
@@ -194,6 +214,17 @@ list: [1, [2, 3]]
         assert_eq!(p.value("list[1][1]"), (7, 15));
         assert!(p.has("metrics[1].id"));
         assert!(!p.has("metrics[1].warn"));
+    }
+
+    #[test]
+    fn repeated_keys_are_found_where_they_repeat() {
+        let p = Positions::build("a:\n  x: 1\n  y: 2\n  x: 3\n  x: 4\nb: { k: 1, k: 2 }\na: 5\n");
+        assert_eq!(p.repeated_key("a.x"), Some((4, 3)));
+        assert_eq!(p.repeated_key("b.k"), Some((6, 12)));
+        assert_eq!(p.repeated_key("a"), Some((7, 1)));
+        assert_eq!(p.repeated_key("a.y"), None);
+        // The first occurrence is still the one paths point at.
+        assert_eq!(p.key("a.x"), (2, 3));
     }
 
     #[test]
