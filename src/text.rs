@@ -189,14 +189,15 @@ pub fn tail(s: &str, max: usize) -> String {
 
 /// `s` cleaned for inline Markdown: a table cell, a list item or a heading. Line breaks are
 /// spaces; `|` cannot end a cell; backslash-escaped are the characters that would start a code
-/// span (`` ` ``), a link or image (`[`, `]`), raw HTML (`<`, `>`), an entity that could
-/// smuggle back a control or bidi character (`&#8238;`), emphasis by `*`, and the backslash.
-/// `_` is left alone: inside words (metric ids) it is not emphasis and reads better bare.
+/// span (`` ` ``), a link or image (`[`), raw HTML or an autolink (`<`, `>`), an entity that
+/// could smuggle back a control or bidi character (`&#8238;`), emphasis by `*`, and the
+/// backslash. `_` and `]` are left alone: they do nothing without the others, and a metric id
+/// or an escape's remains (`?]0;title?`) read better bare.
 pub fn markdown(s: &str) -> String {
     let s = clean(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if matches!(c, '\\' | '|' | '`' | '*' | '[' | ']' | '<' | '>' | '&') {
+        if matches!(c, '\\' | '|' | '`' | '*' | '[' | '<' | '>' | '&') {
             out.push('\\');
         }
         out.push(c);
@@ -303,10 +304,10 @@ mod tests {
         assert_eq!(markdown("two\nlines"), "two lines");
         assert_eq!(
             markdown("<img src=x onerror=alert(1)> [x](http://e) `c` *e* &#8238;"),
-            "\\<img src=x onerror=alert(1)\\> \\[x\\](http://e) \\`c\\` \\*e\\* \\&#8238;"
+            "\\<img src=x onerror=alert(1)\\> \\[x](http://e) \\`c\\` \\*e\\* \\&#8238;"
         );
         assert_eq!(markdown("ddb_throttles \\"), "ddb_throttles \\\\");
-        assert_eq!(markdown("\u{1b}]0;t\u{7}"), "?\\]0;t?");
+        assert_eq!(markdown("\u{1b}]0;t\u{7}"), "?]0;t?");
     }
 
     #[test]
