@@ -17,9 +17,9 @@ pub struct Positions {
     values: HashMap<String, Pos>,
     /// Path of a mapping entry -> where its key starts (for "unknown key"-style problems).
     keys: HashMap<String, Pos>,
-    /// Path of a mapping entry whose key appears again in the same mapping -> where it appears
-    /// the second time (the one to remove or merge).
-    repeated: HashMap<String, Pos>,
+    /// Path of a mapping entry whose key appears again in the same mapping -> the mapping's
+    /// path, the key, and where it appears the second time (the one to remove or merge).
+    repeated: HashMap<String, (String, String, Pos)>,
 }
 
 impl Positions {
@@ -38,7 +38,19 @@ impl Positions {
 
     /// Where the key of the entry at `path` appears a second time in its mapping, if it does.
     pub fn repeated_key(&self, path: &str) -> Option<Pos> {
-        self.repeated.get(path).copied()
+        self.repeated.get(path).map(|(_, _, at)| *at)
+    }
+
+    /// Every key given twice in one mapping, as (mapping path, key, where it is given the second
+    /// time), in file order.
+    pub fn repeated_keys(&self) -> Vec<(&str, &str, Pos)> {
+        let mut all: Vec<(&str, &str, Pos)> = self
+            .repeated
+            .values()
+            .map(|(mapping, key, at)| (mapping.as_str(), key.as_str(), *at))
+            .collect();
+        all.sort_by_key(|r| r.2);
+        all
     }
 
     /// Where the value at `path` starts; falls back to the nearest ancestor that exists (a
@@ -100,7 +112,7 @@ struct Builder {
     stack: Vec<Frame>,
     values: HashMap<String, Pos>,
     keys: HashMap<String, Pos>,
-    repeated: HashMap<String, Pos>,
+    repeated: HashMap<String, (String, String, Pos)>,
 }
 
 fn join(parent: &str, key: &str) -> String {
@@ -143,7 +155,7 @@ impl Builder {
                         Entry::Occupied(first) => {
                             self.repeated
                                 .entry(first.key().clone())
-                                .or_insert(pos(mark));
+                                .or_insert_with(|| (path.clone(), k.clone(), pos(mark)));
                         }
                         Entry::Vacant(first) => {
                             first.insert(pos(mark));
@@ -223,6 +235,10 @@ list: [1, [2, 3]]
         assert_eq!(p.repeated_key("b.k"), Some((6, 12)));
         assert_eq!(p.repeated_key("a"), Some((7, 1)));
         assert_eq!(p.repeated_key("a.y"), None);
+        assert_eq!(
+            p.repeated_keys(),
+            [("a", "x", (4, 3)), ("b", "k", (6, 12)), ("", "a", (7, 1))]
+        );
         // The first occurrence is still the one paths point at.
         assert_eq!(p.key("a.x"), (2, 3));
     }
