@@ -152,20 +152,15 @@ impl<'a> Checker<'a> {
             .repeated_keys()
             .into_iter()
             .map(|(mapping, key, (line, col))| {
-                let within = if mapping.is_empty() {
-                    String::new()
+                let (path, within) = if mapping.is_empty() {
+                    (key.to_string(), String::new())
                 } else {
-                    format!(" in {mapping}")
+                    (format!("{mapping}.{key}"), format!(" in {mapping}"))
                 };
-                Diagnostic::new(
-                    self.label,
-                    line,
-                    col,
-                    format!("duplicate key `{key}`{within}"),
-                )
-                .with_hint(format!(
-                    "first given on line {}; each key may appear only once in a mapping, so only the last would count",
-                    self.pos.key(&if mapping.is_empty() { key.to_string() } else { format!("{mapping}.{key}") }).0
+                let first = self.pos.key(&path).0;
+                let message = format!("duplicate key `{key}`{within}");
+                Diagnostic::new(self.label, line, col, message).with_hint(format!(
+                    "first given on line {first}; only the last would count: give each key once"
                 ))
             })
             .collect();
