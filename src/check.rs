@@ -103,7 +103,8 @@ pub fn check_files(paths: &[PathBuf], out: &mut dyn Write) -> Summary {
                         Kind::Runbook => "runbook",
                         Kind::Theme => "theme",
                     };
-                    let _ = writeln!(out, "{}: ok ({what})", file.display());
+                    let name = file.display().to_string();
+                    let _ = writeln!(out, "{}: ok ({what})", crate::text::clean(&name));
                     summary.warnings += warnings.len();
                     for d in warnings {
                         let _ = writeln!(out, "{d}");
@@ -196,7 +197,10 @@ pub fn simulator_notes(label: &str, text: &str, rb: &crate::runbook::Runbook) ->
     for u in &unkept {
         lines.push(format!("{}: note: {}", at(u.metric), u.reason));
     }
-    lines.iter().map(|l| crate::ui::text::plain(l)).collect()
+    lines
+        .iter()
+        .map(|l| crate::text::clean(l).into_owned())
+        .collect()
 }
 
 /// Theme or runbook; see the module documentation.

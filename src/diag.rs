@@ -65,9 +65,17 @@ impl fmt::Display for Diagnostic {
             Level::Error => "error",
             Level::Warning => "warning",
         };
-        write!(f, "{}: {level}: {}", self.location(), self.message)?;
+        // Messages quote the file (unknown keys, ids, values) and the label may come from a
+        // recording: whatever they hold prints as plain text on one line each.
+        let clean = crate::text::clean;
+        write!(
+            f,
+            "{}: {level}: {}",
+            clean(&self.location()),
+            clean(&self.message)
+        )?;
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", clean(hint))?;
         }
         Ok(())
     }
@@ -141,11 +149,10 @@ fn edit_distance(a: &str, b: &str) -> f64 {
 /// Turns a serde_yaml error (syntax, type, unknown key, bad value) into a located diagnostic
 /// with a hint. serde_yaml stops at the first such error, so this is always a single one.
 pub fn from_yaml_error(file: &str, text: &str, err: &serde_yaml::Error) -> Diagnostic {
-    let (line, column) = err
-        .location()
-        .map(|l| (l.line(), l.column()))
-        .unwrap_or((1, 1));
     let raw = strip_marks(&err.to_string());
+    let (line, column) = repeated_key(text, &raw)
+        .or_else(|| err.location().map(|l| (l.line(), l.column())))
+        .unwrap_or((1, 1));
     let (message, hint) = explain(&raw, text.lines().nth(line.saturating_sub(1)).unwrap_or(""));
     Diagnostic::new(file, line, column, message).with_hint(hint.unwrap_or_default())
 }
@@ -169,6 +176,19 @@ fn strip_marks(msg: &str) -> String {
         }
     }
     out
+}
+
+/// Where the key named in a "metrics[0]: duplicate field `warn`" message appears the second
+/// time. serde_yaml locates the error at the start of the mapping, which is the first key, not
+/// the duplicate; the second occurrence is the one to remove.
+fn repeated_key(text: &str, raw: &str) -> Option<(usize, usize)> {
+    let at = raw.find("duplicate field `")?;
+    let name = quoted(&raw[at..]).first().copied()?;
+    let path = match raw[..at].strip_suffix(": ") {
+        Some(mapping) => format!("{mapping}.{name}"),
+        None => name.to_string(),
+    };
+    crate::runbook::positions::Positions::build(text).repeated_key(&path)
 }
 
 /// Backtick-quoted names in a serde message: "expected one of `a`, `b`" -> [a, b].
@@ -348,6 +368,27 @@ mod tests {
         assert!(d.message.contains("crit: invalid type"), "{d}");
         assert!(!d.message.contains("line"), "{d}");
         assert!(d.hint.unwrap().contains("plain number"));
+    }
+
+    /// The duplicate is the second occurrence: that is the line to delete.
+    #[test]
+    fn duplicate_keys_are_located_at_the_second_occurrence() {
+        let text = "warn: 1\ncrit: 2\nwarn: 3\n";
+        let err = serde_yaml::from_str::<T>(text).unwrap_err();
+        let d = from_yaml_error("f.yaml", text, &err);
+        assert_eq!((d.line, d.column), (3, 1), "{d}");
+        assert_eq!(d.message, "duplicate field `warn`");
+
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Outer {
+            items: Vec<T>,
+        }
+        let text = "items:\n  - warn: 1\n    crit: 2\n  - crit: 1\n    warn: 2\n    crit: 3\n";
+        let err = serde_yaml::from_str::<Outer>(text).unwrap_err();
+        let d = from_yaml_error("f.yaml", text, &err);
+        assert_eq!((d.line, d.column), (6, 5), "{d}");
+        assert_eq!(d.message, "items[1]: duplicate field `crit`");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod run;
 pub mod runbook;
 pub mod signal;
 pub mod source;
+pub mod text;
 pub mod theme;
 pub mod time;
 pub mod tui;

@@ -9,6 +9,7 @@ use tminus::cli::{Cli, Command, CommonArgs};
 use tminus::journal;
 use tminus::run::{self, Session};
 use tminus::runbook::{self, Runbook};
+use tminus::text::{clean, clean_lines};
 use tminus::theme::Theme;
 
 /// The demo runbook ships inside the binary so `tminus demo` works from any directory.
@@ -21,7 +22,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             tminus::tui::restore();
-            eprintln!("tminus: {e:#}");
+            // Errors quote what they could not read (a journal line, an AWS message).
+            eprintln!("tminus: {}", clean_lines(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -46,7 +48,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                         let e = tminus::source::aws::plan::estimate(&rb);
                         println!(
                             "{}: {} queries ({} metrics) · {} GetMetricData call(s) per refresh · {:.0} calls/h · {:.0} metrics/h ≈ ${:.4}/h (${:.2}/day), plus one metric a minute per quota usage metric",
-                            path.display(),
+                            shown(path),
                             e.queries,
                             e.metric_queries,
                             e.calls_per_refresh,
@@ -207,7 +209,7 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
     if let Some(aside) = &journal.set_aside {
         eprintln!(
             "tminus: the previous rehearsal's journal is now {}",
-            aside.display()
+            shown(&aside)
         );
     }
     let t0 = runbook.event.starts_at;
@@ -236,8 +238,13 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
     let records = journal::read(&journal_path)?;
     let score = tminus::rehearsal::score::score(&runbook, &records);
     print!("{}", score.render(&runbook));
-    println!("Journal: {}", journal_path.display());
+    println!("Journal: {}", shown(&journal_path));
     Ok(ExitCode::SUCCESS)
+}
+
+/// A path as printed: a journal can name any runbook path, a directory any file name.
+fn shown(path: &Path) -> String {
+    clean(&path.display().to_string()).into_owned()
 }
 
 fn operator(common: &CommonArgs) -> String {
@@ -256,7 +263,7 @@ fn load_or_report(path: &Path) -> Option<Runbook> {
             }
             eprintln!(
                 "tminus: {} has {} problem(s); `tminus check` lists them all",
-                path.display(),
+                shown(path),
                 diags.len()
             );
             None
@@ -276,7 +283,7 @@ fn simulatable_or_report(path: &Path, runbook: &Runbook) -> bool {
     if !problems.is_empty() {
         eprintln!(
             "tminus: the simulator cannot play {}: use it live with `tminus run`",
-            path.display()
+            shown(path)
         );
     }
     problems.is_empty()

@@ -82,6 +82,8 @@ pub fn row(
     }
 }
 
+/// The rows as aligned columns. Every cell goes through `text` (cleaned, measured after
+/// cleaning), as does each error message: titles come from the runbook and errors from AWS.
 pub fn table(rows: &[Row]) -> String {
     let num = |v: Option<f64>| {
         v.map(crate::ui::format::value)
@@ -119,7 +121,7 @@ pub fn table(rows: &[Row]) -> String {
         .map(|c| {
             lines
                 .iter()
-                .map(|l| crate::ui::text::width(&l[c]))
+                .map(|l| crate::text::width(&l[c]))
                 .max()
                 .unwrap_or(0)
         })
@@ -132,9 +134,9 @@ pub fn table(rows: &[Row]) -> String {
             .enumerate()
             .map(|(c, (s, w))| {
                 if c == 7 {
-                    s.clone()
+                    crate::text::clean(s).into_owned()
                 } else {
-                    crate::ui::text::fit(s, *w)
+                    crate::text::fit(s, *w)
                 }
             })
             .collect();
@@ -145,9 +147,15 @@ pub fn table(rows: &[Row]) -> String {
     let mut errors: Vec<&str> = rows.iter().filter_map(|r| r.error.as_deref()).collect();
     errors.dedup();
     for e in errors {
-        out.push_str(&format!("error: {e}\n"));
+        out.push_str(&format!("error: {}\n", crate::text::clean(e)));
     }
     out
+}
+
+/// The rows as pretty JSON: the same values, with what would act on a terminal (DEL, C1
+/// controls, bidi overrides...) written as \u escapes; serde_json escapes only C0 itself.
+pub fn json_text(rows: &[Row]) -> Result<String> {
+    Ok(crate::text::json(&serde_json::to_string_pretty(rows)?))
 }
 
 /// Reads every quota and its usage once.
@@ -278,7 +286,7 @@ pub fn run(runbook: &Runbook, settings: AwsSettings, json: bool) -> Result<u8> {
         .context("starting the async runtime")?;
     let rows = rt.block_on(collect(runbook, settings, Utc::now()));
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        println!("{}", json_text(&rows)?);
     } else {
         print!("{}", table(&rows));
     }
@@ -348,5 +356,83 @@ mod tests {
         assert!(lines[3].ends_with("usage unknown"), "{t}");
         assert!(lines[4].ends_with("error"), "{t}");
         assert_eq!(lines[5], "error: access denied");
+    }
+
+    /// Runbook titles and AWS error messages holding terminal escapes, bidi overrides, a
+    /// zero-width joiner before wide characters and long CJK: the table prints them inert, the
+    /// STATUS column starts at the same display column on every line, and the JSON carries
+    /// the same values with nothing a terminal would act on.
+    #[test]
+    fn hostile_titles_and_errors_print_inert_and_aligned() {
+        use unicode_width::UnicodeWidthStr;
+        let rb = rb();
+        let mut rows = vec![
+            row(
+                &rb,
+                0,
+                Some(1000.0),
+                Some(ValueSource::Applied),
+                Some(500.0),
+                None,
+            ),
+            row(
+                &rb,
+                1,
+                Some(100.0),
+                Some(ValueSource::Default),
+                Some(90.0),
+                None,
+            ),
+            row(
+                &rb,
+                0,
+                None,
+                None,
+                None,
+                Some("denied \u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{9b}2J\n\u{202E}forged line".into()),
+            ),
+            row(&rb, 1, Some(10.0), Some(ValueSource::Applied), None, None),
+        ];
+        rows[0].title = "Lambda \u{1b}]0;pwned\u{7} \u{1b}[31mred".into();
+        rows[1].title = "x\u{200D}日本語のとても長いクォータの名前".into();
+        rows[2].service = "\u{202E}lambda\u{2066}".into();
+        rows[3].code = "L-\u{9b}6n\u{7f}".into();
+        let t = table(&rows);
+        let bad: Vec<char> = t
+            .chars()
+            .filter(|&c| {
+                (c.is_control() && c != '\n')
+                    || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200D}')
+            })
+            .collect();
+        assert!(bad.is_empty(), "{bad:?} in:\n{t}");
+        let lines: Vec<&str> = t.lines().collect();
+        let status_at: Vec<usize> = lines[..5]
+            .iter()
+            .zip(["STATUS", "ok", "CRIT", "error", "usage unknown"])
+            .map(|(l, s)| l.rfind(s).map(|i| l[..i].width()).unwrap_or(usize::MAX))
+            .collect();
+        assert!(
+            status_at.iter().all(|x| *x == status_at[0]),
+            "STATUS at {status_at:?}:\n{t}"
+        );
+        assert!(lines[1].contains("Lambda ?]0;pwned? ?[31mred"), "{t}");
+        // The error is one line, however many it had.
+        assert_eq!(lines.len(), 6, "{t}");
+        assert_eq!(
+            lines[5],
+            "error: denied ?]52;c;cm0gLXJmIH4=??2J ?forged line"
+        );
+
+        let json = json_text(&rows).unwrap();
+        assert!(
+            !json.chars().any(|c| (c.is_control() && c != '\n')
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')),
+            "{json}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back[0]["title"], rows[0].title.as_str());
+        assert_eq!(back[2]["service"], rows[2].service.as_str());
+        assert_eq!(back[3]["code"], rows[3].code.as_str());
     }
 }

@@ -228,6 +228,30 @@ fn duplicate_id() {
     );
 }
 
+/// A key given twice is reported where it is given the second time (the line to delete), not
+/// at the start of its mapping.
+#[test]
+fn duplicate_key_at_its_second_occurrence() {
+    let out = fails_at(
+        "    crit: 500",
+        "    crit: 500\n    warn: 200",
+        14,
+        5,
+        "metrics[0]: duplicate field `warn`",
+    );
+    assert!(
+        out.contains("  hint: each key may appear only once"),
+        "{out}"
+    );
+    fails_at(
+        "  starts_at: 2026-12-01T17:00:00Z",
+        "  starts_at: 2026-12-01T17:00:00Z\n  name: Again",
+        4,
+        3,
+        "event: duplicate field `name`",
+    );
+}
+
 #[test]
 fn unknown_metric_reference() {
     let out = fails_at(
@@ -362,5 +386,81 @@ fn a_simulated_session_refuses_math_the_simulator_cannot_play_located() {
     assert!(
         text.contains("warning: the simulator cannot evaluate RATE"),
         "{text}"
+    );
+}
+
+/// No control character but the line break, no bidi override, no zero-width joiner.
+fn assert_inert(what: &str, out: &str) {
+    let bad: Vec<(usize, char)> = out
+        .char_indices()
+        .filter(|&(_, c)| {
+            (c.is_control() && c != '\n')
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200D}')
+        })
+        .collect();
+    assert!(bad.is_empty(), "{what}: {bad:?} in:\n{out}");
+}
+
+/// Runbook text quoted by errors (unknown keys, zones, duplicate names, bad ids) and hostile
+/// file names print as inert text: no OSC 0 title change, no OSC 52 clipboard write, no CSI.
+#[test]
+fn hostile_text_in_runbooks_and_file_names_prints_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    let semantic = dir.path().join("semantic.yaml");
+    std::fs::write(
+        &semantic,
+        VALID
+            .replace(
+                "  starts_at: 2026-12-01T17:00:00Z\n",
+                "  starts_at: 2026-12-01T17:00:00Z\n  zones: [\"\\e]0;pwned\\a\", \"Asia/\\e]52;c;cm0gLXJmIH4=\\a\"]\n",
+            )
+            .replace(
+                "  - { name: Launch, from: T-0 }",
+                "  - { name: \"Go\\e[2J\\u202E\", from: T-1h }\n  - { name: \"Go\\e[2J\\u202E\", from: T-0 }",
+            )
+            .replace("  - id: errors", "  - id: \"e\\x9b6n\\u200D日\""),
+    )
+    .unwrap();
+    let unknown_key = dir.path().join("key.yaml");
+    std::fs::write(
+        &unknown_key,
+        VALID.replace("    warn: 100", "    \"wr\\e]0;t\\a\": 100"),
+    )
+    .unwrap();
+    let out = tminus(&[&semantic, &unknown_key]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_inert("check", &stdout);
+    assert_inert("check stderr", &String::from_utf8_lossy(&out.stderr));
+    for want in [
+        "unknown time zone `?]0;pwned?`",
+        "unknown time zone `Asia/?]52;c;cm0gLXJmIH4=?`",
+        "duplicate phase name `Go?[2J?`",
+        "unknown key `wr?]0;t?`",
+    ] {
+        assert!(stdout.contains(want), "no {want:?} in:\n{stdout}");
+    }
+    // One diagnostic per line (plus its hint): a quoted line break cannot forge another.
+    assert!(
+        stdout
+            .lines()
+            .all(|l| l.starts_with(dir.path().to_str().unwrap()) || l.starts_with("  hint: ")),
+        "{stdout}"
+    );
+
+    // A directory's file names are printed too.
+    let named = tempfile::tempdir().unwrap();
+    std::fs::write(
+        named.path().join("x\u{1b}]0;pwned\u{7}\u{202E}.yaml"),
+        VALID,
+    )
+    .unwrap();
+    let out = tminus(&[named.path()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_inert("check of a directory", &stdout);
+    assert!(
+        stdout.contains("x?]0;pwned??.yaml: ok (runbook)"),
+        "{stdout}"
     );
 }

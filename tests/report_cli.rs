@@ -179,3 +179,187 @@ fn html_review_opens_in_a_headless_browser() {
         .collect();
     assert!(console_errors.is_empty(), "{console_errors:?}");
 }
+
+/// What no byte of a command's output may be: controls other than the line break (ESC, BEL,
+/// C1 CSI...), bidi overrides and isolates, and zero-width joiners.
+fn assert_inert(what: &str, out: &str) {
+    let bad: Vec<(usize, char)> = out
+        .char_indices()
+        .filter(|&(_, c)| {
+            (c.is_control() && c != '\n')
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200D}')
+        })
+        .collect();
+    assert!(bad.is_empty(), "{what}: {bad:?} in:\n{out}");
+}
+
+/// A journal and runbook holding terminal escapes (OSC 0 title, OSC 52 clipboard, CSI, C1),
+/// bidi overrides, zero-width joiners, line breaks and Markdown table syntax in every field the
+/// review quotes: the review prints all of it as inert text and every table keeps its columns.
+#[test]
+fn hostile_journal_and_runbook_text_prints_inert() {
+    const ESCAPES: &str = "\u{1b}]0;pwned\u{7}\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{1b}[2J\u{9b}6n";
+    let dir = tempfile::tempdir().unwrap();
+    let runbook = dir.path().join("hostile.yaml");
+    std::fs::write(
+        &runbook,
+        r#"event: { name: "Launch \e]0;pwned\a | \u202Eevil", starts_at: 2026-12-01T17:00:00Z }
+metrics:
+  - { id: p99, title: "p99 | \e[31mlatency\x9b", namespace: N, metric: M, stat: p99, unit: "m\e]0;u\as", warn: 500, crit: 900 }
+quotas:
+  - { service: lambda, code: L-B99A9384, title: "Lambda | \e]52;c;aGk=\a concurrency" }
+checklists:
+  - name: Go
+    items:
+      - { id: go, title: "Go x\u200D日本 | `decision` <b>", due: T-5m }
+      - { id: skip, title: "Skip me \e[5m", due: T-4m }
+"#,
+    )
+    .unwrap();
+    let key = AlertKey::Metric("p99".into());
+    let who = format!("jane{ESCAPES}\u{202E}");
+    let records = [
+        (
+            -600,
+            Event::SessionStarted {
+                runbook: runbook.display().to_string(),
+                event_name: format!("Launch{ESCAPES}"),
+                t0: t(0),
+                mode: format!("live{ESCAPES}"),
+                seed: None,
+                rehearsal: false,
+                speed: None,
+                surprise: false,
+            },
+        ),
+        (
+            -500,
+            Event::PhaseEntered {
+                phase: format!("Go | {ESCAPES}"),
+            },
+        ),
+        (
+            -400,
+            Event::ItemDone {
+                item: "go".into(),
+                auto: false,
+            },
+        ),
+        (
+            -300,
+            Event::ItemSkipped {
+                item: "skip".into(),
+                reason: format!("no | time\n## Fake section {ESCAPES}"),
+            },
+        ),
+        (
+            60,
+            Event::AlertOpened {
+                key: key.clone(),
+                severity: Severity::Crit,
+                message: format!("p99 | 950 {ESCAPES}"),
+            },
+        ),
+        (210, Event::AlertAcknowledged { key: key.clone() }),
+        (
+            300,
+            Event::Note {
+                text: format!(
+                    "cause | found\r\n| forged | row |\n<img src=x onerror=alert(1)> x\u{200D}日 {ESCAPES}"
+                ),
+            },
+        ),
+        (360, Event::AlertClosed { key }),
+    ];
+    let lines: Vec<String> = records
+        .into_iter()
+        .map(|(s, event)| {
+            serde_json::to_string(&Record {
+                ts: t(s),
+                operator: who.clone(),
+                event,
+            })
+            .unwrap()
+        })
+        .collect();
+    let journal = dir.path().join("event.journal");
+    std::fs::write(&journal, lines.join("\n") + "\n").unwrap();
+
+    let run = |format: &str| {
+        let out = Command::new(BIN)
+            .arg("report")
+            .arg(&journal)
+            .arg("--runbook")
+            .arg(&runbook)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    let md = run("markdown");
+    assert_inert("markdown", &md);
+    // Every row of a table has as many cells as its header: `|` in a field is escaped.
+    let unescaped_pipes = |l: &str| {
+        let b = l.as_bytes();
+        (0..b.len())
+            .filter(|&i| b[i] == b'|' && (i == 0 || b[i - 1] != b'\\'))
+            .count()
+    };
+    let mut tables = 0;
+    let mut header = None;
+    for l in md.lines() {
+        match (l.starts_with('|'), header) {
+            (true, None) => {
+                header = Some(unescaped_pipes(l));
+                tables += 1;
+            }
+            (true, Some(n)) => assert_eq!(unescaped_pipes(l), n, "{l}\nin:\n{md}"),
+            (false, _) => header = None,
+        }
+    }
+    assert_eq!(tables, 3, "alerts, metrics, quotas:\n{md}");
+    // A line break in a field cannot start a line of its own (a forged heading or row).
+    assert!(!md.contains("\n## Fake"), "{md}");
+    assert!(!md.contains("\n| forged"), "{md}");
+    // Nor can it smuggle in HTML or a code span.
+    assert!(!md.replace("\\<", "").contains('<'), "{md}");
+    assert!(!md.contains(" `decision`"), "{md}");
+    // What was there is still there to read.
+    assert!(md.contains("?]0;pwned?"), "{md}");
+    assert!(md.contains("p99 \\| ?\\[31mlatency?"), "{md}");
+    assert!(md.contains("Go x日本 \\| \\`decision\\` \\<b\\>"), "{md}");
+
+    let html = run("html");
+    assert_inert("html", &html);
+    assert!(!html.contains("<img") && !html.contains("<b>"), "{html}");
+    assert!(html.contains("&lt;img src=x"), "{html}");
+}
+
+/// An error quoting what it could not read (serde names the unknown record type) prints it
+/// inert on stderr too.
+#[test]
+fn an_unreadable_hostile_record_is_reported_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("bad.journal");
+    std::fs::write(
+        &journal,
+        "{\"ts\":\"2026-12-01T17:00:00Z\",\"operator\":\"x\",\"type\":\"\\u001b]0;pwned\\u0007\\u009b6n\"}\n\
+         {\"ts\":\"2026-12-01T17:00:01Z\",\"operator\":\"x\",\"type\":\"session_ended\"}\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("report")
+        .arg(&journal)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_inert("stderr", &err);
+    assert!(err.contains("`?]0;pwned??6n`"), "{err}");
+}

@@ -376,15 +376,17 @@ fn after(secs: Option<i64>) -> String {
 }
 
 impl Score {
-    /// The summary printed when a rehearsal ends.
+    /// The summary printed when a rehearsal ends. Names, notes and reasons come from the runbook and the journal: each is cleaned
+    /// (`crate::text::clean`) so it prints as plain text on its own line.
     pub fn render(&self, runbook: &Runbook) -> String {
+        let c = crate::text::clean;
         let mut out = String::new();
         let at = |t: DateTime<Utc>| TOffset::between(self.t0, t).to_string();
         let speed = self.speed.map(|s| format!(" at ×{s}")).unwrap_or_default();
         let seed = self.seed.map(|s| format!(", seed {s}")).unwrap_or_default();
         out.push_str(&format!(
             "Rehearsal score: {}{speed}{seed}, {} to {}\n",
-            self.event_name,
+            c(&self.event_name),
             at(self.started),
             at(self.ended)
         ));
@@ -397,7 +399,7 @@ impl Score {
         ));
         for f in &self.faults {
             let tag = if f.surprise { " (surprise)" } else { "" };
-            out.push_str(&format!("  {}{tag}: {}\n", f.id, f.description));
+            out.push_str(&format!("  {}{tag}: {}\n", c(&f.id), c(&f.description)));
             let Some((secs, how)) = &f.detected else {
                 out.push_str("    MISSED: no alert fired and no note named it\n");
                 continue;
@@ -409,14 +411,15 @@ impl Score {
                         .escalation
                         .levels
                         .get(l)
-                        .map(|x| format!(" ({})", x.who))
+                        .map(|x| format!(" ({})", c(&x.who)))
                         .unwrap_or_default();
                     format!(" · escalated to L{}{who}", l + 1)
                 })
                 .unwrap_or_default();
             out.push_str(&format!(
-                "    detected {} by {how} · acknowledged {} · resolved {}{level}{}\n",
+                "    detected {} by {} · acknowledged {} · resolved {}{level}{}\n",
                 after(Some(*secs)),
+                c(how),
                 after(f.acked),
                 after(f.resolved),
                 if f.recovered {
@@ -427,7 +430,7 @@ impl Score {
             ));
         }
         for (d, why) in &self.not_reached {
-            out.push_str(&format!("  not played ({why}): {d}\n"));
+            out.push_str(&format!("  not played ({why}): {}\n", c(d)));
         }
 
         let count =
@@ -445,16 +448,16 @@ impl Score {
             let due = i.due.map(|d| d.to_string()).unwrap_or_default();
             let line = match &i.outcome {
                 Outcome::Late(s) => format!("late {} (due {due})", after(Some(*s))),
-                Outcome::Skipped(reason) => format!("skipped: {reason}"),
+                Outcome::Skipped(reason) => format!("skipped: {}", c(reason)),
                 Outcome::NeverDone => format!("never done (due {due})"),
                 _ => continue,
             };
-            out.push_str(&format!("  \"{}\": {line}\n", i.title));
+            out.push_str(&format!("  \"{}\": {line}\n", c(&i.title)));
         }
 
         out.push_str(&format!("\nNotes: {}\n", self.notes.len()));
         for (ts, who, text) in &self.notes {
-            out.push_str(&format!("  {} {who}: {text}\n", at(*ts)));
+            out.push_str(&format!("  {} {}: {}\n", at(*ts), c(who), c(text)));
         }
         if !self.other_alerts.is_empty() {
             // "metric ddb_throttles ×7": a flapping alert once, with how often it opened.
@@ -468,8 +471,8 @@ impl Score {
             let keys: Vec<String> = counted
                 .iter()
                 .map(|(k, n)| match n {
-                    1 => k.to_string(),
-                    n => format!("{k} ×{n}"),
+                    1 => c(&k.to_string()).into_owned(),
+                    n => format!("{} ×{n}", c(&k.to_string())),
                 })
                 .collect();
             out.push_str(&format!(

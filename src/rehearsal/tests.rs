@@ -324,3 +324,74 @@ fn alerts_no_fault_explains_are_listed_once_with_a_count() {
         "{text}"
     );
 }
+
+/// The score printed on quit quotes the runbook and the journal: terminal escapes, bidi
+/// overrides and joiners print inert, and a line break in a reason or note cannot forge a line.
+#[test]
+fn the_score_prints_hostile_text_inert() {
+    let rb: Runbook = serde_yaml::from_str(
+        r#"
+event: { name: "Game \e]0;pwned\a day", starts_at: 2026-12-01T17:00:00Z, ends_at: T+30m }
+checklists:
+  - name: L
+    items:
+      - { id: a, title: "Freeze \e]52;c;cm0gLXJmIH4=\a x\u200D日本", due: T-1m }
+      - { id: b, title: "Skip \u202Eme", due: T-1m }
+"#,
+    )
+    .unwrap();
+    let rec = |s: i64, event| Record {
+        ts: t0() + Duration::seconds(s),
+        operator: "jane\u{1b}]0;op\u{7}\u{2066}".into(),
+        event,
+    };
+    let records = vec![
+        rec(
+            -120,
+            Event::SessionStarted {
+                runbook: "r.yaml".into(),
+                event_name: "Game \u{1b}]0;pwned\u{7} day".into(),
+                t0: t0(),
+                mode: "rehearsal".into(),
+                seed: Some(1),
+                rehearsal: true,
+                speed: None,
+                surprise: false,
+            },
+        ),
+        rec(
+            -90,
+            Event::ItemSkipped {
+                item: "b".into(),
+                reason: "no\nFaults: 0 injected \u{9b}6n".into(),
+            },
+        ),
+        rec(
+            60,
+            Event::Note {
+                text: "line\r\nNotes: 0 \u{1b}]52;c;aGk=\u{7}".into(),
+            },
+        ),
+        rec(120, Event::SessionEnded {}),
+    ];
+    let text = score(&rb, &records).render(&rb);
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n')
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200D}')
+        })
+        .collect();
+    assert!(bad.is_empty(), "{bad:?} in:\n{text}");
+    for needle in [
+        "Rehearsal score: Game ?]0;pwned? day",
+        "\"Freeze ?]52;c;cm0gLXJmIH4=? x日本\": never done",
+        "\"Skip ?me\": skipped: no Faults: 0 injected ?6n",
+        "T+1m jane?]0;op??: line Notes: 0 ?]52;c;aGk=?",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    // Only the real section lines start with these words.
+    assert_eq!(text.lines().filter(|l| l.starts_with("Faults:")).count(), 1);
+    assert_eq!(text.lines().filter(|l| l.starts_with("Notes:")).count(), 1);
+}

@@ -4,9 +4,11 @@
 use super::{Report, markdown, offset, span, svg};
 use crate::ui::format;
 
+/// `s` cleaned (`text::clean_lines`: no control or bidi character, even when the HTML is printed
+/// on a terminal) and escaped for HTML text and attribute values.
 pub fn escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
+    for c in crate::text::clean_lines(s).chars() {
         match c {
             '&' => o.push_str("&amp;"),
             '<' => o.push_str("&lt;"),
@@ -88,7 +90,7 @@ pub fn render(r: &Report) -> String {
     }
 
     // The rest reads as well as text: the Markdown renderer's sections, preformatted.
-    let md = markdown::render(r);
+    let md = markdown::render_plain(r);
     let rest = md
         .split("\n## ")
         .filter(|s| {

@@ -1,9 +1,14 @@
 //! The review as Markdown: numbers people paste into a post-mortem.
+//!
+//! Every name, note and message comes from the runbook or the journal and goes through one
+//! escaper: `text::markdown` here (no line break, no `|` that ends a cell, no markup, no control
+//! character), a plain `text::clean` for the HTML review's preformatted sections.
 
 use std::fmt::Write;
 
 use super::{Report, offset, span};
 use crate::rehearsal::score::Outcome;
+use crate::text;
 use crate::ui::format;
 
 fn opt_span(s: Option<i64>) -> String {
@@ -11,29 +16,43 @@ fn opt_span(s: Option<i64>) -> String {
 }
 
 pub fn render(r: &Report) -> String {
+    render_with(r, text::markdown)
+}
+
+/// The same text with fields cleaned but not Markdown-escaped (only `|`, so table rows keep
+/// their cells), for the HTML review, which escapes it as HTML.
+pub fn render_plain(r: &Report) -> String {
+    render_with(r, |s| text::clean(s).replace('|', "\\|"))
+}
+
+fn render_with(r: &Report, e: fn(&str) -> String) -> String {
     let mut o = String::new();
     let kind = if r.rehearsal {
         "Game day review"
     } else {
         "Event review"
     };
-    let _ = writeln!(o, "# {kind}: {}\n", r.event_name);
+    let _ = writeln!(o, "# {kind}: {}\n", e(&r.event_name));
     let _ = writeln!(
         o,
         "- T-0: {}\n- Mode: {}\n- Session: {} to {} ({} → {})\n- Operators: {}",
         r.t0.format("%Y-%m-%d %H:%M:%S UTC"),
-        r.mode,
+        e(&r.mode),
         r.started.format("%H:%M:%S"),
         r.ended.format("%H:%M:%S"),
         offset(r, r.started),
         offset(r, r.ended),
-        r.operators.join(", ")
+        r.operators
+            .iter()
+            .map(|p| e(p))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     if !r.phases.is_empty() {
         let phases: Vec<String> = r
             .phases
             .iter()
-            .map(|(p, at)| format!("{p} at {}", offset(r, *at)))
+            .map(|(p, at)| format!("{} at {}", e(p), offset(r, *at)))
             .collect();
         let _ = writeln!(o, "- Phases: {}", phases.join(", "));
     }
@@ -48,13 +67,13 @@ pub fn render(r: &Report) -> String {
         );
         for a in &r.alerts {
             let ack = match (&a.acked_after, &a.acked_by) {
-                (Some(s), Some(who)) => format!("{} by {who}", span(*s)),
+                (Some(s), Some(who)) => format!("{} by {}", span(*s), e(who)),
                 _ => "never".into(),
             };
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} |",
-                a.what,
+                e(&a.what),
                 a.worst.label(),
                 offset(r, a.opened),
                 ack,
@@ -76,14 +95,14 @@ pub fn render(r: &Report) -> String {
     for m in &r.metrics {
         let (peak, at) = match m.peak {
             Some((t, v)) => (
-                format!("{} {}", format::value(v), m.unit)
+                format!("{} {}", format::value(v), e(&m.unit))
                     .trim()
                     .to_string(),
                 offset(r, t),
             ),
             None => ("no data recorded".into(), "—".into()),
         };
-        let _ = writeln!(o, "| {} | {peak} | {at} | {} |", m.title, m.breaches);
+        let _ = writeln!(o, "| {} | {peak} | {at} | {} |", e(&m.title), m.breaches);
     }
 
     if !r.quotas.is_empty() {
@@ -100,7 +119,9 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(
                 o,
                 "| {} ({}) | {min} | {at} | {} |",
-                q.title, q.code, q.breaches
+                e(&q.title),
+                e(&q.code),
+                q.breaches
             );
         }
     }
@@ -122,12 +143,12 @@ pub fn render(r: &Report) -> String {
             Outcome::OnTime => "on time".to_string(),
             Outcome::Done => "done".to_string(),
             Outcome::Late(s) => format!("late by {}", span(*s)),
-            Outcome::Skipped(why) => format!("skipped: {why}"),
+            Outcome::Skipped(why) => format!("skipped: {}", e(why)),
             Outcome::NeverDone => "NEVER DONE".to_string(),
             Outcome::NotDue => "not due yet".to_string(),
         };
         let due = i.due.map(|d| format!(" (due {d})")).unwrap_or_default();
-        let _ = writeln!(o, "- {}{due}: {what}", i.title);
+        let _ = writeln!(o, "- {}{due}: {what}", e(&i.title));
     }
 
     if r.rehearsal && !r.score.faults.is_empty() {
@@ -140,7 +161,7 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(
                 o,
                 "| {}{} | {} | {} | {} | {} |",
-                f.description,
+                e(&f.description),
                 if f.surprise { " (surprise)" } else { "" },
                 f.detected
                     .as_ref()
@@ -160,7 +181,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "No notes.");
     }
     for (at, who, text) in &r.score.notes {
-        let _ = writeln!(o, "- {} {who}: {text}", offset(r, *at));
+        let _ = writeln!(o, "- {} {}: {}", offset(r, *at), e(who), e(text));
     }
 
     let _ = writeln!(o, "\n## Timeline\n");
@@ -171,8 +192,8 @@ pub fn render(r: &Report) -> String {
             "- `{}` {} {mark}{}{mark} — {}",
             offset(r, t.at),
             t.at.format("%H:%M:%S"),
-            t.text,
-            t.operator
+            e(&t.text),
+            e(&t.operator)
         );
     }
     o

@@ -206,7 +206,8 @@ fn the_review_has_the_figures() {
     assert_eq!(r.quotas[0].min_headroom, Some((t(200), 10.0)));
 
     let md = markdown::render(&r);
-    assert!(md.starts_with("# Event review: Spring <Sale>"), "{md}");
+    // Escaped: a bare <Sale> is an HTML tag to a Markdown renderer, and would vanish.
+    assert!(md.starts_with("# Event review: Spring \\<Sale\\>"), "{md}");
     assert!(
         md.contains("| p99 latency | CRIT | T+1m | 2m30s by omar | 5m | L2 |"),
         "{md}"

@@ -3,6 +3,7 @@
 //! values it produces, so the text is walked a second time with yaml-rust2's event parser.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
@@ -16,6 +17,9 @@ pub struct Positions {
     values: HashMap<String, Pos>,
     /// Path of a mapping entry -> where its key starts (for "unknown key"-style problems).
     keys: HashMap<String, Pos>,
+    /// Path of a mapping entry whose key appears again in the same mapping -> the mapping's
+    /// path, the key, and where it appears the second time (the one to remove or merge).
+    repeated: HashMap<String, (String, String, Pos)>,
 }
 
 impl Positions {
@@ -28,7 +32,25 @@ impl Positions {
         Positions {
             values: b.values,
             keys: b.keys,
+            repeated: b.repeated,
         }
+    }
+
+    /// Where the key of the entry at `path` appears a second time in its mapping, if it does.
+    pub fn repeated_key(&self, path: &str) -> Option<Pos> {
+        self.repeated.get(path).map(|(_, _, at)| *at)
+    }
+
+    /// Every key given twice in one mapping, as (mapping path, key, where it is given the second
+    /// time), in file order.
+    pub fn repeated_keys(&self) -> Vec<(&str, &str, Pos)> {
+        let mut all: Vec<(&str, &str, Pos)> = self
+            .repeated
+            .values()
+            .map(|(mapping, key, at)| (mapping.as_str(), key.as_str(), *at))
+            .collect();
+        all.sort_by_key(|r| r.2);
+        all
     }
 
     /// Where the value at `path` starts; falls back to the nearest ancestor that exists (a
@@ -90,6 +112,7 @@ struct Builder {
     stack: Vec<Frame>,
     values: HashMap<String, Pos>,
     keys: HashMap<String, Pos>,
+    repeated: HashMap<String, (String, String, Pos)>,
 }
 
 fn join(parent: &str, key: &str) -> String {
@@ -128,7 +151,16 @@ impl Builder {
                     // This node is a key. Non-scalar keys get a placeholder name nobody looks up.
                     let k = scalar_key.unwrap_or("?").to_string();
                     let full = join(path, &k);
-                    self.keys.entry(full).or_insert(pos(mark));
+                    match self.keys.entry(full) {
+                        Entry::Occupied(first) => {
+                            self.repeated
+                                .entry(first.key().clone())
+                                .or_insert_with(|| (path.clone(), k.clone(), pos(mark)));
+                        }
+                        Entry::Vacant(first) => {
+                            first.insert(pos(mark));
+                        }
+                    }
                     *key = Some(k);
                     return None;
                 }
@@ -194,6 +226,21 @@ list: [1, [2, 3]]
         assert_eq!(p.value("list[1][1]"), (7, 15));
         assert!(p.has("metrics[1].id"));
         assert!(!p.has("metrics[1].warn"));
+    }
+
+    #[test]
+    fn repeated_keys_are_found_where_they_repeat() {
+        let p = Positions::build("a:\n  x: 1\n  y: 2\n  x: 3\n  x: 4\nb: { k: 1, k: 2 }\na: 5\n");
+        assert_eq!(p.repeated_key("a.x"), Some((4, 3)));
+        assert_eq!(p.repeated_key("b.k"), Some((6, 12)));
+        assert_eq!(p.repeated_key("a"), Some((7, 1)));
+        assert_eq!(p.repeated_key("a.y"), None);
+        assert_eq!(
+            p.repeated_keys(),
+            [("a", "x", (4, 3)), ("b", "k", (6, 12)), ("", "a", (7, 1))]
+        );
+        // The first occurrence is still the one paths point at.
+        assert_eq!(p.key("a.x"), (2, 3));
     }
 
     #[test]

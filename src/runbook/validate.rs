@@ -28,6 +28,7 @@ pub fn validate(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
     v.checklists(rb);
     v.escalation(rb);
     v.rehearsal(rb);
+    v.repeated_keys();
     v.finish()
 }
 
@@ -141,6 +142,29 @@ impl<'a> Checker<'a> {
         let (line, col) = self.pos.value(path);
         self.out
             .push(Diagnostic::new(self.label, line, col, message).with_hint(hint));
+    }
+
+    /// Keys given twice in a map serde accepts silently, keeping the last (dimensions): located
+    /// at the second. A struct's repeated field never gets here; serde refuses it first.
+    fn repeated_keys(&mut self) {
+        let found: Vec<Diagnostic> = self
+            .pos
+            .repeated_keys()
+            .into_iter()
+            .map(|(mapping, key, (line, col))| {
+                let (path, within) = if mapping.is_empty() {
+                    (key.to_string(), String::new())
+                } else {
+                    (format!("{mapping}.{key}"), format!(" in {mapping}"))
+                };
+                let first = self.pos.key(&path).0;
+                let message = format!("duplicate key `{key}`{within}");
+                Diagnostic::new(self.label, line, col, message).with_hint(format!(
+                    "first given on line {first}; only the last would count: give each key once"
+                ))
+            })
+            .collect();
+        self.out.extend(found);
     }
 
     fn line_of(&self, path: &str) -> usize {

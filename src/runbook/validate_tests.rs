@@ -167,6 +167,20 @@ fn duplicate_metric_id() {
     assert_eq!(ds.len(), 2, "{}", crate::diag::render(&ds));
 }
 
+/// serde keeps the last of two equal keys in a map without a word: the runbook would watch a
+/// different dimension than the one read first. Refused, at the second.
+#[test]
+fn duplicate_dimension_key() {
+    let d = one(
+        "    dimensions: { LoadBalancer: app/web/50dc6c495c0c9188 }",
+        "    dimensions: { LoadBalancer: app/web/50dc6c495c0c9188, LoadBalancer: app/other/1 }",
+        15,
+        59,
+        "duplicate key `LoadBalancer` in metrics[0].dimensions",
+    );
+    assert!(d.hint.as_deref().unwrap().contains("line 15"), "{d}");
+}
+
 #[test]
 fn metric_ids_follow_the_cloudwatch_rule() {
     // The verify naming `orders` stays valid: only the id itself changes in these cases.

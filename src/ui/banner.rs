@@ -62,7 +62,8 @@ pub fn line<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
     match &alert.acked {
         Some((who, at)) => tail.push(Span::styled(
             format!(
-                " · acked by {who} {} ago",
+                " · acked by {} {} ago",
+                text::clean(who),
                 age_label((app.now - *at).num_seconds())
             ),
             theme.ok(),
@@ -78,8 +79,8 @@ pub fn line<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
                     "L{}/{}: call {} ({})",
                     l + 1,
                     levels.len(),
-                    lv.who,
-                    lv.contact
+                    text::clean(&lv.who),
+                    text::clean(&lv.contact)
                 ),
                 theme.base().add_modifier(Modifier::BOLD),
             ));

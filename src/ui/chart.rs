@@ -10,7 +10,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
-use super::{format, pane_block, status_style};
+use super::{format, pane_block, status_style, text};
 use crate::app::{App, Pane};
 use crate::theme::Theme;
 use crate::time::TOffset;
@@ -113,12 +113,15 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let status = app.metric_status(index);
     let latest = st.latest_settled();
     let mut summary = vec![
-        Span::styled(def.display_title().to_string(), theme.accent()),
+        Span::styled(
+            text::clean(def.display_title()).into_owned(),
+            theme.accent(),
+        ),
         Span::styled(
             format!(
                 "{} {}",
                 latest.map(|s| format::value(s.value)).unwrap_or("—".into()),
-                def.unit.as_deref().unwrap_or("")
+                text::clean(def.unit.as_deref().unwrap_or(""))
             ),
             theme.base(),
         ),
@@ -132,7 +135,8 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     summary.push(Span::styled(judged_label(def), theme.muted()));
     if let Some(note) = &st.note {
-        summary.push(Span::styled(note.clone(), theme.warn()));
+        // CloudWatch's own words about partial data.
+        summary.push(Span::styled(text::clean(note).into_owned(), theme.warn()));
     }
     summary.push(Span::styled(
         "Esc/z: back · j/k: other metric",
@@ -157,7 +161,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let t0_line = vec![(0.0, data.y[0]), (0.0, data.y[1])];
     let mut datasets = vec![
         Dataset::default()
-            .name(def.display_title().to_string())
+            .name(text::clean(def.display_title()).into_owned())
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
             .style(status_style(theme, status))
@@ -231,7 +235,10 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         )
         .y_axis(
             Axis::default()
-                .title(Line::from(def.unit.clone().unwrap_or_default()).style(theme.muted()))
+                .title(
+                    Line::from(text::clean(def.unit.as_deref().unwrap_or("")).into_owned())
+                        .style(theme.muted()),
+                )
                 .bounds(data.y)
                 .labels(y_labels),
         );

@@ -94,10 +94,13 @@ fn title_line<'a>(app: &App, theme: &Theme, width: u16) -> Line<'a> {
         ));
     }
     left.extend([
-        Span::styled(format!(" {} ", app.runbook.event.name), theme.accent()),
+        Span::styled(
+            format!(" {} ", text::clean(&app.runbook.event.name)),
+            theme.accent(),
+        ),
         Span::styled("· phase ", theme.muted()),
         Span::styled(
-            app.phase_name().to_uppercase(),
+            text::clean(&app.phase_name().to_uppercase()).into_owned(),
             theme.base().add_modifier(Modifier::BOLD),
         ),
         Span::raw(" "),
@@ -114,7 +117,7 @@ fn title_line<'a>(app: &App, theme: &Theme, width: u16) -> Line<'a> {
                 "· LIVE AWS {}",
                 app.data_label
                     .as_deref()
-                    .map(|l| format!("{l} "))
+                    .map(|l| format!("{} ", text::clean(l)))
                     .unwrap_or_default()
             ),
             theme.ok(),
@@ -170,7 +173,7 @@ fn next_phase(app: &App) -> String {
     match app.runbook.phases.iter().find(|p| p.from > offset) {
         Some(p) => format!(
             "next: {} in {}",
-            p.name,
+            text::clean(&p.name),
             crate::time::Span(p.from.secs() - offset.secs())
         ),
         None => match app.runbook.event.ends_at {
@@ -197,7 +200,7 @@ pub fn zone_clocks(zones: &[String], now: DateTime<Utc>) -> Vec<(String, String)
                     Err(_) => now.format("%a %H:%M UTC").to_string(),
                 }
             };
-            let label = z.rsplit('/').next().unwrap_or(z).replace('_', " ");
+            let label = text::clean(z.rsplit('/').next().unwrap_or(z)).replace('_', " ");
             (label, time)
         })
         .collect()

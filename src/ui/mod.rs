@@ -12,8 +12,10 @@ pub mod layout;
 pub mod metrics;
 pub mod overlay;
 pub mod quotas;
-pub mod text;
 pub mod timeline;
+
+/// The one sanitiser and column fitter, shared with the commands that print to stdout.
+pub use crate::text;
 
 #[cfg(test)]
 mod tests;

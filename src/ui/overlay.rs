@@ -6,6 +6,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
+use super::text;
 use crate::app::{App, InputPurpose, Overlay};
 use crate::theme::Theme;
 
@@ -89,7 +90,7 @@ fn help(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     ] {
         lines.push(Line::from(vec![
             Span::styled(format!(" {label:<9}"), theme.muted()),
-            Span::styled(value, theme.base()),
+            Span::styled(text::clean(&value).into_owned(), theme.base()),
         ]));
     }
     let rect = centered(area, 78, lines.len() as u16 + 2);
@@ -102,7 +103,7 @@ fn help(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     );
 }
 
-fn input(f: &mut Frame, area: Rect, app: &App, theme: &Theme, purpose: &InputPurpose, text: &str) {
+fn input(f: &mut Frame, area: Rect, app: &App, theme: &Theme, purpose: &InputPurpose, typed: &str) {
     let title = match purpose {
         InputPurpose::SkipReason(id) => {
             let name = app
@@ -113,19 +114,14 @@ fn input(f: &mut Frame, area: Rect, app: &App, theme: &Theme, purpose: &InputPur
                 .find(|i| &i.id == id)
                 .map(|i| i.title.as_str())
                 .unwrap_or(id);
-            format!("Skip \"{name}\": why?")
+            format!("Skip \"{}\": why?", text::clean(name))
         }
         InputPurpose::Note => "Note for the timeline".to_string(),
     };
     let rect = centered(area, 72, 6);
     let width = rect.width.saturating_sub(4) as usize;
     // Show the end of a long entry: that is where the cursor is.
-    let shown: String = {
-        let chars: Vec<char> = text.chars().collect();
-        chars[chars.len().saturating_sub(width.saturating_sub(1))..]
-            .iter()
-            .collect()
-    };
+    let shown = text::tail(typed, width.saturating_sub(1));
     let lines = vec![
         Line::from(vec![
             Span::styled(format!(" {shown}"), theme.base()),
@@ -141,7 +137,7 @@ fn input(f: &mut Frame, area: Rect, app: &App, theme: &Theme, purpose: &InputPur
     f.render_widget(Paragraph::new(lines).block(dialog(&title, theme)), rect);
 }
 
-fn increase(f: &mut Frame, area: Rect, app: &App, theme: &Theme, quota: usize, text: &str) {
+fn increase(f: &mut Frame, area: Rect, app: &App, theme: &Theme, quota: usize, typed: &str) {
     let (Some(def), Some(st)) = (app.runbook.quotas.get(quota), app.quotas.get(quota)) else {
         return;
     };
@@ -151,7 +147,12 @@ fn increase(f: &mut Frame, area: Rect, app: &App, theme: &Theme, quota: usize, t
     };
     let lines = vec![
         Line::from(Span::styled(
-            format!(" {} ({} {})", def.display_title(), def.service, def.code),
+            format!(
+                " {} ({} {})",
+                text::clean(&def.display_title()),
+                text::clean(&def.service),
+                text::clean(&def.code)
+            ),
             theme.base().add_modifier(Modifier::BOLD),
         )),
         Line::from(Span::styled(
@@ -167,7 +168,7 @@ fn increase(f: &mut Frame, area: Rect, app: &App, theme: &Theme, quota: usize, t
         )),
         Line::from(vec![
             Span::styled(" request a new value: ", theme.base()),
-            Span::styled(text.to_string(), theme.accent()),
+            Span::styled(text::clean(typed).into_owned(), theme.accent()),
             Span::styled("█", theme.accent()),
         ]),
         Line::raw(""),

@@ -718,3 +718,141 @@ fn a_rehearsal_says_so_first_on_the_header_at_every_usable_size() {
     let mut real = busy_app();
     assert!(!screen(&mut real, 120, 40).contains("REHEARSAL"));
 }
+
+/// A runbook and journal full of what a terminal would act on (OSC 0 title, OSC 52 clipboard,
+/// CSI, C1 CSI, bidi overrides) or measure differently from the layout (a zero-width joiner
+/// before a wide character, long CJK, tabs), in every field the panes show.
+const HOSTILE_RUNBOOK: &str = r##"
+event:
+  name: "Launch \e]0;pwned\a \u202Eevil"
+  starts_at: 2026-12-01T17:00:00Z
+  zones: [UTC]
+phases:
+  - { name: "Go \e[2J", from: T-1h }
+metrics:
+  - { id: m1, title: "p99 \e]0;owned\a", namespace: N, metric: M, stat: Sum, unit: "m\e[1ms" }
+  - { id: m2, title: "x\u200D日本語", namespace: N, metric: M, stat: Sum }
+  - { id: m3, title: "\x9b6n\u202Eright\u2066", namespace: N, metric: M, stat: Sum }
+  - { id: m4, title: plain, namespace: N, metric: M, stat: Sum }
+checklists:
+  - name: "List \e[31m"
+    items:
+      - { id: a, title: "Freeze \e]52;c;cm0gLXJmIH4=\a deploys", owner: "ops\e[0m", due: T-2h }
+      - { id: b, title: "x\u200D日本語のとても長いタイトルです", owner: "日本\u200D語", due: T-60m }
+      - { id: c, title: "tab\there | pipe \x7f", owner: "\u2067rtl\u2069", due: T-5m }
+      - { id: d, title: plain item, owner: ops, due: T-2m }
+escalation:
+  levels:
+    - { after: 0m, who: "on-call \e]0;x\a", contact: "\u202E#bridge" }
+"##;
+
+/// Characters no cell may hold: controls, bidi overrides and isolates, and the invisible
+/// joiners and selectors whose width terminals disagree on.
+fn forbidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{FE0F}'
+        )
+}
+
+/// The x of the first cell of `needle` (ASCII) on row `y`, if it is there.
+fn find_x(buf: &Buffer, y: u16, needle: &str) -> Option<u16> {
+    let n: Vec<String> = needle.chars().map(String::from).collect();
+    (0..buf.area.width.saturating_sub(n.len() as u16 - 1)).find(|&x| {
+        n.iter()
+            .enumerate()
+            .all(|(i, s)| buf[(x + i as u16, y)].symbol() == s)
+    })
+}
+
+/// The x of the last non-blank cell of row `y` between `from` and the next pane border.
+fn last_x_before_border(buf: &Buffer, y: u16, from: u16) -> u16 {
+    let border = (from..buf.area.width)
+        .find(|&x| ["┃", "│"].contains(&buf[(x, y)].symbol()))
+        .unwrap_or(buf.area.width);
+    (from..border)
+        .rev()
+        .find(|&x| !buf[(x, y)].symbol().trim().is_empty())
+        .unwrap_or(from)
+}
+
+#[test]
+fn hostile_text_never_reaches_a_cell_and_columns_stay_aligned() {
+    let runbook: Runbook = serde_yaml::from_str(HOSTILE_RUNBOOK).unwrap();
+    let now = t0() - Duration::hours(3);
+    let note = |s: i64, who: &str, text: &str| crate::journal::Record {
+        ts: now - Duration::seconds(s),
+        operator: who.into(),
+        event: crate::journal::Event::Note { text: text.into() },
+    };
+    let past = vec![
+        note(50, "jane", "plain note"),
+        note(40, "\u{1b}]0;op\u{7}", "title \u{1b}]0;pwned\u{7} set"),
+        note(
+            30,
+            "x\u{200D}日本",
+            "clipboard \u{1b}]52;c;aGk=\u{7} \u{9b}6n",
+        ),
+        note(20, "\u{202E}evil", "line\nbreak\r\ttab | pipe"),
+    ];
+    let opts = AppOptions {
+        runbook_path: "runbooks/\u{1b}[2Jhostile.yaml".into(),
+        t0: t0(),
+        operator: "jane".into(),
+        mode: Mode::Simulated,
+    };
+    let mut app = App::new(runbook, opts, now, Box::new(MemoryJournal::default()), past);
+    for (w, h) in [(80, 30), (120, 40), (160, 48), (250, 70)] {
+        let buf = render(&mut app, &Theme::dark(), w, h);
+        let shown = text(&buf);
+        for y in 0..h {
+            for x in 0..w {
+                let sym = buf[(x, y)].symbol();
+                assert!(
+                    !sym.chars().any(forbidden),
+                    "{w}x{h}: cell ({x}, {y}) holds {sym:?}:\n{shown}"
+                );
+            }
+        }
+        // The header's right side ends where the line does: its gap was measured on what is
+        // drawn.
+        let r = find_x(&buf, 0, "readiness").expect("readiness");
+        assert_eq!(
+            last_x_before_border(&buf, 0, r),
+            w - 2,
+            "{w}x{h} header:\n{shown}"
+        );
+        // Checklist: the right-aligned due column ends at the same x on every item row.
+        let items: Vec<(u16, u16)> = (0..h)
+            .filter_map(|y| find_x(&buf, y, "[ ]").map(|x| (y, x)))
+            .collect();
+        assert_eq!(items.len(), 4, "{w}x{h}:\n{shown}");
+        let ends: Vec<u16> = items
+            .iter()
+            .map(|&(y, x)| last_x_before_border(&buf, y, x))
+            .collect();
+        assert!(
+            ends.iter().all(|e| *e == ends[0]),
+            "{w}x{h} due column ends at {ends:?}:\n{shown}"
+        );
+        // Metrics: the status column starts at the same x on every row.
+        let status: Vec<u16> = (0..h).filter_map(|y| find_x(&buf, y, "no data")).collect();
+        assert_eq!(status.len(), 4, "{w}x{h}:\n{shown}");
+        assert!(
+            status.iter().all(|x| *x == status[0]),
+            "{w}x{h} status column at {status:?}:\n{shown}"
+        );
+        // Timeline: what happened starts at the same x whoever wrote it.
+        let notes: Vec<u16> = (0..h).filter_map(|y| find_x(&buf, y, "note: ")).collect();
+        assert!(notes.len() >= 3, "{w}x{h}:\n{shown}");
+        assert!(
+            notes.iter().all(|x| *x == notes[0]),
+            "{w}x{h} timeline text at {notes:?}:\n{shown}"
+        );
+        // What was there is still readable.
+        for want in ["Freeze ?]52;c;", "p99 ?]0;owned?", "x日", "?6n?right?"] {
+            assert!(shown.contains(want), "{w}x{h}: no {want:?} in:\n{shown}");
+        }
+    }
+}

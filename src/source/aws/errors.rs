@@ -119,7 +119,7 @@ fn missing_action(text: &str) -> Option<String> {
 
 fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or("").trim();
-    crate::ui::text::truncate(line, 200)
+    crate::text::truncate(line, 200)
 }
 
 #[cfg(test)]
