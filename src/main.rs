@@ -209,7 +209,7 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
     if let Some(aside) = &journal.set_aside {
         eprintln!(
             "tminus: the previous rehearsal's journal is now {}",
-            shown(&aside)
+            shown(aside)
         );
     }
     let t0 = runbook.event.starts_at;
