@@ -14,7 +14,7 @@ use tminus::theme::Theme;
 
 /// The demo runbook ships inside the binary so `tminus demo` works from any directory.
 const DEMO_RUNBOOK: &str = include_str!("../runbooks/demo.yaml");
-const DEMO_LABEL: &str = "runbooks/demo.yaml";
+const DEMO_LABEL: &str = run::DEMO_RUNBOOK_PATH;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -385,6 +385,8 @@ fn report(args: tminus::cli::ReportArgs) -> Result<ExitCode> {
             _ => None,
         });
         match path {
+            // The demo's runbook is built in: a demo journal reviews from anywhere.
+            Some(p) if p == DEMO_LABEL => runbook::parse(DEMO_LABEL, DEMO_RUNBOOK).ok(),
             Some(p) => load_or_report(Path::new(&p)),
             None => {
                 eprintln!("tminus: no runbook: give --runbook FILE");

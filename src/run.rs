@@ -68,6 +68,9 @@ pub struct Outcome {
     pub ended_at: DateTime<Utc>,
 }
 
+/// The name the bundled demo runbook goes by in journals and recordings.
+pub const DEMO_RUNBOOK_PATH: &str = "runbooks/demo.yaml";
+
 /// The default journal for a runbook: `.tminus/<runbook file stem>.journal` in the working
 /// directory, so each event keeps its own history next to where the team runs it.
 pub fn default_journal(runbook: &Path) -> PathBuf {
@@ -208,7 +211,15 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         app.data_label = Some(label);
     }
     let started = app.act(Event::SessionStarted {
-        runbook: app.runbook_path.clone(),
+        // Where the runbook is, wherever `report` runs later: absolute, except the demo's,
+        // which is built in (and `report` knows it by this name).
+        runbook: if runbook_path == Path::new(DEMO_RUNBOOK_PATH) {
+            app.runbook_path.clone()
+        } else {
+            std::fs::canonicalize(&runbook_path)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| app.runbook_path.clone())
+        },
         event_name: app.runbook.event.name.clone(),
         t0,
         mode: mode.label().to_lowercase(),

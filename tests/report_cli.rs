@@ -363,3 +363,38 @@ fn an_unreadable_hostile_record_is_reported_inert() {
     assert_inert("stderr", &err);
     assert!(err.contains("`?]0;pwned??6n`"), "{err}");
 }
+
+#[test]
+fn a_demo_journal_is_reviewed_from_any_directory() {
+    // Before: "runbooks/demo.yaml: cannot read the runbook" anywhere but the repository.
+    let dir = tempfile::tempdir().unwrap();
+    let started = Record {
+        ts: t(-180),
+        operator: "jane".into(),
+        event: Event::SessionStarted {
+            runbook: "runbooks/demo.yaml".into(),
+            event_name: "Spring Sale Launch (demo)".into(),
+            t0: t(0),
+            mode: "simulated".into(),
+            seed: Some(42),
+            rehearsal: false,
+            speed: None,
+            surprise: false,
+        },
+    };
+    let path = dir.path().join("demo.journal");
+    std::fs::write(&path, serde_json::to_string(&started).unwrap() + "\n").unwrap();
+    let out = Command::new(BIN)
+        .arg("report")
+        .arg(&path)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("Spring Sale Launch (demo)"), "{text}");
+}
