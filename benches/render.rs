@@ -56,6 +56,9 @@ fn busy_app() -> App {
         t0,
         operator: "bench".into(),
         mode: Mode::Simulated,
+        allow_writes: false,
+        speed: 1.0,
+        data_label: None,
     };
     let mut app = App::new(
         busy_runbook(),

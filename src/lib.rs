@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod diag;
+pub mod format;
 pub mod journal;
 pub mod notify;
 pub mod quotas_cmd;

@@ -85,10 +85,7 @@ pub fn row(
 /// The rows as aligned columns. Every cell goes through `text` (cleaned, measured after
 /// cleaning), as does each error message: titles come from the runbook and errors from AWS.
 pub fn table(rows: &[Row]) -> String {
-    let num = |v: Option<f64>| {
-        v.map(crate::ui::format::value)
-            .unwrap_or_else(|| "—".into())
-    };
+    let num = |v: Option<f64>| v.map(crate::format::value).unwrap_or_else(|| "—".into());
     let pct = |v: Option<f64>| v.map(|p| format!("{p:.1}%")).unwrap_or_else(|| "—".into());
     let mut lines = vec![[
         "SERVICE".to_string(),

@@ -172,32 +172,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         record,
         ..
     } = session;
-    let mut app = App::new(
-        runbook,
-        AppOptions {
-            runbook_path: runbook_path.display().to_string(),
-            t0,
-            operator,
-            mode,
-        },
-        clock.now(),
-        Box::new(journal),
-        past,
-    );
-    app.allow_writes = allow_writes;
-    // What opening the journal did is said on screen and kept in the journal itself.
-    let mut notices: Vec<String> = Vec::new();
-    if let Some(r) = &repaired {
-        notices.push(r.to_string());
-    }
-    if let Some(a) = &set_aside {
-        notices.push(format!(
-            "the earlier session's journal is now {}",
-            a.display()
-        ));
-    }
-    app.speed = speed;
-    if mode == Mode::Live {
+    let data_label = (mode == Mode::Live).then(|| {
         let mut label = aws
             .region
             .clone()
@@ -208,7 +183,33 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         if let Some(u) = &aws.endpoint_url {
             label.push_str(&format!(" · endpoint {u}"));
         }
-        app.data_label = Some(label);
+        label
+    });
+    let mut app = App::new(
+        runbook,
+        AppOptions {
+            runbook_path: runbook_path.display().to_string(),
+            t0,
+            operator,
+            mode,
+            allow_writes,
+            speed,
+            data_label,
+        },
+        clock.now(),
+        Box::new(journal),
+        past,
+    );
+    // What opening the journal did is said on screen and kept in the journal itself.
+    let mut notices: Vec<String> = Vec::new();
+    if let Some(r) = &repaired {
+        notices.push(r.to_string());
+    }
+    if let Some(a) = &set_aside {
+        notices.push(format!(
+            "the earlier session's journal is now {}",
+            a.display()
+        ));
     }
     let started = app.act(Event::SessionStarted {
         // Where the runbook is, wherever `report` runs later: absolute, except the demo's,
@@ -229,12 +230,17 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         surprise: rehearsal.is_some_and(|r| r.surprise),
     });
     if !started {
-        let why = app.ui.flash.take().map(|f| f.0).unwrap_or_default();
+        let why = app
+            .ui
+            .flash
+            .as_ref()
+            .map(|f| f.0.clone())
+            .unwrap_or_default();
         bail!("cannot write the journal: {why}");
     }
     for text in notices {
         app.observe(Event::Note { text: text.clone() });
-        app.ui.flash = Some((text, clock.now()));
+        app.update(clock.now(), Msg::Notice(text));
     }
 
     let (tx, mut rx) = mpsc::channel(1024);
@@ -304,7 +310,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
     loop {
         if app.dirty {
             guard.terminal.draw(|f| crate::ui::draw(f, &app, &theme))?;
-            app.dirty = false;
+            app.mark_drawn();
             if crash_after_first_frame {
                 panic!("TMINUS_PANIC_AFTER_FIRST_FRAME is set: crashing on purpose");
             }
@@ -314,7 +320,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         }
         let msg = tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(ev)) => match term_msg(ev) { Some(m) => m, None => continue },
+                Some(Ok(ev)) => match term_msg(ev, &app) { Some(m) => m, None => continue },
                 Some(Err(e)) => return Err(e).context("reading terminal input"),
                 None => break,
             },
@@ -367,8 +373,7 @@ fn record_update(
     if let Some(r) = recorder
         && let Err(e) = r.record(now, update)
     {
-        app.ui.flash = Some((format!("recording stopped: {e:#}"), now));
-        app.dirty = true;
+        app.update(now, Msg::Notice(format!("recording stopped: {e:#}")));
         *recorder = None;
     }
 }
@@ -463,10 +468,10 @@ fn dispatch_notifications(app: &mut App, tx: &mpsc::Sender<crate::source::Update
     }
 }
 
-fn term_msg(ev: TermEvent) -> Option<Msg> {
+fn term_msg(ev: TermEvent, app: &App) -> Option<Msg> {
     match ev {
         TermEvent::Key(k) => Some(Msg::Key(k)),
-        TermEvent::Mouse(m) => Some(Msg::Mouse(m)),
+        TermEvent::Mouse(m) => crate::ui::mouse_msg(app, m),
         TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
         _ => None,
     }

@@ -21,6 +21,9 @@ fn app(t0: DateTime<Utc>, now: DateTime<Utc>) -> App {
         t0,
         operator: "replay-test".into(),
         mode: Mode::Simulated,
+        allow_writes: false,
+        speed: 1.0,
+        data_label: None,
     };
     App::new(
         runbook,

@@ -1,6 +1,9 @@
 //! The war room's state and the one function that changes it.
 
 pub mod alerts;
+mod ingest;
+mod input;
+mod rules;
 pub mod state;
 pub mod update;
 

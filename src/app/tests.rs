@@ -75,6 +75,9 @@ fn app_at(now: DateTime<Utc>, journal: SharedJournal, past: Vec<Record>) -> App 
         t0: t0(),
         operator: "jane".into(),
         mode: Mode::Simulated,
+        allow_writes: false,
+        speed: 1.0,
+        data_label: None,
     };
     App::new(runbook, opts, now, Box::new(journal), past)
 }
@@ -520,6 +523,9 @@ fn a_sparse_counter_with_no_datapoints_reads_zero_and_its_alert_closes() {
         t0: t0(),
         operator: "jane".into(),
         mode: Mode::Simulated,
+        allow_writes: false,
+        speed: 1.0,
+        data_label: None,
     };
     let mut app = App::new(runbook, opts, at, Box::new(j.clone()), vec![]);
     let p = |m: i64, v: f64| Sample {

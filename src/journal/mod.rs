@@ -16,6 +16,8 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod describe;
+
 use crate::vocab::{AlertKey, Severity};
 
 /// One line of the journal.

@@ -2,7 +2,7 @@
 //! network, so it can be mailed, archived or opened on an air-gapped laptop.
 
 use super::{Report, markdown, offset, span, svg};
-use crate::ui::format;
+use crate::format;
 
 /// `s` cleaned (`text::clean_lines`: no control or bidi character, even when the HTML is printed
 /// on a terminal) and escaped for HTML text and attribute values.

@@ -7,9 +7,9 @@
 use std::fmt::Write;
 
 use super::{Report, offset, span};
+use crate::format;
 use crate::rehearsal::score::Outcome;
 use crate::text;
-use crate::ui::format;
 
 fn opt_span(s: Option<i64>) -> String {
     s.map(span).unwrap_or_else(|| "—".into())

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::app::alerts::{AlertKey, Severity};
+use crate::journal::describe::{describe, key_label};
 use crate::journal::{Event, Record};
 use crate::record::Entry;
 use crate::rehearsal::score::{self, Score};
@@ -18,7 +19,6 @@ use crate::runbook::Runbook;
 use crate::runbook::model::Direction;
 use crate::source::{Sample, Update};
 use crate::time::TOffset;
-use crate::ui::timeline::{describe, key_label};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::MetricRow;
 use super::html::escape;
-use crate::ui::format;
+use crate::format;
 
 const W: f64 = 640.0;
 const H: f64 = 180.0;

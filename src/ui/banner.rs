@@ -43,7 +43,7 @@ pub fn line<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
         && let Some(latest) = app.metrics[i].latest_settled()
     {
         tail.push(Span::styled(
-            format!(" (now {})", crate::ui::format::value(latest.value)),
+            format!(" (now {})", crate::format::value(latest.value)),
             sev_style,
         ));
     }

@@ -6,7 +6,7 @@ pub mod banner;
 pub mod chart;
 pub mod checklist;
 pub mod footer;
-pub mod format;
+pub use crate::format;
 pub mod header;
 pub mod layout;
 pub mod metrics;
@@ -79,6 +79,19 @@ fn too_small(f: &mut Frame, area: Rect, theme: &Theme) {
 
 /// Which pane, and which row of its list, is at terminal cell (x, y), using the same layout
 /// as `draw`. Used for mouse clicks.
+/// A mouse event as the app takes it: a left click placed on the pane and row under the
+/// pointer (nothing when it lands outside every pane), anything else as it is.
+pub fn mouse_msg(app: &App, m: crossterm::event::MouseEvent) -> Option<crate::app::update::Msg> {
+    use crate::app::update::Msg;
+    use crossterm::event::{MouseButton, MouseEventKind};
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            hit_test(app, m.column, m.row).map(|(pane, row)| Msg::Click { pane, row })
+        }
+        _ => Some(Msg::Mouse(m)),
+    }
+}
+
 pub fn hit_test(app: &App, x: u16, y: u16) -> Option<(Pane, Option<usize>)> {
     let (w, h) = app.ui.size;
     let areas = layout::areas(app, Rect::new(0, 0, w, h))?;

@@ -141,10 +141,7 @@ fn increase(f: &mut Frame, area: Rect, app: &App, theme: &Theme, quota: usize, t
     let (Some(def), Some(st)) = (app.runbook.quotas.get(quota), app.quotas.get(quota)) else {
         return;
     };
-    let num = |v: Option<f64>| {
-        v.map(crate::ui::format::value)
-            .unwrap_or_else(|| "?".into())
-    };
+    let num = |v: Option<f64>| v.map(crate::format::value).unwrap_or_else(|| "?".into());
     let lines = vec![
         Line::from(Span::styled(
             format!(

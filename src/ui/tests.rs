@@ -64,6 +64,9 @@ fn app_at(now: DateTime<Utc>) -> App {
         t0: t0(),
         operator: "jane".into(),
         mode: Mode::Simulated,
+        allow_writes: false,
+        speed: 1.0,
+        data_label: None,
     };
     App::new(
         runbook,
@@ -597,16 +600,22 @@ fn mouse_clicks_select_the_pane_and_row_under_the_pointer() {
         .find(|(_, l)| l.contains("Warm caches"))
         .unwrap();
     let x = line.chars().position(|c| c == 'W').unwrap() as u16;
-    let click = |x, y| {
-        Msg::Mouse(MouseEvent {
-            kind: MouseEventKind::Down(MouseButton::Left),
-            column: x,
-            row: y,
-            modifiers: KeyModifiers::NONE,
-        })
+    // As the event loop does: the UI places the click, the app takes the placed message.
+    let click = |app: &App, x, y| {
+        super::mouse_msg(
+            app,
+            MouseEvent {
+                kind: MouseEventKind::Down(MouseButton::Left),
+                column: x,
+                row: y,
+                modifiers: KeyModifiers::NONE,
+            },
+        )
+        .unwrap()
     };
     app.ui.focus = Some(Pane::Timeline);
-    app.update(app.now, click(x, y as u16));
+    let msg = click(&app, x, y as u16);
+    app.update(app.now, msg);
     assert_eq!(app.ui.focused(), Pane::Checklist);
     let items = app.visible_items();
     assert_eq!(items[app.ui.selected(Pane::Checklist)].item.id, "warm");
@@ -616,7 +625,8 @@ fn mouse_clicks_select_the_pane_and_row_under_the_pointer() {
         .enumerate()
         .find(|(_, l)| l.contains("─ Pre-flight"))
         .unwrap();
-    app.update(app.now, click(x, hy as u16));
+    let msg = click(&app, x, hy as u16);
+    app.update(app.now, msg);
     assert_eq!(
         app.visible_items()[app.ui.selected(Pane::Checklist)]
             .item
@@ -633,7 +643,8 @@ fn mouse_clicks_select_the_pane_and_row_under_the_pointer() {
         .find("p99 latency")
         .map(|b| mline[..b].chars().count())
         .unwrap() as u16;
-    app.update(app.now, click(mx, my as u16));
+    let msg = click(&app, mx, my as u16);
+    app.update(app.now, msg);
     assert_eq!(app.ui.focused(), Pane::Metrics);
     assert_eq!(app.ui.selected(Pane::Metrics), 1);
 }
@@ -801,6 +812,9 @@ fn hostile_text_never_reaches_a_cell_and_columns_stay_aligned() {
         t0: t0(),
         operator: "jane".into(),
         mode: Mode::Simulated,
+        allow_writes: false,
+        speed: 1.0,
+        data_label: None,
     };
     let mut app = App::new(runbook, opts, now, Box::new(MemoryJournal::default()), past);
     for (w, h) in [(80, 30), (120, 40), (160, 48), (250, 70)] {

@@ -662,6 +662,9 @@ fn the_demo_tells_its_story_in_the_app() {
         t0: t0(),
         operator: "test".into(),
         mode: Mode::Simulated,
+        allow_writes: false,
+        speed: 1.0,
+        data_label: None,
     };
     let mut app = crate::app::App::new(
         rb.clone(),
