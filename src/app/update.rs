@@ -246,14 +246,7 @@ impl App {
     /// failed write the action is refused and the operator told why (typed text is kept).
     /// Records still waiting to be saved go first, so the journal keeps the order of events.
     pub fn act(&mut self, event: Event) -> bool {
-        let record = Record {
-            ts: self.now,
-            operator: self.operator.clone(),
-            event,
-        };
-        let written = self
-            .flush_unsaved()
-            .and_then(|()| self.journal.append(&record));
+        let (record, written) = self.write(event);
         match written {
             Ok(()) => {
                 self.apply(&record);
@@ -272,14 +265,7 @@ impl App {
     /// on (the notify command still pages) at once; when the journal cannot be written it
     /// waits in `unsaved`, shown as NOT SAVED, and is written, in order, as soon as it can be.
     pub fn observe(&mut self, event: Event) {
-        let record = Record {
-            ts: self.now,
-            operator: self.operator.clone(),
-            event,
-        };
-        let written = self
-            .flush_unsaved()
-            .and_then(|()| self.journal.append(&record));
+        let (record, written) = self.write(event);
         if let Err(e) = written {
             if self.unsaved.len() >= UNSAVED_KEPT {
                 // A journal that has failed for this long: the oldest waiting record is lost;
@@ -295,6 +281,20 @@ impl App {
         }
         self.apply(&record);
         self.outbox.push(record);
+    }
+
+    /// The record for `event` now, and whether it reached the journal (after every record
+    /// still waiting, so the journal keeps the order of events).
+    fn write(&mut self, event: Event) -> (Record, anyhow::Result<()>) {
+        let record = Record {
+            ts: self.now,
+            operator: self.operator.clone(),
+            event,
+        };
+        let written = self
+            .flush_unsaved()
+            .and_then(|()| self.journal.append(&record));
+        (record, written)
     }
 
     /// Writes the records waiting for the journal, oldest first, stopping at the first failure.

@@ -298,16 +298,20 @@ fn the_war_room_the_report_and_the_score_agree_on_an_alert_reopened_after_a_cras
     records.push(opened(400));
     records.push(opened(460));
     records.push(rec(520, "jane", Event::AlertClosed { key: key.clone() }));
-    let shared: Vec<(i64, Option<i64>)> = crate::journal::alert_episodes(&records)
-        .iter()
-        .filter(|a| a.key == key)
-        .map(|a| {
-            (
-                (a.opened_at - t(0)).num_seconds(),
-                a.closed_at.map(|c| (c - a.opened_at).num_seconds()),
-            )
-        })
-        .collect();
+    // (opened, closed after), in seconds, for the alerts on `key`.
+    let spans = |alerts: &[crate::vocab::Alert]| -> Vec<(i64, Option<i64>)> {
+        alerts
+            .iter()
+            .filter(|a| a.key == key)
+            .map(|a| {
+                (
+                    (a.opened_at - t(0)).num_seconds(),
+                    a.closed_at.map(|c| (c - a.opened_at).num_seconds()),
+                )
+            })
+            .collect()
+    };
+    let shared = spans(&crate::journal::alert_episodes(&records));
     assert_eq!(shared, [(400, Some(60)), (460, Some(60))]);
     let report = build(&rb, &records, None);
     let rows: Vec<(i64, Option<i64>)> = report
@@ -333,16 +337,5 @@ fn the_war_room_the_report_and_the_score_agree_on_an_alert_reopened_after_a_cras
         Box::new(crate::journal::MemoryJournal::default()),
         records.clone(),
     );
-    let in_app: Vec<(i64, Option<i64>)> = app
-        .alerts
-        .iter()
-        .filter(|a| a.key == key)
-        .map(|a| {
-            (
-                (a.opened_at - t(0)).num_seconds(),
-                a.closed_at.map(|c| (c - a.opened_at).num_seconds()),
-            )
-        })
-        .collect();
-    assert_eq!(in_app, shared);
+    assert_eq!(spans(&app.alerts), shared);
 }
