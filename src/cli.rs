@@ -62,8 +62,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// How long until T-0 when a new demo starts (e.g. 90s, 3m, 1h)
-    #[arg(long = "in", value_name = "DURATION", default_value = "3m")]
+    /// How long until T-0 when a new demo starts (e.g. 90s, 3m, 1h; at most 366d)
+    #[arg(long = "in", value_name = "DURATION", default_value = "3m", value_parser = crate::time::parse_lead)]
     pub t0_in: crate::time::Span,
     /// Start a new demo even if an earlier one in the same journal is still running
     #[arg(long)]
@@ -80,9 +80,10 @@ pub struct RunArgs {
     /// Use the built-in simulator instead of live AWS data
     #[arg(long)]
     pub simulate: bool,
-    /// Override the runbook's T-0: an RFC 3339 time (2026-12-01T17:00:00Z) or a delay from now (+10m)
-    #[arg(long, value_name = "TIME")]
-    pub t0: Option<String>,
+    /// Override the runbook's T-0: an RFC 3339 time (2026-12-01T17:00:00Z) or a delay from now
+    /// (+10m, at most 366 days)
+    #[arg(long, value_name = "TIME", value_parser = crate::run::T0::parse)]
+    pub t0: Option<crate::run::T0>,
     /// Append every update received to FILE (JSON lines), for `tminus replay` and reports;
     /// safe to kill, and a restart continues the same file
     #[arg(long, value_name = "FILE")]

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod diag;
 pub mod journal;
 pub mod notify;
+pub mod out;
 pub mod quotas_cmd;
 pub mod record;
 pub mod rehearsal;

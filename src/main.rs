@@ -15,13 +15,22 @@ use tminus::theme::Theme;
 const DEMO_RUNBOOK: &str = include_str!("../runbooks/demo.yaml");
 const DEMO_LABEL: &str = "runbooks/demo.yaml";
 
+/// `eprintln!` that never panics (a closed or full stderr is ignored).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        tminus::out::say(format_args!($($arg)*))
+    };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): done, like any filter.
+        Err(e) if e.downcast_ref::<tminus::out::Closed>().is_some() => ExitCode::SUCCESS,
         Err(e) => {
             tminus::tui::restore();
-            eprintln!("tminus: {e:#}");
+            say!("tminus: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -44,8 +53,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 match runbook::load(path) {
                     Ok(rb) => {
                         let e = tminus::source::aws::plan::estimate(&rb);
-                        println!(
-                            "{}: {} queries ({} metrics) · {} GetMetricData call(s) per refresh · {:.0} calls/h · {:.0} metrics/h ≈ ${:.4}/h (${:.2}/day), plus one metric a minute per quota usage metric",
+                        tminus::out::print(&format!(
+                            "{}: {} queries ({} metrics) · {} GetMetricData call(s) per refresh · {:.0} calls/h · {:.0} metrics/h ≈ ${:.4}/h (${:.2}/day), plus one metric a minute per quota usage metric\n",
                             path.display(),
                             e.queries,
                             e.metric_queries,
@@ -54,11 +63,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                             e.metrics_per_hour,
                             e.usd_per_hour,
                             e.usd_per_hour * 24.0
-                        );
+                        ))?;
                     }
                     Err(diags) => {
                         ok = false;
-                        eprintln!("{}", tminus::diag::render(&diags));
+                        say!("{}", tminus::diag::render(&diags));
                     }
                 }
             }
@@ -77,8 +86,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             };
             let now = chrono::Utc::now();
-            let t0 = match &args.t0 {
-                Some(s) => run::parse_t0(s, now)?,
+            let t0 = match args.t0 {
+                Some(t) => t.resolve(now),
                 None => runbook.event.starts_at,
             };
             let mode = if args.simulate {
@@ -121,7 +130,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Err(diags) => {
                     // Only possible if the bundled file is broken: a bug, but say so plainly.
                     for d in diags {
-                        eprintln!("{d}");
+                        say!("{d}");
                     }
                     return Ok(ExitCode::FAILURE);
                 }
@@ -172,13 +181,13 @@ fn demo_t0(
     });
     let ends = runbook.event.ends_at.map(|e| e.secs()).unwrap_or(3_600);
     if let Some(t0) = previous_t0 {
-        if !fresh && now < t0 + chrono::Duration::seconds(ends) {
+        if !fresh && now < tminus::time::TOffset(ends).at(t0) {
             return Ok(t0);
         }
         let aside = journal_path.with_extension(format!("{}.journal", t0.format("%Y%m%dT%H%M%S")));
         std::fs::rename(journal_path, &aside)?;
     }
-    Ok(now + chrono::Duration::seconds(t0_in.secs()))
+    Ok(tminus::time::after(now, t0_in))
 }
 
 /// `tminus rehearse`: a fresh rehearsal journal, the war room on the faulty simulator, and the
@@ -199,7 +208,7 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| tminus::rehearsal::default_journal(&args.runbook));
     if let Some(aside) = tminus::rehearsal::prepare_journal(&journal_path, chrono::Utc::now())? {
-        eprintln!(
+        say!(
             "tminus: the previous rehearsal's journal is now {}",
             aside.display()
         );
@@ -227,8 +236,11 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
     })?;
     let records = journal::read(&journal_path)?;
     let score = tminus::rehearsal::score::score(&runbook, &records);
-    print!("{}", score.render(&runbook));
-    println!("Journal: {}", journal_path.display());
+    tminus::out::print(&format!(
+        "{}Journal: {}\n",
+        score.render(&runbook),
+        journal_path.display()
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -244,9 +256,9 @@ fn load_or_report(path: &Path) -> Option<Runbook> {
         Ok(r) => Some(r),
         Err(diags) => {
             for d in &diags {
-                eprintln!("{d}");
+                say!("{d}");
             }
-            eprintln!(
+            say!(
                 "tminus: {} has {} problem(s); `tminus check` lists them all",
                 path.display(),
                 diags.len()
@@ -263,10 +275,10 @@ fn simulatable_or_report(path: &Path, runbook: &Runbook) -> bool {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let problems = runbook::simulation_problems(&label, &text, runbook);
     for d in &problems {
-        eprintln!("{d}");
+        say!("{d}");
     }
     if !problems.is_empty() {
-        eprintln!(
+        say!(
             "tminus: the simulator cannot play {}: use it live with `tminus run`",
             path.display()
         );
@@ -283,7 +295,7 @@ fn theme_or_report(common: &CommonArgs) -> Option<Theme> {
     ) {
         Ok(t) => Some(t),
         Err(diags) => {
-            eprintln!("{}", tminus::diag::render(&diags));
+            say!("{}", tminus::diag::render(&diags));
             None
         }
     }
@@ -297,7 +309,7 @@ fn replay(args: tminus::cli::ReplayArgs) -> Result<ExitCode> {
     let runbook = match runbook::parse(&label, &header.runbook_yaml) {
         Ok(r) => r,
         Err(diags) => {
-            eprintln!("{}", tminus::diag::render(&diags));
+            say!("{}", tminus::diag::render(&diags));
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -360,7 +372,7 @@ fn report(args: tminus::cli::ReportArgs) -> Result<ExitCode> {
         match runbook::parse(&header.runbook_path, &header.runbook_yaml) {
             Ok(r) => Some(r),
             Err(diags) => {
-                eprintln!("{}", tminus::diag::render(&diags));
+                say!("{}", tminus::diag::render(&diags));
                 None
             }
         }
@@ -372,7 +384,7 @@ fn report(args: tminus::cli::ReportArgs) -> Result<ExitCode> {
         match path {
             Some(p) => load_or_report(Path::new(&p)),
             None => {
-                eprintln!("tminus: no runbook: give --runbook FILE");
+                say!("tminus: no runbook: give --runbook FILE");
                 None
             }
         }
@@ -389,7 +401,7 @@ fn report(args: tminus::cli::ReportArgs) -> Result<ExitCode> {
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?,
-        None => print!("{text}"),
+        None => tminus::out::print(&text)?,
     }
     Ok(ExitCode::SUCCESS)
 }

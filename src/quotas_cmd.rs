@@ -278,9 +278,9 @@ pub fn run(runbook: &Runbook, settings: AwsSettings, json: bool) -> Result<u8> {
         .context("starting the async runtime")?;
     let rows = rt.block_on(collect(runbook, settings, Utc::now()));
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        crate::out::print(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
     } else {
-        print!("{}", table(&rows));
+        crate::out::print(&table(&rows))?;
     }
     Ok(exit_code(&rows))
 }

@@ -87,17 +87,35 @@ pub fn default_operator() -> String {
         .unwrap_or_else(|| "operator".to_string())
 }
 
-/// Parses `--t0`: RFC 3339, or "+10m" meaning that long from now.
-pub fn parse_t0(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    if let Some(rest) = s.strip_prefix('+') {
-        let span: crate::time::Span = rest.parse()?;
-        return Ok(now + chrono::Duration::seconds(span.secs()));
+/// `--t0`: an RFC 3339 time, or a delay from now ("+10m").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum T0 {
+    At(DateTime<Utc>),
+    FromNow(crate::time::Span),
+}
+
+impl T0 {
+    /// Parses `--t0` for clap: a bad or too distant value is a usage error (exit 2), never a
+    /// date overflow later.
+    pub fn parse(s: &str) -> Result<T0, String> {
+        if let Some(rest) = s.strip_prefix('+') {
+            return crate::time::parse_lead(rest)
+                .map(T0::FromNow)
+                .map_err(|e| e.to_string());
+        }
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| T0::At(d.to_utc()))
+            .map_err(|_| {
+                format!("{s:?}: expected an RFC 3339 time like 2026-12-01T17:00:00Z, or +10m")
+            })
     }
-    DateTime::parse_from_rfc3339(s)
-        .map(|d| d.to_utc())
-        .with_context(|| {
-            format!("--t0 {s:?}: expected an RFC 3339 time like 2026-12-01T17:00:00Z, or +10m")
-        })
+
+    pub fn resolve(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            T0::At(t) => t,
+            T0::FromNow(span) => crate::time::after(now, span),
+        }
+    }
 }
 
 /// Opens the war room and runs it until the operator quits or a signal arrives.
@@ -444,20 +462,18 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-12-01T16:00:00Z")
             .unwrap()
             .to_utc();
+        let parse_t0 = |s: &str| T0::parse(s).map(|t| t.resolve(now));
+        assert_eq!(parse_t0("+10m"), Ok(now + chrono::Duration::minutes(10)));
         assert_eq!(
-            parse_t0("+10m", now).unwrap(),
-            now + chrono::Duration::minutes(10)
+            parse_t0("2026-12-01T17:00:00Z"),
+            Ok(now + chrono::Duration::hours(1))
         );
-        assert_eq!(
-            parse_t0("2026-12-01T17:00:00Z", now).unwrap(),
-            now + chrono::Duration::hours(1)
-        );
-        assert!(
-            parse_t0("tomorrow", now)
-                .unwrap_err()
-                .to_string()
-                .contains("RFC 3339")
-        );
+        assert!(parse_t0("tomorrow").unwrap_err().contains("RFC 3339"));
+        // Absurd delays are refused, not overflowed (these panicked).
+        for far in ["+9223372036854775807s", "+1000000000d", "+367d"] {
+            let err = T0::parse(far).unwrap_err();
+            assert!(err.contains("within 366 days of now"), "{far}: {err}");
+        }
     }
 
     #[test]
