@@ -140,13 +140,14 @@ pub type Remarks = (Vec<Diagnostic>, Vec<String>);
 /// One file: its kind and, when valid, its remarks; else every problem in it.
 pub fn check_file(path: &Path) -> (Kind, Result<Remarks, Vec<Diagnostic>>) {
     let label = path.display().to_string();
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::limits::read_yaml(path, "cannot read") {
         Ok(t) => t,
-        Err(e) => {
-            let d = Diagnostic::new(&label, 1, 1, format!("cannot read: {e}"));
-            return (Kind::Runbook, Err(vec![d]));
-        }
+        Err(d) => return (Kind::Runbook, Err(vec![d])),
     };
+    // Before `kind_of` parses it: the YAML parser is quadratic in nesting.
+    if let Err(d) = crate::limits::check_yaml(&label, &text) {
+        return (kind_of(path, ""), Err(vec![d]));
+    }
     let kind = kind_of(path, &text);
     let result = match kind {
         Kind::Runbook => crate::runbook::parse(&label, &text).map(|rb| {

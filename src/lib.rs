@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod diag;
 pub mod journal;
+pub mod limits;
 pub mod notify;
 pub mod out;
 pub mod quotas_cmd;

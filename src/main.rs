@@ -272,7 +272,7 @@ fn load_or_report(path: &Path) -> Option<Runbook> {
 /// Insights...), located, instead of showing those metrics with no data.
 fn simulatable_or_report(path: &Path, runbook: &Runbook) -> bool {
     let label = path.display().to_string();
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = tminus::limits::read_text(path, tminus::limits::MAX_YAML_BYTES).unwrap_or_default();
     let problems = runbook::simulation_problems(&label, &text, runbook);
     for d in &problems {
         say!("{d}");

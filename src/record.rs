@@ -6,7 +6,7 @@
 //! mid-line leaves at most one torn last line, which `read` skips.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -90,11 +90,14 @@ impl Recorder {
 
 /// The header and every complete entry, oldest first.
 pub fn read(path: &Path) -> Result<(Header, Vec<Entry>)> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut lines = BufReader::new(file).lines();
+    // A regular file only (a FIFO would block, a device never end), each line capped.
+    let file =
+        crate::limits::open_file(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut lines = crate::limits::lines(BufReader::new(file), crate::limits::MAX_RECORDING_LINE);
     let first = lines
         .next()
-        .transpose()?
+        .transpose()
+        .with_context(|| format!("reading {}", path.display()))?
         .with_context(|| format!("{} is empty", path.display()))?;
     let header: Header = serde_json::from_str(&first).with_context(|| {
         format!(
@@ -109,7 +112,9 @@ pub fn read(path: &Path) -> Result<(Header, Vec<Entry>)> {
             header.tminus_recording
         );
     }
-    let all: Vec<String> = lines.collect::<std::io::Result<_>>()?;
+    let all: Vec<String> = lines
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("reading {}", path.display()))?;
     let mut entries = Vec::with_capacity(all.len());
     for (i, l) in all.iter().enumerate() {
         match serde_json::from_str::<Entry>(l) {

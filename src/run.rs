@@ -259,9 +259,11 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
                 event_name: app.runbook.event.name.clone(),
                 runbook_path: app.runbook_path.clone(),
                 // The file as written: the model's own serialisation need not read back.
-                runbook_yaml: std::fs::read_to_string(&runbook_path).with_context(|| {
-                    format!("reading {} for the recording", runbook_path.display())
-                })?,
+                runbook_yaml: crate::limits::read_text(
+                    &runbook_path,
+                    crate::limits::MAX_YAML_BYTES,
+                )
+                .with_context(|| format!("reading {} for the recording", runbook_path.display()))?,
                 t0,
                 started: clock.now(),
             },

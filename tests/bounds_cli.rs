@@ -166,3 +166,163 @@ fn a_full_disk_is_an_error_message_not_a_panic() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// `tminus check FILE`, at most 10 s: exit status, stdout, and how long it took.
+fn check(path: &Path) -> (Output, Duration) {
+    let child = Command::new(BIN)
+        .arg("check")
+        .arg(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish(child, Duration::from_secs(10))
+}
+
+#[test]
+fn check_refuses_hostile_files_with_a_located_error_in_well_under_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 100_000;
+    let fifo = dir.path().join("fifo.yaml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let themes = dir.path().join("themes");
+    std::fs::create_dir(&themes).unwrap();
+    // (file, its text unless it exists, what the first line of the report must hold)
+    let deep = ": error: nested more than 32 levels deep";
+    let cases: Vec<(PathBuf, Option<String>, String)> = vec![
+        (
+            dir.path().join("deep-flow.yaml"),
+            Some(format!("{RUNBOOK}x: {}{}\n", "[".repeat(n), "]".repeat(n))),
+            format!(":2:259{deep}"),
+        ),
+        (
+            dir.path().join("deep-map.yaml"),
+            Some(format!(
+                "{RUNBOOK}x: {}1{}\n",
+                "{a: ".repeat(n),
+                "}".repeat(n)
+            )),
+            format!(":2:128{deep}"),
+        ),
+        (
+            themes.join("deep.yaml"),
+            Some(format!("name: t\nfg: {}{}\n", "[".repeat(n), "]".repeat(n))),
+            format!(":2:260{deep}"),
+        ),
+        (
+            dir.path().join("laughs.yaml"),
+            Some(format!(
+                "{RUNBOOK}a: &a [{}]\nb: &b [{}]\nc: &c [{}]\nd: [{}]\n",
+                "1,".repeat(99),
+                "*a,".repeat(99),
+                "*b,".repeat(99),
+                "*c,".repeat(99)
+            )),
+            ":4:65: error: more than 200000 values".into(),
+        ),
+        // The 50 MB event name.
+        (
+            dir.path().join("huge-name.yaml"),
+            Some(format!(
+                "event:\n  name: {}\n  starts_at: 2026-12-01T17:00:00Z\n",
+                "x".repeat(50_000_000)
+            )),
+            ":1:1: error: cannot read: larger than 1 MiB".into(),
+        ),
+        (
+            dir.path().join("long-name.yaml"),
+            Some(format!(
+                "event:\n  name: {}\n  starts_at: 2026-12-01T17:00:00Z\n",
+                "x".repeat(5_000)
+            )),
+            ":2:9: error: a value of 5000 characters: at most 4096".into(),
+        ),
+        (
+            PathBuf::from("/dev/zero"),
+            None,
+            ":1:1: error: cannot read: not a regular file (a character device)".into(),
+        ),
+        (
+            fifo.clone(),
+            None,
+            ":1:1: error: cannot read: not a regular file (a FIFO)".into(),
+        ),
+    ];
+    for (path, text, want) in cases {
+        if let Some(t) = text {
+            std::fs::write(&path, t).unwrap();
+        }
+        let (out, took) = check(&path);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{}: {stdout}", path.display());
+        let first = stdout.lines().next().unwrap_or("");
+        assert!(
+            first.starts_with(&format!("{}{want}", path.display())),
+            "wanted {}{want}, got: {stdout}",
+            path.display()
+        );
+        // A debug build on a shared machine: "well under a second" with room for load.
+        assert!(
+            took < Duration::from_secs(3),
+            "{}: {took:?}",
+            path.display()
+        );
+        println!("{}: {took:?}", path.display());
+    }
+}
+
+#[test]
+fn commands_refuse_fifos_devices_and_endless_lines_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fifo = fifo.display().to_string();
+    // A journal line longer than the cap: named, not read to the end of the disk.
+    let j = journal(dir.path());
+    let mut text = std::fs::read_to_string(&j).unwrap();
+    text.push_str(&"x".repeat(2 * 1024 * 1024));
+    text.push('\n');
+    let long = dir.path().join("long.journal");
+    std::fs::write(&long, text).unwrap();
+    let long = long.display().to_string();
+    for (args, want) in [
+        (vec!["report", fifo.as_str()], "not a regular file (a FIFO)"),
+        (
+            vec!["report", "/dev/zero"],
+            "not a regular file (a character device)",
+        ),
+        (
+            vec!["report", long.as_str()],
+            "line 202 is longer than 1 MiB",
+        ),
+        (vec!["replay", fifo.as_str()], "not a regular file (a FIFO)"),
+        (vec!["replay", "/dev/zero"], "not a regular file"),
+        (vec!["quotas", fifo.as_str()], "not a regular file (a FIFO)"),
+        (
+            vec!["cost", "/dev/zero"],
+            "not a regular file (a character device)",
+        ),
+        (
+            vec!["run", fifo.as_str(), "--simulate"],
+            "not a regular file (a FIFO)",
+        ),
+    ] {
+        let out = run(&args, Duration::from_secs(10));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: wanted {want}: {err}");
+    }
+}

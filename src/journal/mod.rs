@@ -4,7 +4,7 @@
 //! shows as done survives a crash. On start-up the app's operator state is the fold of the file.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -225,15 +225,18 @@ impl JournalSink for MemoryJournal {
 /// Reads every record of a journal file. A torn last line (crash mid-write) is ignored; a bad
 /// line elsewhere is an error naming its line, since it means the file was edited or corrupted.
 pub fn read(path: &Path) -> Result<Vec<Record>> {
-    let file = match File::open(path) {
+    // A regular file only (a FIFO would block, a device never end), each line capped.
+    let file = match crate::limits::open_file(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(crate::limits::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Vec::new());
+        }
         Err(e) => return Err(e).with_context(|| format!("reading the journal {}", path.display())),
     };
-    let lines: Vec<String> = BufReader::new(file)
-        .lines()
-        .collect::<std::io::Result<_>>()
-        .with_context(|| format!("reading the journal {}", path.display()))?;
+    let lines: Vec<String> =
+        crate::limits::lines(BufReader::new(file), crate::limits::MAX_JOURNAL_LINE)
+            .collect::<std::io::Result<_>>()
+            .with_context(|| format!("reading the journal {}", path.display()))?;
     let mut records = Vec::with_capacity(lines.len());
     let last = lines.len().saturating_sub(1);
     for (i, line) in lines.iter().enumerate() {
