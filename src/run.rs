@@ -247,9 +247,10 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
     drop(tx);
     dispatch_notifications(&mut app, &notify_tx, notify);
 
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut quit_signals = QUIT_SIGNALS
+        .iter()
+        .map(|&k| signal(k))
+        .collect::<std::io::Result<Vec<_>>>()?;
 
     let mut recorder = match &record {
         Some(path) => Some(crate::record::Recorder::open(
@@ -300,9 +301,7 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
                 Msg::Source(update)
             }
             () = tokio::time::sleep(until_next_second(clock.now(), speed)) => Msg::Tick,
-            _ = sigterm.recv() => break,
-            _ = sighup.recv() => break,
-            _ = sigint.recv() => break,
+            () = any_signal(&mut quit_signals) => break,
         };
         app.update(clock.now(), msg);
         // Fold whatever else is queued before drawing, so a burst of updates costs one frame.
@@ -321,6 +320,32 @@ async fn event_loop(session: Session, journal: FileJournal, past: Vec<Record>) -
         app.act(Event::SessionEnded {});
     }
     Ok(Outcome { ended_at })
+}
+
+/// Signals whose default action ends the process: each closes the war room the normal way, so
+/// the terminal is restored (leaving the alternate screen, showing the cursor) before exit.
+/// SIGKILL and SIGSTOP cannot be caught; SIGPIPE is ignored by Rust programs.
+const QUIT_SIGNALS: [SignalKind; 7] = [
+    SignalKind::terminate(),
+    SignalKind::hangup(),
+    SignalKind::interrupt(),
+    SignalKind::quit(),
+    SignalKind::user_defined1(),
+    SignalKind::user_defined2(),
+    SignalKind::alarm(),
+];
+
+/// Resolves when any of `signals` arrives.
+async fn any_signal(signals: &mut [tokio::signal::unix::Signal]) {
+    std::future::poll_fn(|cx| {
+        for s in signals.iter_mut() {
+            if s.poll_recv(cx).is_ready() {
+                return std::task::Poll::Ready(());
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// Appends an update to the recording, if there is one. A failed write is shown once and the
