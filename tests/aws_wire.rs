@@ -1410,3 +1410,151 @@ fn an_access_denied_error_is_explained_once_with_the_missing_action() {
         "lambda L-B99A9384: access denied: the credentials lack servicequotas:GetServiceQuota (the README lists tminus's IAM policy)"
     );
 }
+
+// ---- Bounds on what the network sends ------------------------------------------------------
+
+/// This process's peak resident memory so far, in KiB (VmHWM).
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Runs `cmd` to its end, killed after `limit`: exit code, stdout, stderr, time taken and peak
+/// resident memory in KiB (wait4's rusage: exact, whenever the peak happened).
+#[allow(clippy::zombie_processes, reason = "reaped by wait4, for its rusage")]
+fn run_measured(
+    mut cmd: std::process::Command,
+    limit: Duration,
+) -> (Option<i32>, String, String, Duration, u64) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let start = std::time::Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        out.read_to_string(&mut s).ok();
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        err.read_to_string(&mut s).ok();
+        s
+    });
+    let pid = child.id() as libc::pid_t;
+    let (status, usage) = loop {
+        let mut status = 0;
+        // SAFETY: a zeroed rusage is a valid value to be written into.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: pid is our own child, not yet reaped; both pointers are valid.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            break (status, usage);
+        }
+        assert_eq!(r, 0, "wait4 failed");
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (
+        code,
+        out_reader.join().unwrap(),
+        err_reader.join().unwrap(),
+        start.elapsed(),
+        usage.ru_maxrss as u64,
+    )
+}
+
+/// An endpoint streaming a 200 MB body: the war room's source reports an error, and neither it
+/// nor `tminus quotas` reads more than the cap (this drove `quotas` to 8.7 GB and the war room
+/// to 5.6 GB before the cap).
+#[test]
+fn a_huge_answer_is_refused_and_memory_stays_bounded() {
+    let e = Emulator::start();
+    let rb = runbook(
+        "metrics:\n  - { id: rps, namespace: Tminus/Wire, metric: Requests, stat: Sum, period: 10 }\n",
+    );
+    // The war room's CloudWatch source, in this process.
+    e.fault(json!({ "mode": "huge", "op": "GetMetricData", "bytes": 200_000_000 }));
+    let rt = runtime();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let before = peak_rss_kib();
+    let start = std::time::Instant::now();
+    {
+        let _guard = rt.enter();
+        let source = Box::new(metrics::CloudWatchSource::new(
+            e.aws(),
+            rb,
+            Arc::new(WallClock),
+            None,
+        ));
+        rt.spawn(source.run(tx));
+    }
+    let error = rt.block_on(async {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+                Ok(Some(Update::Health { error, .. })) => break error,
+                Ok(Some(_)) => continue,
+                other => panic!("no health report: {other:?}"),
+            }
+        }
+    });
+    let took = start.elapsed();
+    let grew_mib = (peak_rss_kib() - before) / 1024;
+    drop(rt);
+    let error = error.expect("the huge answer is an error");
+    assert!(
+        error.starts_with("the AWS endpoint sent an answer larger than 16 MiB"),
+        "{error}"
+    );
+    assert!(took < Duration::from_secs(25), "{took:?}");
+    // The body is 200 MB; reading it whole (as the SDK did) costs twice that.
+    assert!(grew_mib < 100, "peak memory grew by {grew_mib} MiB");
+    eprintln!("war room source: error after {took:?}, peak memory +{grew_mib} MiB: {error}");
+
+    // `tminus quotas`, every call answered with the huge body, chunked or declared.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.yaml");
+    std::fs::write(
+        &path,
+        "event: { name: q, starts_at: 2026-12-01T17:00:00Z }\naws: { region: us-east-1 }\nmetrics:\n  - { id: used, namespace: AWS/Usage, metric: ResourceCount, stat: Maximum }\nquotas:\n  - { service: lambda, code: L-B99A9384, usage_metric: used }\n",
+    )
+    .unwrap();
+    for declare in [false, true] {
+        e.reset();
+        e.fault(json!({ "mode": "huge", "bytes": 200_000_000, "declare": declare }));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"));
+        cmd.arg("quotas")
+            .arg(&path)
+            .args(["--endpoint-url", &e.endpoint_url()])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE");
+        let (code, stdout, stderr, took, peak_kib) = run_measured(cmd, Duration::from_secs(60));
+        eprintln!(
+            "tminus quotas (declared length: {declare}): exit {code:?} after {took:?}, peak RSS {} MiB\n{stdout}{stderr}",
+            peak_kib / 1024
+        );
+        assert_eq!(code, Some(2), "{stdout}{stderr}");
+        assert!(
+            stdout.contains("error: the AWS endpoint sent an answer larger than 16 MiB"),
+            "{stdout}"
+        );
+        assert!(peak_kib < 100 * 1024, "peak RSS {} MiB", peak_kib / 1024);
+        assert!(took < Duration::from_secs(30), "{took:?}");
+    }
+}

@@ -29,6 +29,9 @@ pub fn explain_text(text: &str, profile: Option<&str>) -> String {
         .map(|p| format!(" --profile {p}"))
         .unwrap_or_default();
     let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(&n.to_lowercase()));
+    if has(&[super::cap::TOO_LARGE]) {
+        return "the AWS endpoint sent an answer larger than 16 MiB: stopped reading it (check --endpoint-url, AWS_ENDPOINT_URL or a proxy in between)".to_string();
+    }
     if has(&["sso"]) && has(&["expired", "token", "refresh"]) {
         return format!("AWS SSO session expired or missing: run `aws sso login{profile_arg}`");
     }
@@ -189,6 +192,13 @@ mod tests {
         assert_eq!(
             explain_text("SomethingElse: odd\nmore detail", None),
             "SomethingElse: odd"
+        );
+        assert!(
+            explain_text(
+                "response error: tminus::ResponseCap modify_before_deserialization interceptor encountered an error: answer larger than 16 MiB from the AWS endpoint: stopped reading it",
+                None
+            )
+            .starts_with("the AWS endpoint sent an answer larger than 16 MiB: stopped reading it")
         );
     }
 }
