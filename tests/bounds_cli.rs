@@ -326,3 +326,53 @@ fn commands_refuse_fifos_devices_and_endless_lines_instead_of_hanging() {
         assert!(err.contains(want), "{args:?}: wanted {want}: {err}");
     }
 }
+
+/// `tminus quotas` against an endpoint that accepts connections and never answers: one honest
+/// line within its 20 s budget for AWS, not a timeout per call (101 s) saying it will retry.
+#[test]
+fn quotas_against_a_silent_endpoint_ends_within_its_budget_and_says_so() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c); // accepted, never answered
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let runbook = dir.path().join("q.yaml");
+    std::fs::write(
+        &runbook,
+        format!(
+            "{RUNBOOK}aws: {{ region: us-east-1 }}\nmetrics:\n  - {{ id: used, namespace: AWS/Usage, metric: ResourceCount, stat: Maximum }}\nquotas:\n  - {{ service: lambda, code: L-B99A9384, usage_metric: used }}\n  - {{ service: ec2, code: L-1216C47A }}\n  - {{ service: vpc, code: L-F678F1CE }}\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(BIN)
+        .arg("quotas")
+        .arg(&runbook)
+        .args(["--endpoint-url", &endpoint])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (out, took) = finish(child, Duration::from_secs(45));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{}", stderr(&out));
+    assert!(
+        stdout.contains(&format!("error: no answer from {endpoint} within 20 s")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("retrying"), "{stdout}");
+    assert_eq!(stdout.matches(" error\n").count(), 3, "{stdout}");
+    // The budget, the pacing between quota calls, start-up: well under the 60 s it was.
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    println!("quotas against a silent endpoint: {took:?}");
+}

@@ -316,7 +316,7 @@ pub async fn fetch(
             .end_time(to_aws_time(end))
             .scan_by(ScanBy::TimestampAscending)
             .set_next_token(token.clone());
-        let resp = match tokio::time::timeout(super::CALL_TIMEOUT, call.send()).await {
+        let resp = match super::budget::call(call.send()).await {
             Err(_) => return Err("GetMetricData timed out".into()),
             Ok(Err(e)) => return Err(errors::describe(&e)),
             Ok(Ok(r)) => r,

@@ -3,6 +3,7 @@
 //! and only talks to the app through `Update`s, like the simulator.
 
 pub mod alarms;
+pub mod budget;
 pub mod cap;
 pub mod errors;
 pub mod metrics;
