@@ -272,7 +272,11 @@ fn load_or_report(path: &Path) -> Option<Runbook> {
 /// Insights...), located, instead of showing those metrics with no data.
 fn simulatable_or_report(path: &Path, runbook: &Runbook) -> bool {
     let label = path.display().to_string();
-    let text = tminus::limits::read_text(path, tminus::limits::MAX_YAML_BYTES).unwrap_or_default();
+    // Read again for positions; the same caps as the load (the file may have changed since).
+    let text = tminus::limits::read_text(path, tminus::limits::MAX_YAML_BYTES)
+        .ok()
+        .filter(|t| tminus::limits::check_yaml(&label, t).is_ok())
+        .unwrap_or_default();
     let problems = runbook::simulation_problems(&label, &text, runbook);
     for d in &problems {
         say!("{d}");

@@ -44,6 +44,16 @@ impl Recorder {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
+        // A FIFO would block in open until someone reads it, a device never fill up: a
+        // recording is a regular file.
+        if let Ok(m) = path.metadata()
+            && !m.is_file()
+        {
+            bail!(
+                "{} is not a regular file: choose another --record file",
+                path.display()
+            );
+        }
         let existing = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
         if existing {
             let (old, _) = read(path)?;
@@ -180,6 +190,13 @@ mod tests {
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].at, at(1));
         assert_eq!(entries[1].update, updates[1]);
+
+        // Not a regular file: refused before open() could block on it.
+        let err = Recorder::open(Path::new("/dev/null"), &header())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("not a regular file"), "{err}");
 
         // Another event's recording is not appended to.
         let mut other = header();
