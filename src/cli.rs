@@ -144,7 +144,7 @@ pub struct RehearseArgs {
     #[arg(long, value_name = "N", default_value = "1", value_parser = crate::rehearsal::parse_speed)]
     pub speed: f64,
     /// Where on the runbook's timeline the rehearsal starts (T-0 is event.starts_at)
-    #[arg(long, value_name = "OFFSET", default_value = "T-30m")]
+    #[arg(long, value_name = "OFFSET", default_value = "T-30m", value_parser = crate::time::parse_cli_offset)]
     pub start_at: crate::time::TOffset,
     /// Add faults drawn from the seed that the runbook does not list (revealed by the score)
     #[arg(long)]

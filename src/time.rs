@@ -37,6 +37,18 @@ pub fn parse_lead(s: &str) -> Result<Span, TimeParseError> {
     Ok(span)
 }
 
+/// An offset from T-0 for the command line (`rehearse --start-at`): within 366 days of T-0, as
+/// in a runbook.
+pub fn parse_cli_offset(s: &str) -> Result<TOffset, TimeParseError> {
+    let offset: TOffset = s.parse()?;
+    if offset.secs().abs() > MAX_AHEAD_SECS {
+        return Err(TimeParseError(format!(
+            "{s:?} is too far from T-0: it must be within 366 days of it"
+        )));
+    }
+    Ok(offset)
+}
+
 /// `now + span`, saturating at chrono's range instead of panicking.
 pub fn after(now: DateTime<Utc>, span: Span) -> DateTime<Utc> {
     TOffset(span.secs()).at(now)
@@ -294,6 +306,11 @@ mod tests {
             assert!(err.contains("within 366 days of now"), "{far}: {err}");
         }
         assert!(parse_lead("99999999999999999999d").is_err());
+        assert_eq!(parse_cli_offset("T-30m"), Ok(TOffset(-1800)));
+        for far in ["T+1000000000d", "T-367d", "T+9223372036854775807s"] {
+            let err = parse_cli_offset(far).unwrap_err().to_string();
+            assert!(err.contains("within 366 days of it"), "{far}: {err}");
+        }
         let now = DateTime::parse_from_rfc3339("2026-12-01T17:00:00Z")
             .unwrap()
             .to_utc();

@@ -92,12 +92,14 @@ fn absurd_durations_are_usage_errors_not_panics() {
         &["run", "x.yaml", "--t0", "+9223372036854775807s"],
         &["run", "x.yaml", "--t0", "+1000000000d"],
         &["run", "x.yaml", "--t0", "+367d"],
+        &["rehearse", "x.yaml", "--start-at", "T+1000000000d"],
+        &["rehearse", "x.yaml", "--start-at", "T+9223372036854775807s"],
     ] {
         let out = run(args, Duration::from_secs(20));
         let err = stderr(&out);
         // Exit 2, as clap does for any bad argument; these panicked with 101.
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains("within 366 days of now"), "{args:?}: {err}");
+        assert!(err.contains("within 366 days of"), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
