@@ -1423,9 +1423,19 @@ fn peak_rss_kib() -> u64 {
         .unwrap()
 }
 
+/// A process's peak resident memory so far, in KiB (VmHWM), while it runs.
+fn peak_rss_of(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// Runs `cmd` to its end, killed after `limit`: exit code, stdout, stderr, time taken and peak
-/// resident memory in KiB (wait4's rusage: exact, whenever the peak happened).
-#[allow(clippy::zombie_processes, reason = "reaped by wait4, for its rusage")]
+/// resident memory in KiB. The peak is the child's own VmHWM, read every few milliseconds
+/// while it runs (wait4's ru_maxrss would include this test process's: a spawned child
+/// inherits the parent's high-water mark when it execs).
 fn run_measured(
     mut cmd: std::process::Command,
     limit: Duration,
@@ -1450,31 +1460,27 @@ fn run_measured(
         err.read_to_string(&mut s).ok();
         s
     });
-    let pid = child.id() as libc::pid_t;
-    let (status, usage) = loop {
-        let mut status = 0;
-        // SAFETY: a zeroed rusage is a valid value to be written into.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: pid is our own child, not yet reaped; both pointers are valid.
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if r == pid {
-            break (status, usage);
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kib) = peak_rss_of(child.id()) {
+            peak = peak.max(kib);
         }
-        assert_eq!(r, 0, "wait4 failed");
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if start.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
             panic!("still running after {limit:?}");
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(5));
     };
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     (
-        code,
+        status.code(),
         out_reader.join().unwrap(),
         err_reader.join().unwrap(),
         start.elapsed(),
-        usage.ru_maxrss as u64,
+        peak,
     )
 }
 
@@ -1557,4 +1563,94 @@ fn a_huge_answer_is_refused_and_memory_stays_bounded() {
         assert!(peak_kib < 100 * 1024, "peak RSS {} MiB", peak_kib / 1024);
         assert!(took < Duration::from_secs(30), "{took:?}");
     }
+}
+
+/// Millions of one-byte values under the size cap: 16 MB of empty CBOR maps parsed into 16
+/// million structs (2.3 GB). The values are counted before the SDK parses them.
+#[test]
+fn a_flood_of_tiny_values_is_refused_before_it_is_parsed() {
+    let e = Emulator::start();
+    let rb =
+        runbook("metrics:\n  - { id: rps, namespace: Tminus/Wire, metric: Requests, stat: Sum }\n");
+    let groups = plan::groups(&rb, &[]);
+    let refs: Vec<&Group> = groups.iter().collect();
+    e.fault(json!({ "mode": "flood", "op": "GetMetricData", "values": 16_000_000 }));
+    let before = peak_rss_kib();
+    let err = runtime().block_on(async {
+        let client = e.aws().cloudwatch(None).await;
+        let now = Utc::now();
+        metrics::fetch(&client, &refs, now - chrono::Duration::hours(1), now)
+            .await
+            .unwrap_err()
+    });
+    let grew_mib = (peak_rss_kib() - before) / 1024;
+    assert_eq!(
+        tminus::source::aws::errors::explain_text(&err, None),
+        "the AWS endpoint sent an answer with more than 500000 values: stopped reading it (check --endpoint-url, AWS_ENDPOINT_URL or a proxy in between)"
+    );
+    assert!(grew_mib < 150, "peak memory grew by {grew_mib} MiB");
+    eprintln!("flood, in process: +{grew_mib} MiB: {err}");
+
+    // `tminus quotas`: the quota is read, its usage metric is flooded.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.yaml");
+    std::fs::write(
+        &path,
+        "event: { name: q, starts_at: 2026-12-01T17:00:00Z }\naws: { region: us-east-1 }\nmetrics:\n  - { id: used, namespace: AWS/Usage, metric: ResourceCount, stat: Maximum }\nquotas:\n  - { service: vpc, code: L-F678F1CE, usage_metric: used }\n",
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"));
+    cmd.arg("quotas")
+        .arg(&path)
+        .args(["--endpoint-url", &e.endpoint_url()])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE");
+    let (code, stdout, stderr, took, peak_kib) = run_measured(cmd, Duration::from_secs(60));
+    eprintln!(
+        "tminus quotas, flooded: exit {code:?} after {took:?}, peak RSS {} MiB\n{stdout}{stderr}",
+        peak_kib / 1024
+    );
+    assert!(
+        stdout
+            .contains("error: usage: the AWS endpoint sent an answer with more than 500000 values"),
+        "{stdout}{stderr}"
+    );
+    assert!(peak_kib < 150 * 1024, "peak RSS {} MiB", peak_kib / 1024);
+}
+
+/// However many datapoints an answer holds, a fetch keeps the newest few thousand of each
+/// series (the app shows 720): memory per call is bounded by the queries, not by the endpoint.
+#[test]
+fn a_fetch_keeps_a_bounded_number_of_points_per_series() {
+    let e = Emulator::start();
+    let now = Utc::now().timestamp();
+    let start = now - now % 60 - 5_000 * 10;
+    let points: Vec<serde_json::Value> = (0..5_000)
+        .map(|i| json!({ "t": (start + i * 10) as f64, "v": i as f64 }))
+        .collect();
+    e.datapoints(
+        json!({ "namespace": "Tminus/Many", "metric": "M", "dimensions": {}, "points": points }),
+    );
+    let rb = runbook(
+        "metrics:\n  - { id: many, namespace: Tminus/Many, metric: M, stat: Sum, period: 10 }\n",
+    );
+    let groups = plan::groups(&rb, &[]);
+    let refs: Vec<&Group> = groups.iter().collect();
+    let f = runtime()
+        .block_on(async {
+            let client = e.aws().cloudwatch(None).await;
+            let from = DateTime::from_timestamp(start, 0).unwrap();
+            metrics::fetch(&client, &refs, from, Utc::now()).await
+        })
+        .unwrap();
+    let got = &f.series["many"];
+    assert_eq!(got.len(), metrics::MAX_POINTS_PER_SERIES);
+    // The newest ones, oldest first.
+    assert_eq!(got.last().unwrap().value, 4_999.0);
+    assert_eq!(
+        got.first().unwrap().value,
+        (5_000 - metrics::MAX_POINTS_PER_SERIES) as f64
+    );
 }

@@ -30,6 +30,10 @@ Control endpoints, for the tests (JSON bodies; 400 on a malformed one, 413 over 
                                        chunks (Transfer-Encoding: chunked), or with its
                                        Content-Length declared up front if "declare" is true;
                                        the body stops early if the client hangs up
+                           "flood"     a 200 answer of "values" (default 5,000,000, at most
+                                       16,000,000) empty maps: GetMetricData's
+                                       MetricDataResults in CBOR (one byte each), else a JSON
+                                       list; small in bytes, huge once parsed
                            "paginate"  GetMetricData: each series' first half, then the rest
                                        behind a NextToken, both pages StatusCode Complete
                            "partial"   as paginate, but the first page says StatusCode
@@ -610,8 +614,21 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATE.setdefault("huge_bytes_sent", []).append(sent)
 
+    def flood(self, fault, cbor):
+        """Millions of one-byte values in a body under any size cap: what a hostile endpoint
+        sends to make a client build millions of structs."""
+        n = min(int(fault.get("values", 5_000_000)), 16_000_000)
+        if cbor:
+            # {"MetricDataResults": [_ {} {} ... ]}, the array of indefinite length.
+            body = b"\xa1" + cbor2.dumps("MetricDataResults") + b"\x9f" + b"\xa0" * n + b"\xff"
+            return self.reply(200, body, CBOR_HEADERS)
+        body = b'{"Quota": {"x": [' + b"{}," * (n - 1) + b"{}]}}"
+        return self.reply(200, body, {"Content-Type": "application/x-amz-json-1.1"})
+
     def json_fault(self, op, fault):
         count(op)
+        if fault["mode"] == "flood":
+            return self.flood(fault, cbor=False)
         if fault["mode"] == "huge":
             return self.huge(fault, "application/x-amz-json-1.1")
         if fault["mode"] == "delay":
@@ -665,6 +682,8 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(float(fault.get("seconds", 1)))
             if fault["mode"] == "huge":
                 return self.huge(fault, CBOR_HEADERS["Content-Type"])
+            if fault["mode"] == "flood":
+                return self.flood(fault, cbor=True)
         try:
             answer = self.answer(op, request, fault)
         except Rejected as e:

@@ -345,7 +345,16 @@ def check_huge_answers(gw):
     assert status == 200 and len(data) == size, (status, len(data))
     assert headers["Content-Type"] == "application/x-amz-json-1.1", headers
     assert gw.stats()["huge_bytes_sent"] == [size] * 3
-    print("ok: huge answers")
+    gw.control("fault", {"mode": "flood", "op": "GetMetricData", "count": 1, "values": 1000})
+    answer, _ = gw.cw("GetMetricData", {})
+    assert answer == {"MetricDataResults": [{}] * 1000}, str(answer)[:200]
+    gw.control("fault", {"mode": "flood", "op": "GetServiceQuota", "count": 1, "values": 1000})
+    status, data, _ = gw.request(
+        "POST", "/", b"{}",
+        {"X-Amz-Target": "ServiceQuotasV20190624.GetServiceQuota",
+         "Content-Type": "application/x-amz-json-1.1"})
+    assert status == 200 and json.loads(data) == {"Quota": {"x": [{}] * 1000}}, data[:200]
+    print("ok: huge and flood answers")
 
 
 ALARMS = {

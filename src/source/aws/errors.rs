@@ -47,8 +47,13 @@ pub fn explain_for(text: &str, profile: Option<&str>, then: Then<'_>) -> String 
         .map(|p| format!(" --profile {p}"))
         .unwrap_or_default();
     let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(&n.to_lowercase()));
-    if has(&[super::cap::TOO_LARGE]) {
-        return "the AWS endpoint sent an answer larger than 16 MiB: stopped reading it (check --endpoint-url, AWS_ENDPOINT_URL or a proxy in between)".to_string();
+    if let Some(at) = text.find(super::cap::OVERSIZED) {
+        let detail = text[at..]
+            .split_once("endpoint: ")
+            .map_or("too large", |(_, d)| d.lines().next().unwrap_or(d));
+        return format!(
+            "the AWS endpoint sent an answer {detail}: stopped reading it (check --endpoint-url, AWS_ENDPOINT_URL or a proxy in between)"
+        );
     }
     if has(&["sso"]) && has(&["expired", "token", "refresh"]) {
         return format!("AWS SSO session expired or missing: run `aws sso login{profile_arg}`");
@@ -221,10 +226,19 @@ mod tests {
         );
         assert!(
             explain_text(
-                "response error: tminus::ResponseCap modify_before_deserialization interceptor encountered an error: answer larger than 16 MiB from the AWS endpoint: stopped reading it",
+                "response error: tminus::ResponseCap modify_before_deserialization interceptor encountered an error: oversized answer from the AWS endpoint: larger than 16 MiB",
                 None
             )
             .starts_with("the AWS endpoint sent an answer larger than 16 MiB: stopped reading it")
+        );
+        assert!(
+            explain_text(
+                "response error: oversized answer from the AWS endpoint: with more than 500000 values",
+                None
+            )
+            .starts_with(
+                "the AWS endpoint sent an answer with more than 500000 values: stopped reading it"
+            )
         );
     }
 

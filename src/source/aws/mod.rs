@@ -111,7 +111,7 @@ impl Aws {
     /// A CloudWatch client for `region`, its answers capped in size (`cap`).
     pub async fn cloudwatch(&mut self, region: Option<&str>) -> aws_sdk_cloudwatch::Client {
         let config = aws_sdk_cloudwatch::config::Builder::from(&self.config(region).await)
-            .interceptor(cap::ResponseCap::default())
+            .interceptor(cap::ResponseCap)
             .build();
         aws_sdk_cloudwatch::Client::from_conf(config)
     }
@@ -119,7 +119,7 @@ impl Aws {
     /// A Service Quotas client for `region`, its answers capped in size (`cap`).
     pub async fn servicequotas(&mut self, region: Option<&str>) -> aws_sdk_servicequotas::Client {
         let config = aws_sdk_servicequotas::config::Builder::from(&self.config(region).await)
-            .interceptor(cap::ResponseCap::default())
+            .interceptor(cap::ResponseCap)
             .build();
         aws_sdk_servicequotas::Client::from_conf(config)
     }
