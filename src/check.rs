@@ -72,14 +72,22 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 /// Runs the check, printing the report to stdout and the summary to stderr; the exit code.
+/// A report that could not be written (a full disk) fails the run, said on stderr; a reader
+/// that went away (`| head`) does not change the verdict.
 pub fn run(paths: &[PathBuf]) -> i32 {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = crate::out::Tracked::new(std::io::stdout().lock());
     let summary = check_files(paths, &mut out);
     let _ = out.flush();
     // Not eprintln!: a closed stderr must not turn a finished check into a panic.
-    let _ = writeln!(std::io::stderr(), "{}", summary.line());
-    if summary.ok() { 0 } else { 1 }
+    crate::out::say(summary.line());
+    match out.error {
+        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            crate::out::say(format!("tminus: writing to standard output: {e}"));
+            1
+        }
+        _ if summary.ok() => 0,
+        _ => 1,
+    }
 }
 
 /// Checks every path (directories expanded) and writes one block per file to `out`. Write
@@ -133,13 +141,14 @@ pub type Remarks = (Vec<Diagnostic>, Vec<String>);
 /// One file: its kind and, when valid, its remarks; else every problem in it.
 pub fn check_file(path: &Path) -> (Kind, Result<Remarks, Vec<Diagnostic>>) {
     let label = path.display().to_string();
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::limits::read_yaml(path, "cannot read") {
         Ok(t) => t,
-        Err(e) => {
-            let d = Diagnostic::new(&label, 1, 1, format!("cannot read: {e}"));
-            return (Kind::Runbook, Err(vec![d]));
-        }
+        Err(d) => return (Kind::Runbook, Err(vec![d])),
     };
+    // Before `kind_of` parses it: the YAML parser is quadratic in nesting.
+    if let Err(d) = crate::limits::check_yaml(&label, &text) {
+        return (kind_of(path, ""), Err(vec![d]));
+    }
     let kind = kind_of(path, &text);
     let result = match kind {
         Kind::Runbook => crate::runbook::parse(&label, &text).map(|rb| {

@@ -62,8 +62,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// How long until T-0 when a new demo starts (e.g. 90s, 3m, 1h)
-    #[arg(long = "in", value_name = "DURATION", default_value = "3m")]
+    /// How long until T-0 when a new demo starts (e.g. 90s, 3m, 1h; at most 366d)
+    #[arg(long = "in", value_name = "DURATION", default_value = "3m", value_parser = crate::time::parse_lead)]
     pub t0_in: crate::time::Span,
     /// Start a new demo even if an earlier one in the same journal is still running
     #[arg(long)]
@@ -84,9 +84,10 @@ pub struct RunArgs {
     /// Use the built-in simulator instead of live AWS data
     #[arg(long)]
     pub simulate: bool,
-    /// Override the runbook's T-0: an RFC 3339 time (2026-12-01T17:00:00Z) or a delay from now (+10m)
-    #[arg(long, value_name = "TIME")]
-    pub t0: Option<String>,
+    /// Override the runbook's T-0: an RFC 3339 time (2026-12-01T17:00:00Z) or a delay from now
+    /// (+10m, at most 366 days)
+    #[arg(long, value_name = "TIME", value_parser = crate::run::T0::parse)]
+    pub t0: Option<crate::run::T0>,
     /// Append every update received to FILE (JSON lines), for `tminus replay` and reports;
     /// safe to kill, and a restart continues the same file
     #[arg(long, value_name = "FILE")]
@@ -151,7 +152,7 @@ pub struct RehearseArgs {
     #[arg(long, value_name = "N", default_value = "1", value_parser = crate::rehearsal::parse_speed)]
     pub speed: f64,
     /// Where on the runbook's timeline the rehearsal starts (T-0 is event.starts_at)
-    #[arg(long, value_name = "OFFSET", default_value = "T-30m")]
+    #[arg(long, value_name = "OFFSET", default_value = "T-30m", value_parser = crate::time::parse_cli_offset)]
     pub start_at: crate::time::TOffset,
     /// Add faults drawn from the seed that the runbook does not list (revealed by the score)
     #[arg(long)]

@@ -95,7 +95,26 @@ pub fn render(diags: &[Diagnostic]) -> String {
 /// The closest candidate to `word` by edit distance, if it is close enough to be a likely typo
 /// ("wran" -> "warn", "Avrage" -> "Average"). Case differences count as half an edit.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1) as f64 + 0.5;
+    let mut unlimited = usize::MAX;
+    closest_within(word, candidates, &mut unlimited)
+}
+
+/// `closest` with bounded work: nobody mistypes a word longer than 64 characters, a candidate
+/// whose length differs by more than the limit cannot be close, and each comparison spends
+/// its size (characters × characters) from `budget`; when that runs out, the candidates left
+/// are not compared. A file with thousands of long names and many unknown ones costs this
+/// budget, not minutes.
+pub fn closest_within<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    budget: &mut usize,
+) -> Option<&'a str> {
+    const SUGGEST_MAX_CHARS: usize = 64;
+    let len = word.chars().count();
+    if len > SUGGEST_MAX_CHARS {
+        return None;
+    }
+    let limit = (len / 3).max(1) as f64 + 0.5;
     // Same letters and digits, other case and punctuation ("GoNoGo" for "Go/no-go"): distance 0.
     let norm = |s: &str| -> String {
         s.chars()
@@ -104,19 +123,30 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
             .collect()
     };
     let word_norm = norm(word);
-    candidates
-        .into_iter()
-        .map(|c| {
-            let d = if !word_norm.is_empty() && norm(c) == word_norm {
-                0.0
-            } else {
-                edit_distance(word, c)
-            };
-            (d, c)
-        })
-        .filter(|(d, _)| *d <= limit)
-        .min_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    let mut best: Option<(f64, &'a str)> = None;
+    for c in candidates {
+        let n = c.chars().count();
+        if n > SUGGEST_MAX_CHARS {
+            continue;
+        }
+        let cost = (n + 1) * (len + 1);
+        if *budget < cost {
+            *budget = 0;
+            break;
+        }
+        *budget -= cost;
+        let d = if !word_norm.is_empty() && norm(c) == word_norm {
+            0.0
+        } else if (n.abs_diff(len) as f64) > limit {
+            continue;
+        } else {
+            edit_distance(word, c)
+        };
+        if d <= limit && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
 }
 
 /// Edit distance (Levenshtein plus adjacent swaps) where a change of letter case costs 0.5.
@@ -326,6 +356,17 @@ mod tests {
         assert_eq!(closest("wran", ["warn", "crit", "id"]), Some("warn"));
         assert_eq!(closest("average", ["Average", "Sum"]), Some("Average"));
         assert_eq!(closest("zzzzzz", ["warn", "crit"]), None);
+        // Bounded: words too long to be typos, and candidates too long or short to be close.
+        let long = "a".repeat(65);
+        assert_eq!(closest(&long, [long.as_str()]), None);
+        assert_eq!(closest("warn", ["warnings_total"]), None);
+        let mut budget = 100;
+        assert_eq!(closest_within("wran", ["warn"], &mut budget), Some("warn"));
+        assert_eq!(budget, 75);
+        // 5 × 5 characters each: "crit" is compared, "warn" no longer fits.
+        let mut budget = 30;
+        assert_eq!(closest_within("wran", ["crit", "warn"], &mut budget), None);
+        assert_eq!(budget, 0);
         assert_eq!(closest("GoNoGo", ["Launch", "Go/no-go"]), Some("Go/no-go"));
     }
 

@@ -16,14 +16,23 @@ use tminus::theme::Theme;
 const DEMO_RUNBOOK: &str = include_str!("../runbooks/demo.yaml");
 const DEMO_LABEL: &str = run::DEMO_RUNBOOK_PATH;
 
+/// `eprintln!` that never panics (a closed or full stderr is ignored).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        tminus::out::say(format_args!($($arg)*))
+    };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): done, like any filter.
+        Err(e) if e.downcast_ref::<tminus::out::Closed>().is_some() => ExitCode::SUCCESS,
         Err(e) => {
             tminus::tui::restore();
             // Errors quote what they could not read (a journal line, an AWS message).
-            eprintln!("tminus: {}", clean_lines(&format!("{e:#}")));
+            say!("tminus: {}", clean_lines(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -46,8 +55,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 match runbook::load(path) {
                     Ok(rb) => {
                         let e = tminus::source::aws::plan::estimate(&rb);
-                        println!(
-                            "{}: {} queries ({} metrics) · {} GetMetricData call(s) per refresh · {:.0} calls/h · {:.0} metrics/h ≈ ${:.4}/h (${:.2}/day), plus one metric a minute per quota usage metric",
+                        tminus::out::print(&format!(
+                            "{}: {} queries ({} metrics) · {} GetMetricData call(s) per refresh · {:.0} calls/h · {:.0} metrics/h ≈ ${:.4}/h (${:.2}/day), plus one metric a minute per quota usage metric\n",
                             shown(path),
                             e.queries,
                             e.metric_queries,
@@ -56,11 +65,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                             e.metrics_per_hour,
                             e.usd_per_hour,
                             e.usd_per_hour * 24.0
-                        );
+                        ))?;
                     }
                     Err(diags) => {
                         ok = false;
-                        eprintln!("{}", tminus::diag::render(&diags));
+                        say!("{}", tminus::diag::render(&diags));
                     }
                 }
             }
@@ -79,8 +88,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             };
             let now = chrono::Utc::now();
-            let t0 = match &args.t0 {
-                Some(s) => run::parse_t0(s, now)?,
+            let t0 = match args.t0 {
+                Some(t) => t.resolve(now),
                 None => runbook.event.starts_at,
             };
             let mode = if args.simulate {
@@ -128,7 +137,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Err(diags) => {
                     // Only possible if the bundled file is broken: a bug, but say so plainly.
                     for d in diags {
-                        eprintln!("{d}");
+                        say!("{d}");
                     }
                     return Ok(ExitCode::FAILURE);
                 }
@@ -148,10 +157,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             // or with `--fresh`, the old journal is moved aside and a new countdown starts.
             let journal = journal::FileJournal::open_rotating(&journal_path, now, |past| {
                 Ok(args.fresh
-                    || demo_t0(past).is_none_or(|t0| now >= t0 + chrono::Duration::seconds(ends)))
+                    || demo_t0(past).is_none_or(|t0| now >= tminus::time::TOffset(ends).at(t0)))
             })?;
-            let t0 = demo_t0(&journal.past)
-                .unwrap_or_else(|| now + chrono::Duration::seconds(args.t0_in.secs()));
+            let t0 = demo_t0(&journal.past).unwrap_or_else(|| tminus::time::after(now, args.t0_in));
             run::run_war_room(
                 Session {
                     runbook,
@@ -207,7 +215,7 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
         tminus::rehearsal::rotate_journal,
     )?;
     if let Some(aside) = &journal.set_aside {
-        eprintln!(
+        say!(
             "tminus: the previous rehearsal's journal is now {}",
             shown(aside)
         );
@@ -237,8 +245,11 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
     )?;
     let records = journal::read(&journal_path)?;
     let score = tminus::rehearsal::score::score(&runbook, &records);
-    print!("{}", score.render(&runbook));
-    println!("Journal: {}", shown(&journal_path));
+    tminus::out::print(&format!(
+        "{}Journal: {}\n",
+        score.render(&runbook),
+        shown(&journal_path)
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -259,9 +270,9 @@ fn load_or_report(path: &Path) -> Option<Runbook> {
         Ok(r) => Some(r),
         Err(diags) => {
             for d in &diags {
-                eprintln!("{d}");
+                say!("{d}");
             }
-            eprintln!(
+            say!(
                 "tminus: {} has {} problem(s); `tminus check` lists them all",
                 shown(path),
                 diags.len()
@@ -275,13 +286,17 @@ fn load_or_report(path: &Path) -> Option<Runbook> {
 /// Insights...), located, instead of showing those metrics with no data.
 fn simulatable_or_report(path: &Path, runbook: &Runbook) -> bool {
     let label = path.display().to_string();
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    // Read again for positions; the same caps as the load (the file may have changed since).
+    let text = tminus::limits::read_text(path, tminus::limits::MAX_YAML_BYTES)
+        .ok()
+        .filter(|t| tminus::limits::check_yaml(&label, t).is_ok())
+        .unwrap_or_default();
     let problems = runbook::simulation_problems(&label, &text, runbook);
     for d in &problems {
-        eprintln!("{d}");
+        say!("{d}");
     }
     if !problems.is_empty() {
-        eprintln!(
+        say!(
             "tminus: the simulator cannot play {}: use it live with `tminus run`",
             shown(path)
         );
@@ -298,7 +313,7 @@ fn theme_or_report(common: &CommonArgs) -> Option<Theme> {
     ) {
         Ok(t) => Some(t),
         Err(diags) => {
-            eprintln!("{}", tminus::diag::render(&diags));
+            say!("{}", tminus::diag::render(&diags));
             None
         }
     }
@@ -312,7 +327,7 @@ fn replay(args: tminus::cli::ReplayArgs) -> Result<ExitCode> {
     let runbook = match runbook::parse(&label, &header.runbook_yaml) {
         Ok(r) => r,
         Err(diags) => {
-            eprintln!("{}", tminus::diag::render(&diags));
+            say!("{}", tminus::diag::render(&diags));
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -375,7 +390,7 @@ fn report(args: tminus::cli::ReportArgs) -> Result<ExitCode> {
         match runbook::parse(&header.runbook_path, &header.runbook_yaml) {
             Ok(r) => Some(r),
             Err(diags) => {
-                eprintln!("{}", tminus::diag::render(&diags));
+                say!("{}", tminus::diag::render(&diags));
                 None
             }
         }
@@ -389,7 +404,7 @@ fn report(args: tminus::cli::ReportArgs) -> Result<ExitCode> {
             Some(p) if p == DEMO_LABEL => runbook::parse(DEMO_LABEL, DEMO_RUNBOOK).ok(),
             Some(p) => load_or_report(Path::new(&p)),
             None => {
-                eprintln!("tminus: no runbook: give --runbook FILE");
+                say!("tminus: no runbook: give --runbook FILE");
                 None
             }
         }
@@ -406,7 +421,7 @@ fn report(args: tminus::cli::ReportArgs) -> Result<ExitCode> {
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?,
-        None => print!("{text}"),
+        None => tminus::out::print(&text)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -11,9 +11,10 @@ use serde::Serialize;
 use crate::app::alerts::{Severity, quota_severity};
 use crate::runbook::Runbook;
 use crate::source::Update;
+use crate::source::aws::errors::{Then, explain_for};
 use crate::source::aws::plan::{self, Group, Target};
 use crate::source::aws::quotas::{ValueSource, read_all};
-use crate::source::aws::{Aws, AwsSettings, metrics};
+use crate::source::aws::{Aws, AwsSettings, budget, metrics};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
@@ -155,12 +156,45 @@ pub fn json_text(rows: &[Row]) -> Result<String> {
     Ok(crate::text::json(&serde_json::to_string_pretty(rows)?))
 }
 
-/// Reads every quota and its usage once.
+/// How long AWS has, in all, to answer one `tminus quotas`: a command gating a pipeline ends
+/// in about this long even when the endpoint never answers (each call waiting its own timeout
+/// took 101 s), and says so plainly.
+pub const AWS_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Where the calls go, for messages: the endpoint URL, else AWS in the region given.
+pub fn endpoint_label(settings: &AwsSettings) -> String {
+    let env_url = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty());
+    match (&settings.endpoint_url, env_url, &settings.region) {
+        (Some(u), _, _) => u.clone(),
+        (None, Some(u), _) => u,
+        (None, None, Some(r)) => format!("AWS ({r})"),
+        (None, None, None) => "AWS".to_string(),
+    }
+}
+
+/// Reads every quota and its usage once, within `AWS_BUDGET`.
 pub async fn collect(runbook: &Runbook, settings: AwsSettings, now: DateTime<Utc>) -> Vec<Row> {
+    budget::with_budget(AWS_BUDGET, collect_unbounded(runbook, settings, now)).await
+}
+
+async fn collect_unbounded(
+    runbook: &Runbook,
+    settings: AwsSettings,
+    now: DateTime<Utc>,
+) -> Vec<Row> {
+    let endpoint = endpoint_label(&settings);
+    let then = Then::Stop {
+        endpoint: &endpoint,
+        within: AWS_BUDGET,
+    };
+    let profile = settings.profile.clone();
+    let explain = |e: &str| explain_for(e, profile.as_deref(), then);
     let mut aws = Aws::new(settings);
     let (_, usage_metrics, infos, failed) = read_all(&mut aws, runbook, now).await;
     let info_by_quota: HashMap<usize, _> = infos.into_iter().collect();
-    let failed: HashMap<usize, String> = failed.into_iter().collect();
+    let failed: HashMap<usize, String> = failed.iter().map(|(i, e)| (*i, explain(e))).collect();
 
     // Usage: AWS/Usage metrics Service Quotas named, and the runbook's own usage metrics.
     let groups = plan::groups(runbook, &usage_metrics);
@@ -229,13 +263,7 @@ pub async fn collect(runbook: &Runbook, settings: AwsSettings, now: DateTime<Utc
                         }
                     }
                 }
-                Err(e) => {
-                    let profile = aws.settings().profile.clone();
-                    usage_error = Some(crate::source::aws::errors::explain_text(
-                        &e,
-                        profile.as_deref(),
-                    ));
-                }
+                Err(e) => usage_error = Some(explain(&e)),
             }
         }
     }
@@ -283,9 +311,9 @@ pub fn run(runbook: &Runbook, settings: AwsSettings, json: bool) -> Result<u8> {
         .context("starting the async runtime")?;
     let rows = rt.block_on(collect(runbook, settings, Utc::now()));
     if json {
-        println!("{}", json_text(&rows)?);
+        crate::out::print(&(json_text(&rows)? + "\n"))?;
     } else {
-        print!("{}", table(&rows));
+        crate::out::print(&table(&rows))?;
     }
     Ok(exit_code(&rows))
 }

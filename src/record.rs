@@ -44,13 +44,26 @@ impl Recorder {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
+        // A FIFO would block in open until someone reads it, a device never fill up: a
+        // recording is a regular file.
+        if let Ok(m) = path.metadata()
+            && !m.is_file()
+        {
+            bail!(
+                "{} is not a regular file: choose another --record file",
+                path.display()
+            );
+        }
         let existing = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
         if existing {
             // A torn last line (killed mid-write, a full disk) is moved aside first, so the
             // next entry does not land on it and make the file unreadable.
-            let bytes =
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            let parsed = crate::journal::parse::<serde_json::Value>(path, &bytes)?;
+            let bytes = crate::journal::read_bytes(path)?.unwrap_or_default();
+            let parsed = crate::journal::parse::<serde_json::Value>(
+                path,
+                &bytes,
+                crate::limits::MAX_RECORDING_LINE,
+            )?;
             if let Some(torn) = parsed.torn {
                 crate::journal::repair_tail(path, &bytes, torn, Utc::now())?;
             }
@@ -98,8 +111,15 @@ impl Recorder {
 
 /// The header and every complete entry, oldest first (a torn last line left out).
 pub fn read(path: &Path) -> Result<(Header, Vec<Entry>)> {
-    let bytes = std::fs::read(path).with_context(|| format!("opening {}", path.display()))?;
-    let lines = crate::journal::parse::<serde_json::Value>(path, &bytes)?.records;
+    // A regular file only (a FIFO would block, a device never end), each line capped.
+    let bytes = crate::journal::read_bytes(path)?
+        .with_context(|| format!("opening {}: no such file", path.display()))?;
+    let lines = crate::journal::parse::<serde_json::Value>(
+        path,
+        &bytes,
+        crate::limits::MAX_RECORDING_LINE,
+    )?
+    .records;
     let mut lines = lines.into_iter();
     let first = lines
         .next()
@@ -195,6 +215,13 @@ mod tests {
             .find(|e| e.file_name().to_string_lossy().contains(".torn-"))
             .expect("the fragment is kept");
         assert_eq!(std::fs::read(side.path()).unwrap(), b"{\"at\":\"2026-");
+
+        // Not a regular file: refused before open() could block on it.
+        let err = Recorder::open(Path::new("/dev/null"), &header())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("not a regular file"), "{err}");
 
         // Another event's recording is not appended to.
         let mut other = header();

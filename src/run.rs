@@ -88,17 +88,35 @@ pub fn default_operator() -> String {
         .unwrap_or_else(|| "operator".to_string())
 }
 
-/// Parses `--t0`: RFC 3339, or "+10m" meaning that long from now.
-pub fn parse_t0(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    if let Some(rest) = s.strip_prefix('+') {
-        let span: crate::time::Span = rest.parse()?;
-        return Ok(now + chrono::Duration::seconds(span.secs()));
+/// `--t0`: an RFC 3339 time, or a delay from now ("+10m").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum T0 {
+    At(DateTime<Utc>),
+    FromNow(crate::time::Span),
+}
+
+impl T0 {
+    /// Parses `--t0` for clap: a bad or too distant value is a usage error (exit 2), never a
+    /// date overflow later.
+    pub fn parse(s: &str) -> Result<T0, String> {
+        if let Some(rest) = s.strip_prefix('+') {
+            return crate::time::parse_lead(rest)
+                .map(T0::FromNow)
+                .map_err(|e| e.to_string());
+        }
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| T0::At(d.to_utc()))
+            .map_err(|_| {
+                format!("{s:?}: expected an RFC 3339 time like 2026-12-01T17:00:00Z, or +10m")
+            })
     }
-    DateTime::parse_from_rfc3339(s)
-        .map(|d| d.to_utc())
-        .with_context(|| {
-            format!("--t0 {s:?}: expected an RFC 3339 time like 2026-12-01T17:00:00Z, or +10m")
-        })
+
+    pub fn resolve(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            T0::At(t) => t,
+            T0::FromNow(span) => crate::time::after(now, span),
+        }
+    }
 }
 
 /// Interactive sessions need a terminal on stdin and stdout; checked before anything is
@@ -279,9 +297,10 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
     drop(tx);
     dispatch_notifications(&mut app, &notify_tx, notify);
 
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut quit_signals = QUIT_SIGNALS
+        .iter()
+        .map(|&k| signal(k))
+        .collect::<std::io::Result<Vec<_>>>()?;
 
     let mut recorder = match &record {
         Some(path) => Some(crate::record::Recorder::open(
@@ -291,9 +310,11 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
                 event_name: app.runbook.event.name.clone(),
                 runbook_path: app.runbook_path.clone(),
                 // The file as written: the model's own serialisation need not read back.
-                runbook_yaml: std::fs::read_to_string(&runbook_path).with_context(|| {
-                    format!("reading {} for the recording", runbook_path.display())
-                })?,
+                runbook_yaml: crate::limits::read_text(
+                    &runbook_path,
+                    crate::limits::MAX_YAML_BYTES,
+                )
+                .with_context(|| format!("reading {} for the recording", runbook_path.display()))?,
                 t0,
                 started: clock.now(),
             },
@@ -329,9 +350,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
                 Msg::Source(update)
             }
             () = tokio::time::sleep(until_next_second(clock.now(), speed)) => Msg::Tick,
-            _ = sigterm.recv() => break,
-            _ = sighup.recv() => break,
-            _ = sigint.recv() => break,
+            () = any_signal(&mut quit_signals) => break,
         };
         app.update(clock.now(), msg);
         // Fold whatever else is queued before drawing, so a burst of updates costs one frame.
@@ -360,6 +379,32 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         app.act(Event::SessionEnded {});
     }
     Ok(Outcome { ended_at })
+}
+
+/// Signals whose default action ends the process: each closes the war room the normal way, so
+/// the terminal is restored (leaving the alternate screen, showing the cursor) before exit.
+/// SIGKILL and SIGSTOP cannot be caught; SIGPIPE is ignored by Rust programs.
+const QUIT_SIGNALS: [SignalKind; 7] = [
+    SignalKind::terminate(),
+    SignalKind::hangup(),
+    SignalKind::interrupt(),
+    SignalKind::quit(),
+    SignalKind::user_defined1(),
+    SignalKind::user_defined2(),
+    SignalKind::alarm(),
+];
+
+/// Resolves when any of `signals` arrives.
+async fn any_signal(signals: &mut [tokio::signal::unix::Signal]) {
+    std::future::poll_fn(|cx| {
+        for s in signals.iter_mut() {
+            if s.poll_recv(cx).is_ready() {
+                return std::task::Poll::Ready(());
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// Appends an update to the recording, if there is one. A failed write is shown once and the
@@ -502,20 +547,18 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-12-01T16:00:00Z")
             .unwrap()
             .to_utc();
+        let parse_t0 = |s: &str| T0::parse(s).map(|t| t.resolve(now));
+        assert_eq!(parse_t0("+10m"), Ok(now + chrono::Duration::minutes(10)));
         assert_eq!(
-            parse_t0("+10m", now).unwrap(),
-            now + chrono::Duration::minutes(10)
+            parse_t0("2026-12-01T17:00:00Z"),
+            Ok(now + chrono::Duration::hours(1))
         );
-        assert_eq!(
-            parse_t0("2026-12-01T17:00:00Z", now).unwrap(),
-            now + chrono::Duration::hours(1)
-        );
-        assert!(
-            parse_t0("tomorrow", now)
-                .unwrap_err()
-                .to_string()
-                .contains("RFC 3339")
-        );
+        assert!(parse_t0("tomorrow").unwrap_err().contains("RFC 3339"));
+        // Absurd delays are refused, not overflowed (these panicked).
+        for far in ["+9223372036854775807s", "+1000000000d", "+367d"] {
+            let err = T0::parse(far).unwrap_err();
+            assert!(err.contains("within 366 days of now"), "{far}: {err}");
+        }
     }
 
     #[test]

@@ -223,6 +223,7 @@ impl Theme {
                 ),
             ]);
         }
+        crate::limits::check_yaml(label, text).map_err(|d| vec![d])?;
         let file: ThemeFile =
             serde_yaml::from_str(text).map_err(|e| vec![diag::from_yaml_error(label, text, &e)])?;
         let pos = Positions::build(text);
@@ -233,6 +234,17 @@ impl Theme {
         let mut problems = Vec::new();
         if file.name.trim().is_empty() {
             problems.push(at("name", "theme name is empty".into(), ""));
+        }
+        let name_chars = file.name.chars().count();
+        if name_chars > crate::runbook::MAX_NAME_CHARS {
+            problems.push(at(
+                "name",
+                format!(
+                    "the theme name is {name_chars} characters long: at most {} are allowed",
+                    crate::runbook::MAX_NAME_CHARS
+                ),
+                "",
+            ));
         }
         let base = match file.extends.as_deref() {
             None => Some(Theme::dark()),
@@ -309,20 +321,13 @@ impl Theme {
         }
     }
 
-    /// Reads and parses a theme file; an unreadable file is one diagnostic at 1:1.
+    /// Reads and parses a theme file; an unreadable file (missing, not a regular file, too
+    /// large, not UTF-8) is one located diagnostic.
     pub fn load(path: &Path) -> Result<Theme, Vec<Diagnostic>> {
         let label = path.display().to_string();
-        match std::fs::read_to_string(path) {
+        match crate::limits::read_yaml(path, "cannot read the theme") {
             Ok(text) => Self::parse(&label, &text),
-            Err(e) => Err(vec![
-                Diagnostic::new(&label, 1, 1, format!("cannot read the theme: {e}")).with_hint(
-                    if e.kind() == std::io::ErrorKind::NotFound {
-                        "check the path; it is relative to the current directory"
-                    } else {
-                        ""
-                    },
-                ),
-            ]),
+            Err(d) => Err(vec![d]),
         }
     }
 

@@ -21,6 +21,39 @@ pub struct Span(pub i64);
 #[error("{0}")]
 pub struct TimeParseError(String);
 
+/// The furthest from T-0 (or from now) anything may be: a year and a day. Runbook offsets are
+/// held to it, and so are `--in` and `--t0 +...`, so no arithmetic on times can overflow.
+pub const MAX_AHEAD_SECS: i64 = 366 * 86_400;
+
+/// A delay from now for the command line (`demo --in`, `run --t0 +...`): a duration of at most
+/// 366 days. Anything longer is refused as a usage error rather than overflowing a date.
+pub fn parse_lead(s: &str) -> Result<Span, TimeParseError> {
+    let span: Span = s.parse()?;
+    if span.secs() > MAX_AHEAD_SECS {
+        return Err(TimeParseError(format!(
+            "{s:?} is too far ahead: T-0 must be within 366 days of now"
+        )));
+    }
+    Ok(span)
+}
+
+/// An offset from T-0 for the command line (`rehearse --start-at`): within 366 days of T-0, as
+/// in a runbook.
+pub fn parse_cli_offset(s: &str) -> Result<TOffset, TimeParseError> {
+    let offset: TOffset = s.parse()?;
+    if offset.secs().abs() > MAX_AHEAD_SECS {
+        return Err(TimeParseError(format!(
+            "{s:?} is too far from T-0: it must be within 366 days of it"
+        )));
+    }
+    Ok(offset)
+}
+
+/// `now + span`, saturating at chrono's range instead of panicking.
+pub fn after(now: DateTime<Utc>, span: Span) -> DateTime<Utc> {
+    TOffset(span.secs()).at(now)
+}
+
 const OFFSET_HINT: &str =
     "write T-<duration> or T+<duration> with units d, h, m, s, e.g. T-30m, T+1h30m, T-0";
 const SPAN_HINT: &str = "write a duration with units d, h, m, s, e.g. 90s, 10m, 1h30m";
@@ -262,6 +295,27 @@ mod tests {
         let before = t0 - chrono::Duration::milliseconds(1);
         assert_eq!(TOffset::between(t0, before), TOffset(-1));
         assert_eq!(TOffset::between(t0, t0), TOffset(0));
+    }
+
+    #[test]
+    fn leads_from_now_are_held_to_366_days() {
+        assert_eq!(parse_lead("3m"), Ok(Span(180)));
+        assert_eq!(parse_lead("366d"), Ok(Span(MAX_AHEAD_SECS)));
+        for far in ["367d", "1000000000d", "9223372036854775807s"] {
+            let err = parse_lead(far).unwrap_err().to_string();
+            assert!(err.contains("within 366 days of now"), "{far}: {err}");
+        }
+        assert!(parse_lead("99999999999999999999d").is_err());
+        assert_eq!(parse_cli_offset("T-30m"), Ok(TOffset(-1800)));
+        for far in ["T+1000000000d", "T-367d", "T+9223372036854775807s"] {
+            let err = parse_cli_offset(far).unwrap_err().to_string();
+            assert!(err.contains("within 366 days of it"), "{far}: {err}");
+        }
+        let now = DateTime::parse_from_rfc3339("2026-12-01T17:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(after(now, Span(60)), now + chrono::Duration::minutes(1));
+        assert_eq!(after(now, Span(i64::MAX)), DateTime::<Utc>::MAX_UTC);
     }
 
     #[test]

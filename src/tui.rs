@@ -1,6 +1,6 @@
 //! Terminal set-up and restoration. The terminal is put back on every way out: normal return,
-//! error (the guard's Drop), panic (the hook), and SIGTERM/SIGHUP/SIGINT (the run loop exits
-//! through the same return path).
+//! error (the guard's Drop), panic (the hook), and SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1,
+//! SIGUSR2 and SIGALRM (the run loop exits through the same return path).
 
 use std::io::{self, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};

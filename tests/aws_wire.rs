@@ -1413,3 +1413,247 @@ fn an_access_denied_error_is_explained_once_with_the_missing_action() {
         "lambda L-B99A9384: access denied: the credentials lack servicequotas:GetServiceQuota (the README lists tminus's IAM policy)"
     );
 }
+
+// ---- Bounds on what the network sends ------------------------------------------------------
+
+/// This process's peak resident memory so far, in KiB (VmHWM).
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// A process's peak resident memory so far, in KiB (VmHWM), while it runs.
+fn peak_rss_of(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Runs `cmd` to its end, killed after `limit`: exit code, stdout, stderr, time taken and peak
+/// resident memory in KiB. The peak is the child's own VmHWM, read every few milliseconds
+/// while it runs (wait4's ru_maxrss would include this test process's: a spawned child
+/// inherits the parent's high-water mark when it execs).
+fn run_measured(
+    mut cmd: std::process::Command,
+    limit: Duration,
+) -> (Option<i32>, String, String, Duration, u64) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let start = std::time::Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        out.read_to_string(&mut s).ok();
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        err.read_to_string(&mut s).ok();
+        s
+    });
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kib) = peak_rss_of(child.id()) {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    (
+        status.code(),
+        out_reader.join().unwrap(),
+        err_reader.join().unwrap(),
+        start.elapsed(),
+        peak,
+    )
+}
+
+/// An endpoint streaming a 200 MB body: the war room's source reports an error, and neither it
+/// nor `tminus quotas` reads more than the cap (this drove `quotas` to 8.7 GB and the war room
+/// to 5.6 GB before the cap).
+#[test]
+fn a_huge_answer_is_refused_and_memory_stays_bounded() {
+    let e = Emulator::start();
+    let rb = runbook(
+        "metrics:\n  - { id: rps, namespace: Tminus/Wire, metric: Requests, stat: Sum, period: 10 }\n",
+    );
+    // The war room's CloudWatch source, in this process.
+    e.fault(json!({ "mode": "huge", "op": "GetMetricData", "bytes": 200_000_000 }));
+    let rt = runtime();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let before = peak_rss_kib();
+    let start = std::time::Instant::now();
+    {
+        let _guard = rt.enter();
+        let source = Box::new(metrics::CloudWatchSource::new(
+            e.aws(),
+            rb,
+            Arc::new(WallClock),
+            None,
+        ));
+        rt.spawn(source.run(tx));
+    }
+    let error = rt.block_on(async {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+                Ok(Some(Update::Health { error, .. })) => break error,
+                Ok(Some(_)) => continue,
+                other => panic!("no health report: {other:?}"),
+            }
+        }
+    });
+    let took = start.elapsed();
+    let grew_mib = (peak_rss_kib() - before) / 1024;
+    drop(rt);
+    let error = error.expect("the huge answer is an error");
+    assert!(
+        error.starts_with("the AWS endpoint sent an answer larger than 16 MiB"),
+        "{error}"
+    );
+    assert!(took < Duration::from_secs(25), "{took:?}");
+    // The body is 200 MB; reading it whole (as the SDK did) costs twice that.
+    assert!(grew_mib < 100, "peak memory grew by {grew_mib} MiB");
+    eprintln!("war room source: error after {took:?}, peak memory +{grew_mib} MiB: {error}");
+
+    // `tminus quotas`, every call answered with the huge body, chunked or declared.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.yaml");
+    std::fs::write(
+        &path,
+        "event: { name: q, starts_at: 2026-12-01T17:00:00Z }\naws: { region: us-east-1 }\nmetrics:\n  - { id: used, namespace: AWS/Usage, metric: ResourceCount, stat: Maximum }\nquotas:\n  - { service: lambda, code: L-B99A9384, usage_metric: used }\n",
+    )
+    .unwrap();
+    for declare in [false, true] {
+        e.reset();
+        e.fault(json!({ "mode": "huge", "bytes": 200_000_000, "declare": declare }));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"));
+        cmd.arg("quotas")
+            .arg(&path)
+            .args(["--endpoint-url", &e.endpoint_url()])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE");
+        let (code, stdout, stderr, took, peak_kib) = run_measured(cmd, Duration::from_secs(60));
+        eprintln!(
+            "tminus quotas (declared length: {declare}): exit {code:?} after {took:?}, peak RSS {} MiB\n{stdout}{stderr}",
+            peak_kib / 1024
+        );
+        assert_eq!(code, Some(2), "{stdout}{stderr}");
+        assert!(
+            stdout.contains("error: the AWS endpoint sent an answer larger than 16 MiB"),
+            "{stdout}"
+        );
+        assert!(peak_kib < 100 * 1024, "peak RSS {} MiB", peak_kib / 1024);
+        assert!(took < Duration::from_secs(30), "{took:?}");
+    }
+}
+
+/// Millions of one-byte values under the size cap: 16 MB of empty CBOR maps parsed into 16
+/// million structs (2.3 GB). The values are counted before the SDK parses them.
+#[test]
+fn a_flood_of_tiny_values_is_refused_before_it_is_parsed() {
+    let e = Emulator::start();
+    let rb =
+        runbook("metrics:\n  - { id: rps, namespace: Tminus/Wire, metric: Requests, stat: Sum }\n");
+    let groups = plan::groups(&rb, &[]);
+    let refs: Vec<&Group> = groups.iter().collect();
+    e.fault(json!({ "mode": "flood", "op": "GetMetricData", "values": 16_000_000 }));
+    let before = peak_rss_kib();
+    let err = runtime().block_on(async {
+        let client = e.aws().cloudwatch(None).await;
+        let now = Utc::now();
+        metrics::fetch(&client, &refs, now - chrono::Duration::hours(1), now)
+            .await
+            .unwrap_err()
+    });
+    let grew_mib = (peak_rss_kib() - before) / 1024;
+    assert_eq!(
+        tminus::source::aws::errors::explain_text(&err, None),
+        "the AWS endpoint sent an answer with more than 500000 values: stopped reading it (check --endpoint-url, AWS_ENDPOINT_URL or a proxy in between)"
+    );
+    assert!(grew_mib < 150, "peak memory grew by {grew_mib} MiB");
+    eprintln!("flood, in process: +{grew_mib} MiB: {err}");
+
+    // `tminus quotas`: the quota is read, its usage metric is flooded.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.yaml");
+    std::fs::write(
+        &path,
+        "event: { name: q, starts_at: 2026-12-01T17:00:00Z }\naws: { region: us-east-1 }\nmetrics:\n  - { id: used, namespace: AWS/Usage, metric: ResourceCount, stat: Maximum }\nquotas:\n  - { service: vpc, code: L-F678F1CE, usage_metric: used }\n",
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"));
+    cmd.arg("quotas")
+        .arg(&path)
+        .args(["--endpoint-url", &e.endpoint_url()])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE");
+    let (code, stdout, stderr, took, peak_kib) = run_measured(cmd, Duration::from_secs(60));
+    eprintln!(
+        "tminus quotas, flooded: exit {code:?} after {took:?}, peak RSS {} MiB\n{stdout}{stderr}",
+        peak_kib / 1024
+    );
+    assert!(
+        stdout
+            .contains("error: usage: the AWS endpoint sent an answer with more than 500000 values"),
+        "{stdout}{stderr}"
+    );
+    assert!(peak_kib < 150 * 1024, "peak RSS {} MiB", peak_kib / 1024);
+}
+
+/// However many datapoints an answer holds, a fetch keeps the newest few thousand of each
+/// series (the app shows 720): memory per call is bounded by the queries, not by the endpoint.
+#[test]
+fn a_fetch_keeps_a_bounded_number_of_points_per_series() {
+    let e = Emulator::start();
+    let now = Utc::now().timestamp();
+    let start = now - now % 60 - 5_000 * 10;
+    let points: Vec<serde_json::Value> = (0..5_000)
+        .map(|i| json!({ "t": (start + i * 10) as f64, "v": i as f64 }))
+        .collect();
+    e.datapoints(
+        json!({ "namespace": "Tminus/Many", "metric": "M", "dimensions": {}, "points": points }),
+    );
+    let rb = runbook(
+        "metrics:\n  - { id: many, namespace: Tminus/Many, metric: M, stat: Sum, period: 10 }\n",
+    );
+    let groups = plan::groups(&rb, &[]);
+    let refs: Vec<&Group> = groups.iter().collect();
+    let f = runtime()
+        .block_on(async {
+            let client = e.aws().cloudwatch(None).await;
+            let from = DateTime::from_timestamp(start, 0).unwrap();
+            metrics::fetch(&client, &refs, from, Utc::now()).await
+        })
+        .unwrap();
+    let got = &f.series["many"];
+    assert_eq!(got.len(), metrics::MAX_POINTS_PER_SERIES);
+    // The newest ones, oldest first.
+    assert_eq!(got.last().unwrap().value, 4_999.0);
+    assert_eq!(
+        got.first().unwrap().value,
+        (5_000 - metrics::MAX_POINTS_PER_SERIES) as f64
+    );
+}

@@ -53,6 +53,33 @@ impl Tmux {
             self.dir.path().display(),
             self.journal().display()
         );
+        self.spawn(&cmd, w, h);
+    }
+
+    /// As `start`, but under a shell that prints `exited N` when tminus ends and keeps the pane
+    /// alive: tmux resets a dead pane's modes, so only a live pane shows what tminus left
+    /// (cursor visibility). tminus's pid is then `child_pid`.
+    fn start_in_shell(&self, args: &str, w: u16, h: u16) {
+        let cmd = format!(
+            "cd {} && {BIN} {args} --journal {} --operator e2e; echo \"exited $?\"; exec sleep 60",
+            self.dir.path().display(),
+            self.journal().display()
+        );
+        self.spawn(&cmd, w, h);
+    }
+
+    /// The pid of the pane's shell's child (tminus under `start_in_shell`).
+    fn child_pid(&self) -> String {
+        let pid = self.pid();
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .next()
+            .unwrap_or_else(|| panic!("no child of the pane's shell {pid}"))
+            .to_string()
+    }
+
+    fn spawn(&self, cmd: &str, w: u16, h: u16) {
         self.tmux(&["kill-server"]);
         // A server still shutting down from the kill above can take the new session with it
         // ("server exited unexpectedly"): try again a few times.
@@ -81,7 +108,7 @@ impl Tmux {
         assert!(started, "tmux new-session: {last}");
         self.tmux(&["set-option", "-g", "remain-on-exit", "on"]);
         self.tmux(&["set-window-option", "-g", "window-size", "manual"]);
-        self.tmux(&["respawn-pane", "-k", "-t", "e2e", &cmd]);
+        self.tmux(&["respawn-pane", "-k", "-t", "e2e", cmd]);
     }
 
     fn screen(&self) -> String {
@@ -295,20 +322,27 @@ fn resizing_while_running_adapts_and_never_breaks() {
 }
 
 #[test]
-fn sigterm_and_sighup_restore_the_terminal() {
-    for sig in ["-TERM", "-HUP"] {
+fn terminating_signals_restore_the_terminal() {
+    // SIGQUIT and SIGUSR1 used to kill it in the alternate screen with the cursor hidden.
+    for sig in ["-TERM", "-HUP", "-INT", "-QUIT", "-USR1", "-USR2", "-ALRM"] {
         let t = Tmux::new(&format!("sig{}", sig[1..].to_lowercase()));
-        t.start("demo", "", 100, 30);
+        t.start_in_shell("demo", 100, 30);
         t.wait_for("the war room", running);
         assert_eq!(t.format("#{alternate_on}"), "1");
+        assert_eq!(
+            t.format("#{cursor_flag}"),
+            "0",
+            "the war room hides the cursor"
+        );
         assert!(
             Command::new("kill")
-                .args([sig, &t.pid()])
+                .args([sig, &t.child_pid()])
                 .status()
                 .unwrap()
                 .success()
         );
-        t.wait_exit();
+        let s = t.wait_for_up_to(10, "tminus to exit", |s| s.contains("exited "));
+        assert!(s.contains("exited 0"), "{sig}: {s}");
         assert_eq!(
             t.format("#{alternate_on}"),
             "0",
@@ -319,6 +353,7 @@ fn sigterm_and_sighup_restore_the_terminal() {
             "0",
             "{sig}: mouse capture left on"
         );
+        assert_eq!(t.format("#{cursor_flag}"), "1", "{sig}: cursor left hidden");
     }
 }
 

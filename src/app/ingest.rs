@@ -48,7 +48,7 @@ fn merge_points(
     if let (Some(fill), Some(to)) = (crate::signal::fill(def), settled_to) {
         // From the previous boundary; on the first update from its first point, or half an
         // hour back when it has none (a sparse counter that was zero all along).
-        let first_window = to - chrono::Duration::minutes(30);
+        let first_window = crate::time::TOffset(-30 * 60).at(to);
         let from = previous.unwrap_or_else(|| first.map_or(first_window, |f| f.min(first_window)));
         let period = i64::from(def.period.max(1));
         let mut b = crate::signal::align_down(from, period);
@@ -58,7 +58,11 @@ fn merge_points(
             if st.series.binary_search_by_key(&b, |p| p.at).is_err() {
                 insert_point(&mut st.series, Sample { at: b, value: fill });
             }
-            b += chrono::Duration::seconds(period);
+            // A recording is data: a bucket at the end of time must not overflow the date.
+            let Some(next) = b.checked_add_signed(chrono::Duration::seconds(period)) else {
+                break;
+            };
+            b = next;
             filled += 1;
         }
     }

@@ -988,3 +988,49 @@ fn a_source_failing_for_a_minute_opens_an_alert_that_closes_on_recovery() {
     assert!(!open(&app), "recovery closes it");
     assert!(j.events().contains(&Event::AlertClosed { key }));
 }
+
+/// A replayed recording is data: settled times at the ends of chrono's range fill sparse
+/// buckets up to the end of time without overflowing a date.
+#[test]
+fn settled_times_at_the_end_of_time_do_not_overflow() {
+    let rb = RUNBOOK.replace(
+        "metrics:\n",
+        "metrics:\n  - { id: e5xx, namespace: AWS/ApplicationELB, metric: HTTPCode_ELB_5XX_Count, stat: Sum, warn: 100, crit: 500 }\n",
+    );
+    let runbook: Runbook = serde_yaml::from_str(&rb).unwrap();
+    let opts = AppOptions {
+        runbook_path: "t.yaml".into(),
+        t0: t0(),
+        operator: "jane".into(),
+        mode: Mode::Replay,
+        allow_writes: false,
+        speed: 1.0,
+        data_label: None,
+    };
+    let mut app = App::new(
+        runbook,
+        opts,
+        t0(),
+        Box::new(SharedJournal::default()),
+        vec![],
+    );
+    for (at, to) in [
+        (
+            DateTime::<Utc>::MAX_UTC - Duration::seconds(30),
+            DateTime::<Utc>::MAX_UTC,
+        ),
+        (
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MIN_UTC + Duration::seconds(1),
+        ),
+    ] {
+        app.update(
+            t0(),
+            Msg::Source(Update::Samples {
+                metric: 0,
+                points: vec![Sample { at, value: 1.0 }],
+                settled_to: Some(to),
+            }),
+        );
+    }
+}

@@ -372,12 +372,10 @@ fn unique_aside(path: &Path, now: DateTime<Utc>) -> PathBuf {
 /// Reads the journal (under its lock) and moves a torn tail to `<journal>.torn-<time>`, so the
 /// next append starts a line of its own instead of landing on the fragment.
 fn read_repairing(path: &Path, now: DateTime<Utc>) -> Result<(Vec<Record>, Option<Repair>)> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
-        Err(e) => return Err(e).with_context(|| format!("reading the journal {}", path.display())),
+    let Some(bytes) = read_bytes(path)? else {
+        return Ok((Vec::new(), None));
     };
-    let parsed = parse::<Record>(path, &bytes)?;
+    let parsed = parse::<Record>(path, &bytes, crate::limits::MAX_JOURNAL_LINE)?;
     let repaired = match parsed.torn {
         Some(torn) => Some(repair_tail(path, &bytes, torn, now)?),
         None => None,
@@ -419,6 +417,23 @@ pub(crate) fn repair_tail(
     })
 }
 
+/// A journal's or recording's bytes; `None` when there is no file yet. A regular file only: a
+/// FIFO would block, a device never end (`limits::open_file`).
+pub(crate) fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut file = match crate::limits::open_file(path) {
+        Ok(f) => f,
+        Err(crate::limits::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(Some(bytes))
+}
+
 pub(crate) struct Parsed<T> {
     pub records: Vec<T>,
     pub torn: Option<Torn>,
@@ -436,6 +451,7 @@ pub(crate) struct Torn {
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     path: &Path,
     bytes: &[u8],
+    max_line: usize,
 ) -> Result<Parsed<T>> {
     let mut records = Vec::new();
     let mut offset = 0;
@@ -448,6 +464,13 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
             None => (&bytes[offset..], bytes.len()),
         };
         let is_last = next >= bytes.len();
+        if line.len() > max_line && !is_last {
+            bail!(
+                "{}:{line_no}: a line of {} bytes, longer than the {max_line} a record may be",
+                path.display(),
+                line.len()
+            );
+        }
         let record = std::str::from_utf8(line)
             .map_err(|e| anyhow::anyhow!("not UTF-8 text: {e}"))
             .and_then(|text| {
@@ -525,12 +548,10 @@ impl JournalSink for MemoryJournal {
 /// last line (crash mid-write) is left out; a bad line elsewhere is an error naming its line,
 /// since it means the file was edited or corrupted.
 pub fn read(path: &Path) -> Result<Vec<Record>> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("reading the journal {}", path.display())),
+    let Some(bytes) = read_bytes(path)? else {
+        return Ok(Vec::new());
     };
-    Ok(parse::<Record>(path, &bytes)?.records)
+    Ok(parse::<Record>(path, &bytes, crate::limits::MAX_JOURNAL_LINE)?.records)
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ pub fn score(runbook: &Runbook, records: &[Record]) -> Score {
         let recovered = records
             .iter()
             .any(|x| matches!(&x.event, Event::FaultRecovered { fault: f, .. } if f == *fault));
-        let window_end = *until + chrono::Duration::seconds(GRACE_SECS);
+        let window_end = crate::time::TOffset(GRACE_SECS).at(*until);
         let mine: Vec<usize> = (0..episodes.len())
             .filter(|&i| owner[i] == Some(n))
             .collect();
@@ -280,7 +280,7 @@ fn assign(episodes: &[Alert], faults: &[Injected<'_>]) -> Vec<Option<usize>> {
                 .enumerate()
                 .filter(|(_, f)| f.affects.contains(&e.key))
                 .filter_map(|(n, f)| {
-                    let grace_end = f.until + chrono::Duration::seconds(GRACE_SECS);
+                    let grace_end = crate::time::TOffset(GRACE_SECS).at(f.until);
                     let fired = e
                         .fired
                         .iter()

@@ -401,3 +401,35 @@ checklists:
     assert_eq!(text.lines().filter(|l| l.starts_with("Faults:")).count(), 1);
     assert_eq!(text.lines().filter(|l| l.starts_with("Notes:")).count(), 1);
 }
+
+/// A journal is data: a fault that "ends" at the end of time is scored, not an overflow.
+#[test]
+fn a_fault_at_the_end_of_time_does_not_overflow() {
+    let (rb, mut records) = play();
+    let ts = records.last().unwrap().ts;
+    let key = crate::app::alerts::AlertKey::Metric("errs".into());
+    records.push(Record {
+        ts,
+        operator: "jane".into(),
+        event: Event::FaultInjected {
+            fault: "forever".into(),
+            description: "x".into(),
+            target: "errs".into(),
+            at: ts,
+            until: DateTime::<Utc>::MAX_UTC,
+            surprise: false,
+            affects: vec![key.clone()],
+        },
+    });
+    records.push(Record {
+        ts,
+        operator: "jane".into(),
+        event: Event::AlertOpened {
+            key,
+            severity: crate::app::alerts::Severity::Warn,
+            message: "x".into(),
+        },
+    });
+    let s = score(&rb, &records);
+    let _ = s.render(&rb);
+}

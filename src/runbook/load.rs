@@ -16,6 +16,10 @@ pub fn parse(label: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
             ),
         ]);
     }
+    // Size, nesting and value length first: the YAML parser is quadratic in nesting.
+    if let Err(d) = crate::limits::check_yaml(label, text) {
+        return Err(vec![d]);
+    }
     let runbook: Runbook = match serde_yaml::from_str(text) {
         Ok(r) => r,
         Err(e) => return Err(vec![diag::from_yaml_error(label, text, &e)]),
@@ -28,25 +32,12 @@ pub fn parse(label: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
     }
 }
 
-/// Reads and parses a runbook file; an unreadable file is one diagnostic at 1:1.
+/// Reads and parses a runbook file; an unreadable file (missing, not a regular file, too large,
+/// not UTF-8) is one located diagnostic.
 pub fn load(path: &Path) -> Result<Runbook, Vec<Diagnostic>> {
     let label = path.display().to_string();
-    match std::fs::read_to_string(path) {
+    match crate::limits::read_yaml(path, "cannot read the runbook") {
         Ok(text) => parse(&label, &text),
-        Err(e) => Err(vec![
-            Diagnostic::new(&label, 1, 1, format!("cannot read the runbook: {e}"))
-                .with_hint(read_hint(&e)),
-        ]),
-    }
-}
-
-/// What to do about a file that cannot be read, beyond the OS's own words.
-pub(crate) fn read_hint(e: &std::io::Error) -> &'static str {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "check the path; it is relative to the current directory",
-        std::io::ErrorKind::PermissionDenied => "check the file's permissions",
-        std::io::ErrorKind::InvalidData => "the file must be UTF-8 text",
-        std::io::ErrorKind::IsADirectory => "give a file, not a directory",
-        _ => "",
+        Err(d) => Err(vec![d]),
     }
 }

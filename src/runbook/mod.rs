@@ -12,4 +12,4 @@ mod validate;
 
 pub use load::{load, parse};
 pub use model::Runbook;
-pub use validate::{advice, simulation_problems, validate};
+pub use validate::{MAX_NAME_CHARS, advice, simulation_problems, validate};

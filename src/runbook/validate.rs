@@ -2,7 +2,7 @@
 //! orderings and AWS naming rules. Every problem is reported (not just the first), each located
 //! at the YAML node it is about, in file order, so one `tminus check` run lists all the fixes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::expr::{Expr, find_cycle, is_insights_query, references};
 use super::fault::Target;
@@ -15,11 +15,45 @@ use crate::time::TOffset;
 /// and more is not an event).
 const MAX_OFFSET_SECS: i64 = 366 * 86_400;
 
+/// The most of each list a runbook may hold: far above any real event (the shipped runbooks
+/// hold tens), low enough that loading, validating and drawing stay instant.
+pub const MAX_METRICS: usize = 2_000;
+pub const MAX_QUOTAS: usize = 200;
+pub const MAX_PHASES: usize = 100;
+pub const MAX_CHECKLISTS: usize = 100;
+pub const MAX_ITEMS: usize = 1_000;
+pub const MAX_LEVELS: usize = 20;
+/// DescribeAlarms takes at most 100 names.
+pub const MAX_ALARM_NAMES: usize = 100;
+pub const MAX_INJECTS: usize = 200;
+pub const MAX_ZONES: usize = 12;
+/// CloudWatch's own limit.
+pub const MAX_DIMENSIONS: usize = 30;
+pub const MAX_COMMAND_WORDS: usize = 100;
+/// Names and titles shown on screen (event, phases, checklists, items, metrics, quotas,
+/// escalation levels).
+pub const MAX_NAME_CHARS: usize = 200;
+/// CloudWatch's limit on a metric math expression or Metrics Insights query.
+pub const MAX_EXPRESSION_CHARS: usize = 2_048;
+/// Item ids are written to the journal with every tick.
+pub const MAX_ITEM_ID_CHARS: usize = 64;
+/// Problems reported for one file: past these, fixing the first ones comes first.
+pub const MAX_PROBLEMS: usize = 100;
+/// Work on "did you mean" suggestions for one file, in characters compared (see
+/// `closest_within`): hundreds of suggestions among tens of names, a fraction of a second at
+/// worst.
+const SUGGESTION_BUDGET: usize = 2_000_000;
+
 const BASIC_STATS: &[&str] = &["Average", "Sum", "Minimum", "Maximum", "SampleCount", "IQM"];
 
 /// Runs every check; an empty result means the runbook is valid.
 pub fn validate(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
     let mut v = Checker::new(label, text);
+    // Past a count limit nothing else is checked: it would only cost time.
+    if !v.counts(rb) {
+        return v.finish();
+    }
+    v.lengths(rb);
     v.event(rb);
     v.aws(rb);
     v.phases(rb);
@@ -118,6 +152,8 @@ struct Checker<'a> {
     text: &'a str,
     pos: Positions,
     out: Vec<Diagnostic>,
+    /// Work left for "did you mean" suggestions.
+    suggestions: usize,
 }
 
 impl<'a> Checker<'a> {
@@ -127,14 +163,218 @@ impl<'a> Checker<'a> {
             text,
             pos: Positions::build(text),
             out: Vec::new(),
+            suggestions: SUGGESTION_BUDGET,
         }
     }
 
     /// Every problem in file order; the sort is stable so problems on one node keep the order
-    /// they were found in.
+    /// they were found in. At most `MAX_PROBLEMS`, then one line saying more were left out.
     fn finish(mut self) -> Vec<Diagnostic> {
         self.out.sort_by_key(|d| (d.line, d.column));
+        if self.out.len() > MAX_PROBLEMS {
+            let more = self.out.len() - MAX_PROBLEMS;
+            self.out.truncate(MAX_PROBLEMS);
+            let (line, column) = self.out.last().map_or((1, 1), |d| (d.line, d.column));
+            self.out.push(
+                Diagnostic::new(
+                    self.label,
+                    line,
+                    column,
+                    format!("{more} more problems not listed"),
+                )
+                .with_hint("fix these first, then check again"),
+            );
+        }
         self.out
+    }
+
+    /// Enough problems found: loops over long lists stop early.
+    fn full(&self) -> bool {
+        self.out.len() > MAX_PROBLEMS
+    }
+
+    /// `closest`, within this file's budget of suggestions.
+    fn suggest<'b>(
+        &mut self,
+        word: &str,
+        candidates: impl IntoIterator<Item = &'b str>,
+    ) -> Option<&'b str> {
+        crate::diag::closest_within(word, candidates, &mut self.suggestions)
+    }
+
+    /// Every list within its limit; false (with each excess reported at its list) if not.
+    fn counts(&mut self, rb: &Runbook) -> bool {
+        let before = self.out.len();
+        let items: usize = rb.checklists.iter().map(|c| c.items.len()).sum();
+        let lists = [
+            ("metrics", rb.metrics.len(), MAX_METRICS, "metrics"),
+            ("quotas", rb.quotas.len(), MAX_QUOTAS, "quotas"),
+            ("phases", rb.phases.len(), MAX_PHASES, "phases"),
+            (
+                "checklists",
+                rb.checklists.len(),
+                MAX_CHECKLISTS,
+                "checklists",
+            ),
+            ("checklists", items, MAX_ITEMS, "checklist items in all"),
+            (
+                "escalation.levels",
+                rb.escalation.levels.len(),
+                MAX_LEVELS,
+                "escalation levels",
+            ),
+            (
+                "alarms.names",
+                rb.alarms.names.len(),
+                MAX_ALARM_NAMES,
+                "alarm names",
+            ),
+            (
+                "rehearsal.inject",
+                rb.rehearsal.as_ref().map_or(0, |r| r.inject.len()),
+                MAX_INJECTS,
+                "injected faults",
+            ),
+            ("event.zones", rb.event.zones.len(), MAX_ZONES, "time zones"),
+            (
+                "escalation.notify.command",
+                rb.escalation.notify.as_ref().map_or(0, |n| n.command.len()),
+                MAX_COMMAND_WORDS,
+                "words in the notify command",
+            ),
+        ];
+        for (path, n, max, what) in lists {
+            if n > max {
+                self.err(
+                    path,
+                    format!("{n} {what}: at most {max} are allowed"),
+                    "split the event into several runbooks",
+                );
+            }
+        }
+        for (i, m) in rb.metrics.iter().enumerate() {
+            if m.dimensions.len() > MAX_DIMENSIONS {
+                self.err(
+                    &format!("metrics[{i}].dimensions"),
+                    format!(
+                        "{} dimensions: CloudWatch allows at most {MAX_DIMENSIONS}",
+                        m.dimensions.len()
+                    ),
+                    "",
+                );
+            }
+        }
+        self.out.len() == before
+    }
+
+    /// A string value of at most `max` characters.
+    fn max_chars(&mut self, path: &str, value: &str, max: usize, what: &str) {
+        let n = value.chars().count();
+        if n > max {
+            self.err(
+                path,
+                format!("{what} is {n} characters long: at most {max} are allowed"),
+                "",
+            );
+        }
+    }
+
+    /// Names and titles short enough to show, ids short enough to journal, and AWS names
+    /// within AWS's own limits.
+    fn lengths(&mut self, rb: &Runbook) {
+        const NAME: usize = MAX_NAME_CHARS;
+        self.max_chars("event.name", &rb.event.name, NAME, "the event name");
+        for (i, p) in rb.phases.iter().enumerate() {
+            self.max_chars(&format!("phases[{i}].name"), &p.name, NAME, "a phase name");
+        }
+        for (i, m) in rb.metrics.iter().enumerate() {
+            let path = format!("metrics[{i}]");
+            let texts = [
+                ("title", m.title.as_deref(), NAME, "a metric title"),
+                ("unit", m.unit.as_deref(), 32, "a unit"),
+                ("namespace", m.namespace.as_deref(), 255, "a namespace"),
+                ("metric", m.metric.as_deref(), 255, "a metric name"),
+                ("stat", m.stat.as_deref(), 64, "a statistic"),
+                ("region", m.region.as_deref(), 64, "a region"),
+                (
+                    "expression",
+                    m.expression.as_deref(),
+                    MAX_EXPRESSION_CHARS,
+                    "an expression",
+                ),
+            ];
+            for (key, value, max, what) in texts {
+                if let Some(v) = value {
+                    self.max_chars(&format!("{path}.{key}"), v, max, what);
+                }
+            }
+            for (k, v) in &m.dimensions {
+                self.max_chars(
+                    &format!("{path}.dimensions.{k}"),
+                    k,
+                    255,
+                    "a dimension name",
+                );
+                self.max_chars(
+                    &format!("{path}.dimensions.{k}"),
+                    v,
+                    1024,
+                    "a dimension value",
+                );
+            }
+        }
+        for (i, q) in rb.quotas.iter().enumerate() {
+            let path = format!("quotas[{i}]");
+            if let Some(t) = &q.title {
+                self.max_chars(&format!("{path}.title"), t, NAME, "a quota title");
+            }
+            self.max_chars(&format!("{path}.service"), &q.service, 64, "a service code");
+            self.max_chars(&format!("{path}.code"), &q.code, 64, "a quota code");
+        }
+        for (c, list) in rb.checklists.iter().enumerate() {
+            let path = format!("checklists[{c}]");
+            self.max_chars(
+                &format!("{path}.name"),
+                &list.name,
+                NAME,
+                "a checklist name",
+            );
+            for (i, item) in list.items.iter().enumerate() {
+                let ipath = format!("{path}.items[{i}]");
+                self.max_chars(
+                    &format!("{ipath}.id"),
+                    &item.id,
+                    MAX_ITEM_ID_CHARS,
+                    "an item id",
+                );
+                self.max_chars(
+                    &format!("{ipath}.title"),
+                    &item.title,
+                    NAME,
+                    "an item title",
+                );
+                if let Some(o) = &item.owner {
+                    self.max_chars(&format!("{ipath}.owner"), o, NAME, "an owner");
+                }
+                if let Some(l) = &item.link {
+                    self.max_chars(&format!("{ipath}.link"), l, 2_048, "a link");
+                }
+                if let Some(v) = &item.verify {
+                    self.max_chars(&format!("{ipath}.verify"), v, 512, "a verify rule");
+                }
+            }
+        }
+        for (i, l) in rb.escalation.levels.iter().enumerate() {
+            let path = format!("escalation.levels[{i}]");
+            self.max_chars(&format!("{path}.who"), &l.who, NAME, "who");
+            self.max_chars(&format!("{path}.contact"), &l.contact, NAME, "a contact");
+        }
+        for (i, n) in rb.alarms.names.iter().enumerate() {
+            self.max_chars(&format!("alarms.names[{i}]"), n, 255, "an alarm name");
+        }
+        if let Some(p) = &rb.alarms.prefix {
+            self.max_chars("alarms.prefix", p, 255, "an alarm prefix");
+        }
     }
 
     /// A problem with the value at `path`.
@@ -264,8 +504,12 @@ impl<'a> Checker<'a> {
 
     fn metrics(&mut self, rb: &Runbook) {
         let ids: Vec<&str> = rb.metrics.iter().map(|m| m.id.as_str()).collect();
+        let known: HashSet<&str> = ids.iter().copied().collect();
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (i, m) in rb.metrics.iter().enumerate() {
+            if self.full() {
+                break;
+            }
             let path = format!("metrics[{i}]");
             if let Err((msg, hint)) = check_metric_id(&m.id) {
                 self.err(&format!("{path}.id"), msg, hint);
@@ -295,7 +539,7 @@ impl<'a> Checker<'a> {
                 }
             }
             if let Some(expr) = &m.expression {
-                self.expression(&format!("{path}.expression"), m, expr, &ids);
+                self.expression(&format!("{path}.expression"), m, expr, &ids, &known);
             }
         }
         self.expression_cycles(rb);
@@ -403,7 +647,14 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn expression(&mut self, path: &str, m: &Metric, expr: &str, ids: &[&str]) {
+    fn expression(
+        &mut self,
+        path: &str,
+        m: &Metric,
+        expr: &str,
+        ids: &[&str],
+        known: &HashSet<&str>,
+    ) {
         if is_insights_query(expr) {
             return;
         }
@@ -429,8 +680,8 @@ impl<'a> Checker<'a> {
                     format!("expression of `{}` refers to itself", m.id),
                     "an expression can only use other metric ids",
                 );
-            } else if !ids.contains(&id) {
-                let hint = match closest(id, ids.iter().copied()) {
+            } else if !known.contains(id) {
+                let hint = match self.suggest(id, ids.iter().copied()) {
                     Some(c) => format!("did you mean `{c}`?"),
                     None if ids.len() <= 12 => format!("known metric ids: {}", ids.join(", ")),
                     None => "define it under `metrics:` (it can be `hidden: true`)".into(),
@@ -513,6 +764,9 @@ impl<'a> Checker<'a> {
         let ids: Vec<&str> = rb.metrics.iter().map(|m| m.id.as_str()).collect();
         let mut seen: HashMap<(&str, &str, Option<&str>), usize> = HashMap::new();
         for (i, q) in rb.quotas.iter().enumerate() {
+            if self.full() {
+                break;
+            }
             let path = format!("quotas[{i}]");
             if !is_service_code(&q.service) {
                 self.err(
@@ -552,7 +806,7 @@ impl<'a> Checker<'a> {
             if let Some(u) = &q.usage_metric
                 && !ids.contains(&u.as_str())
             {
-                let hint = match closest(u, ids.iter().copied()) {
+                let hint = match self.suggest(u, ids.iter().copied()) {
                     Some(c) => format!("did you mean `{c}`?"),
                     None => "usage_metric names a metric id defined under `metrics:`".into(),
                 };
@@ -594,7 +848,7 @@ impl<'a> Checker<'a> {
             if let Some(ph) = &list.phase
                 && !phases.contains(&ph.as_str())
             {
-                let hint = match closest(ph, phases.iter().copied()) {
+                let hint = match self.suggest(ph, phases.iter().copied()) {
                     Some(p) => format!("did you mean `{p}`?"),
                     None if phases.is_empty() => "no phases are defined under `phases:`".into(),
                     None => format!("phases: {}", phases.join(", ")),
@@ -606,6 +860,9 @@ impl<'a> Checker<'a> {
                 );
             }
             for (i, item) in list.items.iter().enumerate() {
+                if self.full() {
+                    break;
+                }
                 let ipath = format!("{path}.items[{i}]");
                 if let Err((msg, hint)) = check_item_id(&item.id) {
                     self.err(&format!("{ipath}.id"), msg, hint);
@@ -641,7 +898,7 @@ impl<'a> Checker<'a> {
                 "write `<metric id> <op> <number>` with op one of >=, <=, >, <, ==, e.g. web_instances >= 40",
             ),
             Some((id, _, _)) if !ids.contains(&id.as_str()) => {
-                let hint = match closest(&id, ids.iter().copied()) {
+                let hint = match self.suggest(&id, ids.iter().copied()) {
                     Some(c) => format!("did you mean `{c}`?"),
                     None => "verify compares a metric id defined under `metrics:`".into(),
                 };
@@ -701,6 +958,9 @@ impl<'a> Checker<'a> {
         // An ends_at at or before T-0 is reported on its own; faults are not blamed for it.
         let ends = rb.event.ends_at.filter(|e| e.secs() > 0);
         for (i, inj) in r.inject.iter().enumerate() {
+            if self.full() {
+                break;
+            }
             let path = format!("rehearsal.inject[{i}]");
             self.offset(&format!("{path}.at"), inj.at);
             if let Some(end) = ends
@@ -735,16 +995,18 @@ impl<'a> Checker<'a> {
                     continue;
                 }
             };
-            let suggest = |name: &str, known: &[&str], none: &str| -> String {
-                match closest(name, known.iter().copied()) {
+            let hint = |found: Option<&str>, known: &[&str], none: &str| -> String {
+                match found {
                     Some(c) => format!("did you mean `{c}`?"),
                     None if known.is_empty() => none.to_string(),
-                    None => format!("one of: {}", known.join(", ")),
+                    None if known.len() <= 12 => format!("one of: {}", known.join(", ")),
+                    None => format!("it is none of the {} defined", known.len()),
                 }
             };
             match &fault.target {
                 Target::Metric { id, .. } if !ids.contains(&id.as_str()) => {
-                    let hint = suggest(id, &ids, "no metrics are defined under `metrics:`");
+                    let found = self.suggest(id, ids.iter().copied());
+                    let hint = hint(found, &ids, "no metrics are defined under `metrics:`");
                     self.err(
                         &format!("{path}.metric"),
                         format!("fault refers to unknown metric `{id}`"),
@@ -752,7 +1014,8 @@ impl<'a> Checker<'a> {
                     );
                 }
                 Target::Quota { code, .. } if !codes.contains(&code.as_str()) => {
-                    let hint = suggest(code, &codes, "no quotas are defined under `quotas:`");
+                    let found = self.suggest(code, codes.iter().copied());
+                    let hint = hint(found, &codes, "no quotas are defined under `quotas:`");
                     self.err(
                         &format!("{path}.quota"),
                         format!("fault refers to unknown quota code `{code}`"),
@@ -761,8 +1024,9 @@ impl<'a> Checker<'a> {
                 }
                 Target::Alarm { name, .. } if !alarms.contains(name) => {
                     let known: Vec<&str> = alarms.iter().map(String::as_str).collect();
-                    let hint = suggest(
-                        name,
+                    let found = self.suggest(name, known.iter().copied());
+                    let hint = hint(
+                        found,
                         &known,
                         "the runbook shows no alarms: list them under `alarms:` (names or prefix)",
                     );

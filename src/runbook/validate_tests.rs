@@ -760,3 +760,121 @@ fn never_panics_on_mutated_input() {
         "mutations should mostly break the runbook"
     );
 }
+
+#[test]
+fn names_titles_and_ids_have_length_limits() {
+    let long = "x".repeat(201);
+    let d = one(
+        "name: Spring Sale Launch",
+        &format!("name: {long}"),
+        2,
+        9,
+        "the event name is 201 characters long: at most 200 are allowed",
+    );
+    assert!(d.to_string().starts_with("t.yaml:2:9: error: "), "{d}");
+    one(
+        "title: Freeze deploys",
+        &format!("title: {long}"),
+        48,
+        16,
+        "an item title is 201 characters long",
+    );
+    one(
+        "id: freeze",
+        &format!("id: f{}", "x".repeat(64)),
+        47,
+        13,
+        "an item id is 65 characters long: at most 64",
+    );
+    one(
+        "who: Platform on-call",
+        &format!("who: {long}"),
+        51,
+        25,
+        "who is 201 characters long",
+    );
+    one(
+        "LoadBalancer: app/web/50dc6c495c0c9188",
+        &format!("LoadBalancer: {}", "v".repeat(1025)),
+        15,
+        33,
+        "a dimension value is 1025 characters long: at most 1024",
+    );
+    // Exactly at the limit is fine.
+    assert!(
+        problems(
+            "name: Spring Sale Launch",
+            &format!("name: {}", "x".repeat(200))
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn lists_have_count_limits_and_past_them_nothing_else_is_checked() {
+    let many: String = (0..super::MAX_QUOTAS + 1)
+        .map(|i| {
+            format!(
+                "  - {{ service: lambda, code: L-{i:08}, title: {} }}\n",
+                "x".repeat(300)
+            )
+        })
+        .collect();
+    let ds = problems(
+        "quotas:\n  - { service: lambda, code: L-B99A9384, warn_below: 30%, crit_below: 10% }\n  - { service: ec2, code: L-1216C47A, usage_metric: requests }\n",
+        &format!("quotas:\n{many}"),
+    );
+    assert_eq!(ds.len(), 1, "{}", crate::diag::render(&ds));
+    assert_eq!((ds[0].line, ds[0].column), (37, 3), "{}", ds[0]);
+    assert!(
+        ds[0]
+            .message
+            .contains("201 quotas: at most 200 are allowed"),
+        "{}",
+        ds[0]
+    );
+    let dims: String = (0..31).map(|i| format!("D{i}: v, ")).collect();
+    one(
+        "dimensions: { LoadBalancer: app/web/50dc6c495c0c9188 }",
+        &format!("dimensions: {{ {dims} }}"),
+        15,
+        17,
+        "31 dimensions: CloudWatch allows at most 30",
+    );
+}
+
+#[test]
+fn a_flood_of_problems_is_cut_short_and_costs_little() {
+    // 1,000 items whose verify names an unknown 60-character metric, among 1,000 metrics with
+    // 60-character ids: "did you mean" would compare every pair.
+    let id = |i: usize, c: char| format!("{c}{}{i:05}", "q".repeat(54));
+    let metrics: String = (0..1000)
+        .map(|i| format!("  - {{ id: {}, namespace: N, metric: M }}\n", id(i, 'm')))
+        .collect();
+    let items: String = (0..1000)
+        .map(|i| {
+            format!(
+                "      - {{ id: i{i}, title: t, verify: \"{} > 1\" }}\n",
+                id(i, 'z')
+            )
+        })
+        .collect();
+    let text = format!(
+        "event: {{ name: x, starts_at: 2026-12-01T17:00:00Z }}\nmetrics:\n{metrics}checklists:\n  - name: c\n    items:\n{items}"
+    );
+    let start = std::time::Instant::now();
+    let ds = parse("t.yaml", &text).unwrap_err();
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(ds.len(), super::MAX_PROBLEMS + 1);
+    let last = ds.last().unwrap();
+    assert!(last.message.ends_with("more problems not listed"), "{last}");
+    assert!(
+        ds[0].message.contains("verify refers to unknown metric"),
+        "{}",
+        ds[0]
+    );
+}

@@ -17,13 +17,23 @@ Control endpoints, for the tests (JSON bodies; 400 on a malformed one, 413 over 
                           "get_metric_data_query_counts": [per call], "get_metric_data_query_ids":
                           [[ids] per call], "insights_queries_per_call": [SELECT queries per call],
                           "scripted_answers": GetMetricData results answered from the scripted
-                          store, "fault": current fault or null, "stubbed_requests": [...]}
+                          store, "huge_bytes_sent": [body bytes sent per "huge" answer],
+                          "fault": current fault or null, "stubbed_requests": [...]}
   POST /__tminus/reset   clears stats, faults, stubs, scripted datapoints and scripted alarms
   POST /__tminus/fault   {"mode": M, "op": "GetMetricData", "count": 3, ...}: the next `count`
                          calls of `op` (every call and op when left out) get, by mode:
                            "throttle"  400 ThrottlingException
                            "error500"  500 InternalServiceError
                            "delay"     answered after "seconds" (default 1)
+                           "huge"      a 200 answer whose body is "bytes" long (default
+                                       200 MB, at most 1 GB) of zeros, streamed in 1 MiB
+                                       chunks (Transfer-Encoding: chunked), or with its
+                                       Content-Length declared up front if "declare" is true;
+                                       the body stops early if the client hangs up
+                           "flood"     a 200 answer of "values" (default 5,000,000, at most
+                                       16,000,000) empty maps: GetMetricData's
+                                       MetricDataResults in CBOR (one byte each), else a JSON
+                                       list; small in bytes, huge once parsed
                            "paginate"  GetMetricData: each series' first half, then the rest
                                        behind a NextToken, both pages StatusCode Complete
                            "partial"   as paginate, but the first page says StatusCode
@@ -107,6 +117,7 @@ def reset():
                 "get_metric_data_query_ids": [],
                 "insights_queries_per_call": [],
                 "scripted_answers": 0,
+                "huge_bytes_sent": [],
                 "fault": None,
                 "stubs": [],
                 "stubbed_requests": [],
@@ -571,8 +582,55 @@ class Handler(BaseHTTPRequestHandler):
         conn.close()
         return self.reply(resp.status, data, out_headers)
 
+    def huge(self, fault, content_type):
+        """A 200 answer with an enormous body, streamed: what a runaway or hostile endpoint
+        sends. Bounded (at most 1 GB) so a failing test cannot run forever."""
+        size = min(int(fault.get("bytes", 200 * 1024 * 1024)), 1024 * 1024 * 1024)
+        chunk = b"\0" * (1024 * 1024)
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        if content_type == CBOR_HEADERS["Content-Type"]:
+            self.send_header("smithy-protocol", "rpc-v2-cbor")
+        declare = bool(fault.get("declare"))
+        if declare:
+            self.send_header("Content-Length", str(size))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        sent = 0
+        try:
+            while sent < size:
+                part = chunk[: min(len(chunk), size - sent)]
+                if declare:
+                    self.wfile.write(part)
+                else:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                sent += len(part)
+            if not declare:
+                self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading: what a capped client does
+        with LOCK:
+            STATE.setdefault("huge_bytes_sent", []).append(sent)
+
+    def flood(self, fault, cbor):
+        """Millions of one-byte values in a body under any size cap: what a hostile endpoint
+        sends to make a client build millions of structs."""
+        n = min(int(fault.get("values", 5_000_000)), 16_000_000)
+        if cbor:
+            # {"MetricDataResults": [_ {} {} ... ]}, the array of indefinite length.
+            body = b"\xa1" + cbor2.dumps("MetricDataResults") + b"\x9f" + b"\xa0" * n + b"\xff"
+            return self.reply(200, body, CBOR_HEADERS)
+        body = b'{"Quota": {"x": [' + b"{}," * (n - 1) + b"{}]}}"
+        return self.reply(200, body, {"Content-Type": "application/x-amz-json-1.1"})
+
     def json_fault(self, op, fault):
         count(op)
+        if fault["mode"] == "flood":
+            return self.flood(fault, cbor=False)
+        if fault["mode"] == "huge":
+            return self.huge(fault, "application/x-amz-json-1.1")
         if fault["mode"] == "delay":
             time.sleep(float(fault.get("seconds", 1)))
             return self.proxy(b"")
@@ -622,6 +680,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.cbor_error(500, "InternalServiceError", "injected failure")
             if fault["mode"] == "delay":
                 time.sleep(float(fault.get("seconds", 1)))
+            if fault["mode"] == "huge":
+                return self.huge(fault, CBOR_HEADERS["Content-Type"])
+            if fault["mode"] == "flood":
+                return self.flood(fault, cbor=True)
         try:
             answer = self.answer(op, request, fault)
         except Rejected as e:

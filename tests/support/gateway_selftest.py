@@ -323,6 +323,40 @@ def check_page_faults(gw):
     print("ok: paginate, partial, messages and throttle faults")
 
 
+def check_huge_answers(gw):
+    """huge streams a body of the asked size, chunked or with its length declared, for the CBOR
+    and the JSON protocols."""
+    size = 3 * 1024 * 1024 + 5
+    path = "/service/GraniteServiceVersion20100801/operation/GetMetricData"
+    for declare in (False, True):
+        gw.control("fault", {"mode": "huge", "op": "GetMetricData", "count": 1, "bytes": size,
+                             "declare": declare})
+        status, data, headers = gw.request("POST", path, cbor2.dumps({}),
+                                           {"smithy-protocol": "rpc-v2-cbor",
+                                            "Content-Type": "application/cbor"})
+        assert status == 200 and len(data) == size and data.count(0) == size, (status, len(data))
+        assert ("Content-Length" in headers) == declare, headers
+        assert ("Transfer-Encoding" in headers) != declare, headers
+    gw.control("fault", {"mode": "huge", "op": "GetServiceQuota", "count": 1, "bytes": size})
+    status, data, headers = gw.request(
+        "POST", "/", b"{}",
+        {"X-Amz-Target": "ServiceQuotasV20190624.GetServiceQuota",
+         "Content-Type": "application/x-amz-json-1.1"})
+    assert status == 200 and len(data) == size, (status, len(data))
+    assert headers["Content-Type"] == "application/x-amz-json-1.1", headers
+    assert gw.stats()["huge_bytes_sent"] == [size] * 3
+    gw.control("fault", {"mode": "flood", "op": "GetMetricData", "count": 1, "values": 1000})
+    answer, _ = gw.cw("GetMetricData", {})
+    assert answer == {"MetricDataResults": [{}] * 1000}, str(answer)[:200]
+    gw.control("fault", {"mode": "flood", "op": "GetServiceQuota", "count": 1, "values": 1000})
+    status, data, _ = gw.request(
+        "POST", "/", b"{}",
+        {"X-Amz-Target": "ServiceQuotasV20190624.GetServiceQuota",
+         "Content-Type": "application/x-amz-json-1.1"})
+    assert status == 200 and json.loads(data) == {"Quota": {"x": [{}] * 1000}}, data[:200]
+    print("ok: huge and flood answers")
+
+
 ALARMS = {
     "metric_alarms": [
         {"AlarmName": "web-5xx", "StateValue": "ALARM", "StateReason": "Threshold Crossed",
@@ -437,6 +471,7 @@ def main():
         check_mixed_with_moto(gw)
         check_insights_limit(gw)
         check_page_faults(gw)
+        check_huge_answers(gw)
         check_alarms(gw)
         check_control_bounds_and_reset(gw)
     print("gateway self-test passed")

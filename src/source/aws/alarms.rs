@@ -84,7 +84,7 @@ pub async fn describe(
         let mut token: Option<String> = None;
         for _ in 0..100 {
             let call = req.clone().set_next_token(token.clone());
-            let resp = match tokio::time::timeout(super::CALL_TIMEOUT, call.send()).await {
+            let resp = match super::budget::call(call.send()).await {
                 Err(_) => return Err("DescribeAlarms timed out".into()),
                 Ok(Err(e)) => return Err(errors::describe(&e)),
                 Ok(Ok(r)) => r,

@@ -23,12 +23,38 @@ pub fn explain(err: &(dyn Error + 'static), profile: Option<&str>) -> String {
     explain_text(&describe(err), profile)
 }
 
+/// What the one reporting an error does next, which its wording must not misstate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Then<'a> {
+    /// The war room's sources: back off and try again.
+    Retry,
+    /// A one-shot command (`tminus quotas`): reports and ends. `endpoint` names where the calls
+    /// went (an endpoint URL or "AWS (region)"); `within` is the time AWS had to answer.
+    Stop {
+        endpoint: &'a str,
+        within: std::time::Duration,
+    },
+}
+
+/// `explain_for` as the war room says it (`Then::Retry`).
 pub fn explain_text(text: &str, profile: Option<&str>) -> String {
+    explain_for(text, profile, Then::Retry)
+}
+
+pub fn explain_for(text: &str, profile: Option<&str>, then: Then<'_>) -> String {
     let lower = text.to_lowercase();
     let profile_arg = profile
         .map(|p| format!(" --profile {p}"))
         .unwrap_or_default();
     let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(&n.to_lowercase()));
+    if let Some(at) = text.find(super::cap::OVERSIZED) {
+        let detail = text[at..]
+            .split_once("endpoint: ")
+            .map_or("too large", |(_, d)| d.lines().next().unwrap_or(d));
+        return format!(
+            "the AWS endpoint sent an answer {detail}: stopped reading it (check --endpoint-url, AWS_ENDPOINT_URL or a proxy in between)"
+        );
+    }
     if has(&["sso"]) && has(&["expired", "token", "refresh"]) {
         return format!("AWS SSO session expired or missing: run `aws sso login{profile_arg}`");
     }
@@ -81,10 +107,18 @@ pub fn explain_text(text: &str, profile: Option<&str>) -> String {
         "toomanyrequests",
         "limitexceeded",
     ]) {
-        return "throttled by AWS: backing off and retrying".to_string();
+        return match then {
+            Then::Retry => "throttled by AWS: backing off and retrying".to_string(),
+            Then::Stop { .. } => "throttled by AWS: try again in a minute".to_string(),
+        };
     }
     if has(&["timeout", "timed out"]) {
-        return "AWS did not answer in time: retrying with backoff".to_string();
+        return match then {
+            Then::Retry => "AWS did not answer in time: retrying with backoff".to_string(),
+            Then::Stop { endpoint, within } => {
+                format!("no answer from {endpoint} within {} s", within.as_secs())
+            }
+        };
     }
     if has(&[
         "dispatch failure",
@@ -124,7 +158,7 @@ fn first_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::explain_text;
+    use super::{Then, explain_for, explain_text};
 
     #[test]
     fn credential_problems_say_how_to_fix_them() {
@@ -190,5 +224,44 @@ mod tests {
             explain_text("SomethingElse: odd\nmore detail", None),
             "SomethingElse: odd"
         );
+        assert!(
+            explain_text(
+                "response error: tminus::ResponseCap modify_before_deserialization interceptor encountered an error: oversized answer from the AWS endpoint: larger than 16 MiB",
+                None
+            )
+            .starts_with("the AWS endpoint sent an answer larger than 16 MiB: stopped reading it")
+        );
+        assert!(
+            explain_text(
+                "response error: oversized answer from the AWS endpoint: with more than 500000 values",
+                None
+            )
+            .starts_with(
+                "the AWS endpoint sent an answer with more than 500000 values: stopped reading it"
+            )
+        );
+    }
+
+    #[test]
+    fn one_shot_commands_are_not_told_they_will_retry() {
+        let stop = Then::Stop {
+            endpoint: "http://127.0.0.1:9",
+            within: std::time::Duration::from_secs(20),
+        };
+        for text in [
+            "GetServiceQuota timed out",
+            "timeout error: operation timeout",
+        ] {
+            assert_eq!(
+                explain_for(text, None, stop),
+                "no answer from http://127.0.0.1:9 within 20 s"
+            );
+            assert_eq!(
+                explain_text(text, None),
+                "AWS did not answer in time: retrying with backoff"
+            );
+        }
+        let throttled = explain_for("ThrottlingException: Rate exceeded", None, stop);
+        assert_eq!(throttled, "throttled by AWS: try again in a minute");
     }
 }

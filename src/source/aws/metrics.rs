@@ -305,6 +305,10 @@ pub async fn fetch(
         .flat_map(|g| &g.queries)
         .filter(|q| q.is_metric())
         .count() as u64;
+    let wanted: std::collections::HashSet<&str> = groups
+        .iter()
+        .flat_map(|g| g.queries.iter().map(|q| q.id.as_str()))
+        .collect();
     let mut out = Fetched::default();
     let mut token: Option<String> = None;
     // A bounded number of pages: a runaway token loop must not hang the source.
@@ -316,7 +320,7 @@ pub async fn fetch(
             .end_time(to_aws_time(end))
             .scan_by(ScanBy::TimestampAscending)
             .set_next_token(token.clone());
-        let resp = match tokio::time::timeout(super::CALL_TIMEOUT, call.send()).await {
+        let resp = match super::budget::call(call.send()).await {
             Err(_) => return Err("GetMetricData timed out".into()),
             Ok(Err(e)) => return Err(errors::describe(&e)),
             Ok(Ok(r)) => r,
@@ -333,12 +337,18 @@ pub async fn fetch(
             }
         }
         for r in resp.metric_data_results() {
-            let Some(id) = r.id() else { continue };
+            // Results for ids the call did not ask for are not CloudWatch's: not kept.
+            let Some(id) = r.id().filter(|id| wanted.contains(id)) else {
+                continue;
+            };
             let points = out.series.entry(id.to_string()).or_default();
             for (t, v) in r.timestamps().iter().zip(r.values()) {
                 if let Some(at) = from_aws_time(t) {
                     points.push(Sample { at, value: *v });
                 }
+            }
+            if points.len() > 2 * MAX_POINTS_PER_SERIES {
+                keep_newest(points, MAX_POINTS_PER_SERIES);
             }
             match r.status_code() {
                 // PartialData means "ask again with NextToken": once a later page completes
@@ -366,7 +376,25 @@ pub async fn fetch(
             break;
         }
     }
+    for points in out.series.values_mut() {
+        keep_newest(points, MAX_POINTS_PER_SERIES);
+    }
     Ok(out)
+}
+
+/// The most datapoints one fetch keeps per query, the newest: four times what the app holds
+/// per metric (720), so a fetch's memory is bounded however many pages an endpoint sends.
+pub const MAX_POINTS_PER_SERIES: usize = 2_880;
+
+/// The newest `max` points, oldest first, one per timestamp.
+fn keep_newest(points: &mut Vec<Sample>, max: usize) {
+    if points.len() <= max {
+        return;
+    }
+    points.sort_by_key(|p| p.at);
+    points.dedup_by_key(|p| p.at);
+    let extra = points.len().saturating_sub(max);
+    points.drain(..extra);
 }
 
 /// What the app hears from one call's results: each metric's points with the boundary from
@@ -413,6 +441,26 @@ pub fn to_updates(groups: &[&Group], f: &Fetched, now: DateTime<Utc>) -> Vec<Upd
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_fetch_keeps_the_newest_points_of_each_series() {
+        const { assert!(MAX_POINTS_PER_SERIES >= 4 * crate::app::state::SERIES_CAPACITY) };
+        let at = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let mut points: Vec<Sample> = (0..10)
+            .rev()
+            .map(|s| Sample {
+                at: at(s),
+                value: s as f64,
+            })
+            .collect();
+        points.push(Sample {
+            at: at(9),
+            value: 9.0,
+        });
+        keep_newest(&mut points, 3);
+        let got: Vec<f64> = points.iter().map(|p| p.value).collect();
+        assert_eq!(got, [7.0, 8.0, 9.0]);
+    }
+
     use super::*;
 
     #[test]

@@ -3,6 +3,8 @@
 //! and only talks to the app through `Update`s, like the simulator.
 
 pub mod alarms;
+pub mod budget;
+pub mod cap;
 pub mod errors;
 pub mod metrics;
 pub mod plan;
@@ -106,12 +108,20 @@ impl Aws {
         config
     }
 
+    /// A CloudWatch client for `region`, its answers capped in size (`cap`).
     pub async fn cloudwatch(&mut self, region: Option<&str>) -> aws_sdk_cloudwatch::Client {
-        aws_sdk_cloudwatch::Client::new(&self.config(region).await)
+        let config = aws_sdk_cloudwatch::config::Builder::from(&self.config(region).await)
+            .interceptor(cap::ResponseCap)
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(config)
     }
 
+    /// A Service Quotas client for `region`, its answers capped in size (`cap`).
     pub async fn servicequotas(&mut self, region: Option<&str>) -> aws_sdk_servicequotas::Client {
-        aws_sdk_servicequotas::Client::new(&self.config(region).await)
+        let config = aws_sdk_servicequotas::config::Builder::from(&self.config(region).await)
+            .interceptor(cap::ResponseCap)
+            .build();
+        aws_sdk_servicequotas::Client::from_conf(config)
     }
 }
 

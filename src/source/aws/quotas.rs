@@ -99,7 +99,7 @@ pub async fn fetch(
         .service_code(service)
         .quota_code(code)
         .send();
-    match tokio::time::timeout(super::CALL_TIMEOUT, applied).await {
+    match super::budget::call(applied).await {
         Err(_) => return Err("GetServiceQuota timed out".into()),
         Ok(Ok(r)) => {
             if let Some(q) = r.quota() {
@@ -131,7 +131,7 @@ pub async fn fetch(
         .service_code(service)
         .quota_code(code)
         .send();
-    match tokio::time::timeout(super::CALL_TIMEOUT, default).await {
+    match super::budget::call(default).await {
         Err(_) => Err("GetAWSDefaultServiceQuota timed out".into()),
         Ok(Err(e)) => Err(errors::describe(&e)),
         Ok(Ok(r)) => r
@@ -173,7 +173,8 @@ impl Source for QuotasSource {
     }
 }
 
-/// Reads every quota once: value updates for the app and the usage metrics to batch.
+/// Reads every quota once: value updates for the app, the usage metrics to batch, what was
+/// read, and what failed (the raw cause: the caller explains it, in its own words).
 pub async fn read_all(
     aws: &mut Aws,
     runbook: &Runbook,
@@ -189,6 +190,11 @@ pub async fn read_all(
     let mut infos = Vec::new();
     let mut failed = Vec::new();
     for (i, q) in runbook.quotas.iter().enumerate() {
+        // A one-shot command's time for AWS is spent: the rest would time out the same way.
+        if super::budget::spent() {
+            failed.push((i, "GetServiceQuota timed out".to_string()));
+            continue;
+        }
         let client = aws.servicequotas(q.region.as_deref()).await;
         match fetch(&client, &q.service, &q.code).await {
             Ok(info) => {
@@ -220,10 +226,7 @@ pub async fn read_all(
                 }
                 infos.push((i, info));
             }
-            Err(e) => {
-                let profile = aws.settings().profile.clone();
-                failed.push((i, errors::explain_text(&e, profile.as_deref())));
-            }
+            Err(e) => failed.push((i, e)),
         }
         tokio::time::sleep(BETWEEN_CALLS).await;
     }
@@ -240,8 +243,10 @@ impl QuotasSource {
         loop {
             let now = self.clock.now();
             let (mut updates, usage, _, failed) = read_all(&mut self.aws, &self.runbook, now).await;
+            let profile = self.aws.settings().profile.clone();
             let error = failed.first().map(|(i, e)| {
                 let q = &self.runbook.quotas[*i];
+                let e = errors::explain_text(e, profile.as_deref());
                 format!("{} {}: {e}", q.service, q.code)
             });
             let wait = if error.is_some() {
@@ -302,7 +307,7 @@ pub async fn request_increase(
         .quota_code(code)
         .desired_value(desired)
         .send();
-    match tokio::time::timeout(super::CALL_TIMEOUT, call).await {
+    match super::budget::call(call).await {
         Err(_) => Err("RequestServiceQuotaIncrease timed out".into()),
         Ok(Err(e)) => Err(errors::describe(&e)),
         Ok(Ok(r)) => {
@@ -377,7 +382,7 @@ pub async fn follow_increase(
             .get_requested_service_quota_change()
             .request_id(&id)
             .send();
-        let (next, error) = match tokio::time::timeout(super::CALL_TIMEOUT, call).await {
+        let (next, error) = match super::budget::call(call).await {
             Err(_) => (
                 None,
                 Some("GetRequestedServiceQuotaChange timed out".to_string()),
