@@ -961,6 +961,38 @@ mod tests {
         );
     }
 
+    /// Deterministic random strings over the expression alphabet: parsing and evaluating never
+    /// panic, and an error always points inside the text.
+    #[test]
+    fn random_expressions_never_panic() {
+        const ALPHABET: &[&str] = &[
+            "a", "b", "1", "0.5", "1e3", "+", "-", "*", "/", "^", "(", ")", "[", "]", ",", " ",
+            "<", ">=", "==", "!", "AND", "OR", "NOT", "FILL(", "SUM(", "IF(", "RATE(", "'", "\"",
+            "é", "REPEAT", "$",
+        ];
+        let mut x: u64 = 0xD1B5_4A32_D192_ED03;
+        for _ in 0..5_000 {
+            let mut src = String::new();
+            for _ in 0..(x % 24) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                src.push_str(ALPHABET[(x >> 24) as usize % ALPHABET.len()]);
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            match Expr::parse(&src) {
+                Ok(e) => {
+                    let _ = e.refs();
+                    let _ = e.unsimulated();
+                    let _ = eval(&src, &[("a", 2.0), ("b", 0.0)]);
+                }
+                Err(err) => assert!(err.at <= src.len(), "{src:?}: {err}"),
+            }
+        }
+    }
+
     #[test]
     fn cycles() {
         // 0 -> 1 -> 2 -> 0, 3 -> 0
