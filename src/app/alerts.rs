@@ -99,6 +99,15 @@ pub struct EpisodeRule {
 }
 
 impl EpisodeRule {
+    /// A runbook's "M out of N" and clear time.
+    pub fn new(breach: crate::runbook::model::BreachRule, clear_after_secs: i64) -> Self {
+        EpisodeRule {
+            datapoints: breach.datapoints as usize,
+            of: breach.of as usize,
+            clear_after_secs,
+        }
+    }
+
     /// A state someone else already judged (a CloudWatch alarm): each observation counts.
     pub fn immediate(clear_after_secs: i64) -> Self {
         EpisodeRule {

@@ -14,16 +14,10 @@ use crate::source::{AlarmState, Sample, Update};
 const QUOTA_HISTORY: usize = 60;
 /// Quota headroom alerts: low headroom must hold in two of three readings, and the alert
 /// closes after five minutes of enough headroom.
-const QUOTA_RULE: alerts::EpisodeRule = alerts::EpisodeRule {
-    datapoints: alerts_default_breach().0,
-    of: alerts_default_breach().1,
-    clear_after_secs: crate::signal::DEFAULT_CLEAR_SECS,
-};
-
-const fn alerts_default_breach() -> (usize, usize) {
-    (
-        crate::signal::DEFAULT_BREACH.datapoints as usize,
-        crate::signal::DEFAULT_BREACH.of as usize,
+fn quota_rule() -> alerts::EpisodeRule {
+    alerts::EpisodeRule::new(
+        crate::signal::DEFAULT_BREACH,
+        crate::signal::DEFAULT_CLEAR_SECS,
     )
 }
 
@@ -243,11 +237,10 @@ impl App {
         merge_points(st, def, points, settled_to);
 
         // Judge each newly settled point once, in time order: the episode decides the alert.
-        let rule = alerts::EpisodeRule {
-            datapoints: crate::signal::breach_rule(def).datapoints as usize,
-            of: crate::signal::breach_rule(def).of as usize,
-            clear_after_secs: crate::signal::clear_after_secs(def),
-        };
+        let rule = alerts::EpisodeRule::new(
+            crate::signal::breach_rule(def),
+            crate::signal::clear_after_secs(def),
+        );
         // A NaN or an infinity is shown as what the source sent, never judged.
         let fresh: Vec<Sample> = st
             .series
@@ -377,9 +370,9 @@ impl App {
             // A quota of 0 is a fact from Service Quotas, not a noisy reading: no need to wait
             // for it to hold.
             let rule = if st.value == Some(0.0) {
-                alerts::EpisodeRule::immediate(QUOTA_RULE.clear_after_secs)
+                alerts::EpisodeRule::immediate(crate::signal::DEFAULT_CLEAR_SECS)
             } else {
-                QUOTA_RULE
+                quota_rule()
             };
             st.episode.observe(at, st.severity, rule);
         }

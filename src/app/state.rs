@@ -152,8 +152,10 @@ impl MetricState {
     }
 
     /// The provisional points (a bucket still filling, or not yet past its settle delay).
+    /// They are the newest, so this walks back from the end only as far as they go (the
+    /// metrics pane asks every frame).
     pub fn provisional(&self) -> impl Iterator<Item = &Sample> {
-        self.series.iter().filter(|s| !self.is_settled(s))
+        self.series.iter().rev().take_while(|s| !self.is_settled(s))
     }
 }
 
