@@ -183,6 +183,15 @@ pub fn from_yaml_error(file: &str, text: &str, err: &serde_yaml::Error) -> Diagn
     let (line, column) = repeated_key(text, &raw)
         .or_else(|| err.location().map(|l| (l.line(), l.column())))
         .unwrap_or((1, 1));
+    // The parser marks the end of a stream one line past a last line without its newline;
+    // point at the end of the text instead (line breaks counted as YAML counts them).
+    let last = text.replace("\r\n", "\n").matches(['\n', '\r']).count() + 1;
+    let (line, column) = if line > last {
+        let tail = text.rsplit(['\n', '\r']).next().unwrap_or("");
+        (last, tail.chars().count() + 1)
+    } else {
+        (line, column)
+    };
     let (message, hint) = explain(&raw, text.lines().nth(line.saturating_sub(1)).unwrap_or(""));
     Diagnostic::new(file, line, column, message).with_hint(hint.unwrap_or_default())
 }

@@ -9,6 +9,8 @@ pub mod cli;
 pub mod clock;
 pub mod diag;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod journal;
 pub mod limits;
 pub mod notify;

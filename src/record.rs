@@ -5,8 +5,7 @@
 //! per update with the time it arrived. Each line is flushed as it is written; a process killed
 //! mid-line leaves at most one torn last line, which `read` skips.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::fs::OpenOptions;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -35,7 +34,7 @@ pub struct Entry {
 }
 
 pub struct Recorder {
-    out: BufWriter<File>,
+    out: crate::journal::LineFile,
 }
 
 impl Recorder {
@@ -83,7 +82,7 @@ impl Recorder {
             .open(path)
             .with_context(|| format!("opening {}", path.display()))?;
         let mut r = Recorder {
-            out: BufWriter::new(file),
+            out: crate::journal::LineFile::new(file),
         };
         if !existing {
             r.line(header)?;
@@ -91,10 +90,11 @@ impl Recorder {
         Ok(r)
     }
 
+    /// One whole line or nothing: a full disk never leaves a fragment for the next entry.
     fn line<T: Serialize>(&mut self, value: &T) -> Result<()> {
-        serde_json::to_writer(&mut self.out, value)?;
-        self.out.write_all(b"\n")?;
-        self.out.flush()?;
+        let mut line = serde_json::to_vec(value)?;
+        line.push(b'\n');
+        self.out.append(&line, false)?;
         Ok(())
     }
 
@@ -150,6 +150,7 @@ pub fn read(path: &Path) -> Result<(Header, Vec<Entry>)> {
 mod tests {
     use super::*;
     use crate::source::{AlarmState, Sample};
+    use std::io::Write;
 
     fn header() -> Header {
         Header {

@@ -233,7 +233,7 @@ pub trait JournalSink {
 #[derive(Debug)]
 pub struct FileJournal {
     path: PathBuf,
-    file: File,
+    file: LineFile,
     /// `<journal>.lock`, locked for as long as this journal is open.
     _lock: File,
 }
@@ -316,7 +316,7 @@ impl FileJournal {
         Ok(Opened {
             journal: FileJournal {
                 path: path.to_path_buf(),
-                file,
+                file: LineFile::new(file),
                 _lock: lock,
             },
             past,
@@ -511,16 +511,53 @@ impl JournalSink for FileJournal {
     fn append(&mut self, record: &Record) -> Result<()> {
         let mut line = serde_json::to_vec(record)?;
         line.push(b'\n');
-        // One write call per record: with O_APPEND a record is never interleaved or split by
-        // another writer, and a crash mid-write leaves at most one torn last line (skipped on read).
         self.file
-            .write_all(&line)
-            .and_then(|()| self.file.sync_data())
+            .append(&line, true)
             .with_context(|| format!("writing the journal {}", self.path.display()))
     }
 
     fn location(&self) -> String {
         self.path.display().to_string()
+    }
+}
+
+/// An append-only file of whole lines. A write cut short (a full disk, an I/O error) is taken
+/// back at once, so the next line never lands on a fragment and turns a torn tail into an
+/// unreadable record in the middle of the file, and a line is only reported written once it is
+/// complete (and, when asked, on disk). Journals and recordings both append through it.
+#[derive(Debug)]
+pub(crate) struct LineFile {
+    file: File,
+    /// Where a failed write began, when taking it back failed too: retried before the next.
+    cut_at: Option<u64>,
+}
+
+impl LineFile {
+    pub(crate) fn new(file: File) -> Self {
+        LineFile { file, cut_at: None }
+    }
+
+    /// Appends `line` (ending in a newline) in one write call: with O_APPEND a line is never
+    /// interleaved with another writer's or split, and a crash mid-write leaves at most one
+    /// torn last line, which the next open moves aside.
+    pub(crate) fn append(&mut self, line: &[u8], sync: bool) -> std::io::Result<()> {
+        if let Some(at) = self.cut_at {
+            self.file.set_len(at)?;
+            self.cut_at = None;
+        }
+        let start = self.file.metadata()?.len();
+        let written = self
+            .file
+            .write_all(line)
+            .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) });
+        if let Err(e) = written {
+            // Take back whatever part of the line got in; if even that fails, before the next.
+            if self.file.set_len(start).is_err() {
+                self.cut_at = Some(start);
+            }
+            return Err(e);
+        }
+        Ok(())
     }
 }
 
