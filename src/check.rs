@@ -178,7 +178,7 @@ pub fn simulator_notes(label: &str, text: &str, rb: &crate::runbook::Runbook) ->
     if guesses.is_empty() && unkept.is_empty() {
         return Vec::new();
     }
-    let positions = crate::runbook::positions::Positions::build(text);
+    let positions = crate::positions::Positions::build(text);
     let at = |metric: usize| {
         let (line, col) = positions.value(&format!("metrics[{metric}]"));
         format!("{label}:{line}:{col}")

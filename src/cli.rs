@@ -18,6 +18,7 @@ use clap::{Args, Parser, Subcommand};
                   tminus run runbooks/launch.yaml --simulate  # any runbook on simulated data\n  \
                   tminus rehearse runbooks/gameday-web.yaml --speed 10 --surprise  # game day\n  \
                   tminus quotas runbooks/launch.yaml --json   # headroom table; exit 1 if any is critical\n  \
+                  tminus plan runbooks/launch.yaml --peak 22x # which quotas break at 22x, what to request, by when\n  \
                   tminus check runbooks/*.yaml themes/*.yaml  # validate, like a linter\n\n\
                   Inside the war room press ? for every key."
 )]
@@ -46,6 +47,11 @@ pub enum Command {
     /// Print every quota of a runbook with value, usage, headroom and status; exit 1 if any is
     /// critical (for pipelines)
     Quotas(QuotasArgs),
+    /// The capacity plan, weeks before the event: each quota's peak usage over the history,
+    /// projected to the forecast peak (--peak 22x), its headroom then, the value to request and
+    /// the date to request it by; the same projection for metrics with thresholds. Exit 1 if
+    /// anything is projected critical, 2 if something could not be read
+    Plan(PlanArgs),
     /// Estimate what polling runbooks live costs: GetMetricData calls and metrics requested per
     /// refresh and per hour, and USD per hour at the public price (no AWS calls made)
     Cost {
@@ -171,6 +177,31 @@ pub struct QuotasArgs {
     #[arg(value_name = "RUNBOOK")]
     pub runbook: PathBuf,
     /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The runbook (YAML) to plan for
+    #[arg(value_name = "RUNBOOK")]
+    pub runbook: PathBuf,
+    /// Peak traffic against normal, e.g. 22x (default: the runbook's event.forecast, else 1x);
+    /// a quota's or metric's own `forecast:` still wins
+    #[arg(long, value_name = "N", value_parser = crate::runbook::model::parse_multiplier)]
+    pub peak: Option<f64>,
+    /// How far back to read usage, 1h to 90d (default: the runbook's plan.history, else 14d)
+    #[arg(long, value_name = "DURATION", value_parser = crate::capacity::parse_history)]
+    pub history: Option<i64>,
+    /// Plan from the simulator's history: no AWS account needed
+    #[arg(long)]
+    pub simulate: bool,
+    /// When T-0 is, instead of the runbook's event.starts_at: an RFC 3339 time or +DURATION
+    #[arg(long, value_name = "TIME", value_parser = crate::run::T0::parse)]
+    pub t0: Option<crate::run::T0>,
+    /// Print JSON instead of tables
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]

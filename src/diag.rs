@@ -183,15 +183,7 @@ pub fn from_yaml_error(file: &str, text: &str, err: &serde_yaml::Error) -> Diagn
     let (line, column) = repeated_key(text, &raw)
         .or_else(|| err.location().map(|l| (l.line(), l.column())))
         .unwrap_or((1, 1));
-    // The parser marks the end of a stream one line past a last line without its newline;
-    // point at the end of the text instead (line breaks counted as YAML counts them).
-    let last = text.replace("\r\n", "\n").matches(['\n', '\r']).count() + 1;
-    let (line, column) = if line > last {
-        let tail = text.rsplit(['\n', '\r']).next().unwrap_or("");
-        (last, tail.chars().count() + 1)
-    } else {
-        (line, column)
-    };
+    let (line, column) = crate::positions::within((line, column), crate::positions::end_of(text));
     let (message, hint) = explain(&raw, text.lines().nth(line.saturating_sub(1)).unwrap_or(""));
     Diagnostic::new(file, line, column, message).with_hint(hint.unwrap_or_default())
 }
@@ -227,7 +219,7 @@ fn repeated_key(text: &str, raw: &str) -> Option<(usize, usize)> {
         Some(mapping) => format!("{mapping}.{name}"),
         None => name.to_string(),
     };
-    crate::runbook::positions::Positions::build(text).repeated_key(&path)
+    crate::positions::Positions::build(text).repeated_key(&path)
 }
 
 /// Backtick-quoted names in a serde message: "expected one of `a`, `b`" -> [a, b].
@@ -286,11 +278,11 @@ fn explain(raw: &str, source_line: &str) -> (String, Option<String>) {
     };
     let hint = if raw.contains("bad time offset") {
         Some(
-            "write T-30m, T+2h, T-0, T-1h30m: T, a sign, then amounts with units d, h, m, s, largest first",
+            "write T-30m, T+2h, T-0, T-1h30m: T, a sign, then amounts with units w, d, h, m, s, largest first",
         )
     } else if raw.contains("bad duration") {
         Some(
-            "write 90s, 10m, 1h30m: amounts with units d, h, m, s, largest first (a bare number only for 0)",
+            "write 90s, 10m, 1h30m: amounts with units w, d, h, m, s, largest first (a bare number only for 0)",
         )
     } else if raw.contains("bad percentage") {
         Some("write a share of the quota from 0 to 100, e.g. warn_below: 30%")

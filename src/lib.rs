@@ -4,6 +4,7 @@
 //! state (journalling operator actions first), and `ui::draw` renders that state.
 
 pub mod app;
+pub mod capacity;
 pub mod check;
 pub mod cli;
 pub mod clock;
@@ -15,6 +16,8 @@ pub mod journal;
 pub mod limits;
 pub mod notify;
 pub mod out;
+pub mod plan_cmd;
+pub mod positions;
 pub mod quotas_cmd;
 pub mod record;
 pub mod rehearsal;
@@ -25,6 +28,7 @@ pub mod signal;
 pub mod source;
 pub mod text;
 pub mod theme;
+pub mod thresholds;
 pub mod time;
 pub mod tui;
 pub mod ui;

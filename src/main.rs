@@ -49,6 +49,28 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let code = tminus::quotas_cmd::run(&runbook, settings, args.json)?;
             Ok(ExitCode::from(code))
         }
+        Command::Plan(args) => {
+            let Some(runbook) = load_or_report(&args.runbook) else {
+                return Ok(ExitCode::FAILURE);
+            };
+            if args.simulate && !simulatable_or_report(&args.runbook, &runbook) {
+                return Ok(ExitCode::FAILURE);
+            }
+            let settings =
+                tminus::source::aws::AwsSettings::resolve(&runbook, &args.aws.settings());
+            let req = tminus::plan_cmd::Request {
+                t0: match args.t0 {
+                    Some(t) => t.resolve(chrono::Utc::now()),
+                    None => runbook.event.starts_at,
+                },
+                peak: args.peak,
+                history_secs: args.history,
+                simulate: args.simulate,
+                json: args.json,
+            };
+            let code = tminus::plan_cmd::run(&runbook, settings, &req)?;
+            Ok(ExitCode::from(code))
+        }
         Command::Cost { runbooks } => {
             let mut ok = true;
             for path in &runbooks {

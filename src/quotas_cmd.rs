@@ -88,23 +88,19 @@ pub fn row(
 pub fn table(rows: &[Row]) -> String {
     let num = |v: Option<f64>| v.map(crate::format::value).unwrap_or_else(|| "—".into());
     let pct = |v: Option<f64>| v.map(|p| format!("{p:.1}%")).unwrap_or_else(|| "—".into());
-    let mut lines = vec![[
-        "SERVICE".to_string(),
-        "QUOTA".into(),
-        "TITLE".into(),
-        "VALUE".into(),
-        "USAGE".into(),
-        "USED".into(),
-        "HEADROOM".into(),
-        "STATUS".into(),
-    ]];
+    let mut lines = vec![
+        [
+            "SERVICE", "QUOTA", "TITLE", "VALUE", "USAGE", "USED", "HEADROOM", "STATUS",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
     for r in rows {
         let value = match (&r.value_source, r.value) {
             (Some(s), Some(_)) if s == "default" => format!("{} (default)", num(r.value)),
             _ => num(r.value),
         };
-        let status = r.status.clone();
-        lines.push([
+        lines.push(vec![
             r.service.clone(),
             r.code.clone(),
             r.title.clone(),
@@ -112,35 +108,10 @@ pub fn table(rows: &[Row]) -> String {
             num(r.usage),
             pct(r.used_pct),
             pct(r.headroom_pct),
-            status,
+            r.status.clone(),
         ]);
     }
-    let widths: Vec<usize> = (0..8)
-        .map(|c| {
-            lines
-                .iter()
-                .map(|l| crate::text::width(&l[c]))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for l in &lines {
-        let cells: Vec<String> = l
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(c, (s, w))| {
-                if c == 7 {
-                    crate::text::clean(s).into_owned()
-                } else {
-                    crate::text::fit(s, *w)
-                }
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
+    let mut out = crate::text::columns(&lines);
     // Errors once each, below the table: one missing credential fails every row the same way.
     let mut errors: Vec<&str> = rows.iter().filter_map(|r| r.error.as_deref()).collect();
     errors.dedup();

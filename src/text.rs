@@ -164,6 +164,39 @@ pub fn fit(s: &str, cols: usize) -> String {
     out
 }
 
+/// Rows of cells as aligned columns for a command's stdout: every cell cleaned and measured
+/// after cleaning, two spaces between columns, the last column left ragged, lines trimmed.
+pub fn columns(rows: &[Vec<String>]) -> String {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..n)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| width(s))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (s, w))| {
+                if c + 1 == n {
+                    clean(s).into_owned()
+                } else {
+                    fit(s, *w)
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// `s` cleaned, cut or padded to exactly `cols` columns, right-aligned.
 pub fn fit_right(s: &str, cols: usize) -> String {
     let cut = truncate(s, cols);

@@ -13,7 +13,7 @@ use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
 use crate::diag::{self, Diagnostic};
-use crate::runbook::positions::Positions;
+use crate::positions::Positions;
 
 /// The shipped themes, by name, embedded so they work whatever the current directory.
 const BUILT_IN: &[(&str, &str)] = &[

@@ -55,8 +55,8 @@ pub fn after(now: DateTime<Utc>, span: Span) -> DateTime<Utc> {
 }
 
 const OFFSET_HINT: &str =
-    "write T-<duration> or T+<duration> with units d, h, m, s, e.g. T-30m, T+1h30m, T-0";
-const SPAN_HINT: &str = "write a duration with units d, h, m, s, e.g. 90s, 10m, 1h30m";
+    "write T-<duration> or T+<duration> with units w, d, h, m, s, e.g. T-30m, T+1h30m, T-0";
+const SPAN_HINT: &str = "write a duration with units w, d, h, m, s, e.g. 90s, 10m, 1h30m, 3w";
 
 /// Parses "1h30m", "90s", "0" into seconds. Units are required except for a bare 0.
 fn parse_span_secs(s: &str) -> Option<i64> {
@@ -76,6 +76,8 @@ fn parse_span_secs(s: &str) -> Option<i64> {
             continue;
         }
         let (mult, rank) = match c {
+            // Weeks: how lead times for quota increases are talked about.
+            'w' => (7 * 86_400, 4),
             'd' => (86_400, 3),
             'h' => (3_600, 2),
             'm' => (60, 1),

@@ -2,92 +2,13 @@
 
 use std::collections::VecDeque;
 
-use crate::runbook::model::{Direction, EscalationLevel};
+use crate::runbook::model::EscalationLevel;
 use chrono::{DateTime, Utc};
 
+pub use crate::thresholds::{
+    HYSTERESIS, metric_severity, quota_headroom_pct, quota_severity, quota_used_pct,
+};
 pub use crate::vocab::{Alert, AlertKey, Severity};
-
-/// Share of a threshold that a value must move back past before an alert closes, so a value
-/// hovering at the threshold does not open and close an alert every sample.
-pub const HYSTERESIS: f64 = 0.05;
-
-fn beyond(value: f64, threshold: f64, dir: Direction) -> bool {
-    match dir {
-        Direction::Above => value >= threshold,
-        Direction::Below => value <= threshold,
-    }
-}
-
-/// The severity a value is at, given the severity it was at before (for hysteresis).
-/// NaN and infinities never open or close anything: they keep the previous severity.
-pub fn metric_severity(
-    value: f64,
-    warn: Option<f64>,
-    crit: Option<f64>,
-    dir: Direction,
-    previous: Option<Severity>,
-) -> Option<Severity> {
-    if !value.is_finite() {
-        return previous;
-    }
-    // A threshold, moved towards the good side by the hysteresis margin when the alert is
-    // already at or past that level.
-    let relaxed = |t: f64, held: bool| {
-        if !held {
-            return t;
-        }
-        let margin = t.abs().max(f64::EPSILON) * HYSTERESIS;
-        match dir {
-            Direction::Above => t - margin,
-            Direction::Below => t + margin,
-        }
-    };
-    if let Some(c) = crit
-        && beyond(value, relaxed(c, previous == Some(Severity::Crit)), dir)
-    {
-        return Some(Severity::Crit);
-    }
-    if let Some(w) = warn
-        && beyond(value, relaxed(w, previous.is_some()), dir)
-    {
-        return Some(Severity::Warn);
-    }
-    None
-}
-
-/// Used share of a quota in percent, when both value and usage are known.
-pub fn quota_used_pct(value: Option<f64>, usage: Option<f64>) -> Option<f64> {
-    match (value, usage) {
-        (Some(v), Some(u)) if v > 0.0 && u.is_finite() => Some((u / v * 100.0).max(0.0)),
-        _ => None,
-    }
-}
-
-/// Free share of a quota in percent. A quota of 0 (new accounts have 0 for many Bedrock
-/// models) has no headroom whatever the usage: nothing fits.
-pub fn quota_headroom_pct(value: Option<f64>, usage: Option<f64>) -> Option<f64> {
-    if value == Some(0.0) {
-        return Some(0.0);
-    }
-    quota_used_pct(value, usage).map(|p| (100.0 - p).max(0.0))
-}
-
-/// Severity of a quota from its headroom (free share, percent).
-pub fn quota_severity(
-    headroom_pct: f64,
-    warn_below: f64,
-    crit_below: f64,
-    previous: Option<Severity>,
-) -> Option<Severity> {
-    // Headroom is "lower is worse", so the same rule as a Below metric applies.
-    metric_severity(
-        headroom_pct,
-        Some(warn_below),
-        Some(crit_below),
-        Direction::Below,
-        previous,
-    )
-}
 
 /// How a signal's alert opens and closes: CloudWatch-style "M out of N" settled datapoints to
 /// open, and a time it must stay clear before it closes.
@@ -211,6 +132,7 @@ pub fn escalation_level(levels: &[EscalationLevel], elapsed_secs: i64) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runbook::model::Direction;
     use crate::time::Span;
 
     #[test]

@@ -7,7 +7,6 @@ pub mod expr;
 pub mod fault;
 mod load;
 pub mod model;
-pub mod positions;
 mod validate;
 
 pub use load::{load, parse};

@@ -27,6 +27,9 @@ pub struct Runbook {
     pub escalation: Escalation,
     #[serde(default)]
     pub rehearsal: Option<Rehearsal>,
+    /// How `tminus plan` reads history and asks for increases.
+    #[serde(default)]
+    pub plan: Option<PlanConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +43,10 @@ pub struct Event {
     /// IANA zone names shown in the header next to the countdown.
     #[serde(default)]
     pub zones: Vec<String>,
+    /// The expected peak against normal traffic ("22x"): what `tminus plan` multiplies the
+    /// history's peaks by. Quotas and metrics may set their own.
+    #[serde(default)]
+    pub forecast: Option<Multiplier>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -124,6 +131,10 @@ pub struct Metric {
     /// How the simulator should shape this metric; ignored against live AWS.
     #[serde(default)]
     pub sim: Option<MetricSim>,
+    /// This metric's peak against normal for `tminus plan`, instead of `event.forecast` (and
+    /// for metrics the plan would not multiply: ratios, latency...).
+    #[serde(default)]
+    pub forecast: Option<Multiplier>,
 }
 
 pub fn default_period() -> u32 {
@@ -141,6 +152,20 @@ pub struct BreachRule {
 impl Metric {
     pub fn display_title(&self) -> &str {
         self.title.as_deref().unwrap_or(&self.id)
+    }
+
+    /// Percentile statistics (p99, tm99, ...) and metrics named for latency or duration.
+    pub fn is_latency(&self) -> bool {
+        let stat = self.stat.as_deref().unwrap_or("").to_ascii_lowercase();
+        let percentile = ["p", "tm", "tc", "ts", "wm", "pr"].iter().any(|pre| {
+            stat.strip_prefix(pre)
+                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+        });
+        let name = self.metric.as_deref().unwrap_or("");
+        percentile
+            || ["Latency", "ResponseTime", "Duration"]
+                .iter()
+                .any(|k| name.contains(k))
     }
 }
 
@@ -213,6 +238,72 @@ impl<'de> Deserialize<'de> for Percent {
     }
 }
 
+/// A multiple of normal traffic, written "22x" or 22: the event's forecast peak.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+pub struct Multiplier(pub f64);
+
+/// The largest forecast taken: past ten thousand times normal, a plan is guesswork.
+pub const MAX_MULTIPLIER: f64 = 10_000.0;
+
+/// Parses "22x", "22 x", "1.5X" or "22" (also `--peak`).
+pub fn parse_multiplier(s: &str) -> Result<f64, String> {
+    let n = s.trim().trim_end_matches(['x', 'X']).trim();
+    match n.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= MAX_MULTIPLIER => Ok(v),
+        _ => Err(format!(
+            "bad multiplier {s:?}: write how many times normal traffic, from above 0 to {MAX_MULTIPLIER}, e.g. 22x"
+        )),
+    }
+}
+
+impl<'de> Deserialize<'de> for Multiplier {
+    // A visitor, as for `Percent`: `tminus check` must point at the bad value itself.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Multiplier;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a multiple of normal traffic like 22x")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Multiplier, E> {
+                parse_multiplier(&v.to_string())
+                    .map(Multiplier)
+                    .map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Multiplier, E> {
+                parse_multiplier(&v.to_string())
+                    .map(Multiplier)
+                    .map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Multiplier, E> {
+                parse_multiplier(&v.to_string())
+                    .map(Multiplier)
+                    .map_err(E::custom)
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Multiplier, E> {
+                parse_multiplier(s).map(Multiplier).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// How `tminus plan` reads history and asks for increases.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanConfig {
+    /// How far back usage is read (1h to 90d). Default 14d.
+    #[serde(default)]
+    pub history: Option<Span>,
+    /// Asked for on top of keeping the projected peak out of the warning band. Default 10%.
+    #[serde(default)]
+    pub margin: Option<Percent>,
+    /// How long before T-0 an increase must be requested, for quotas without their own.
+    /// Default 21d.
+    #[serde(default)]
+    pub lead_time: Option<Span>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Quota {
@@ -234,6 +325,13 @@ pub struct Quota {
     pub region: Option<String>,
     #[serde(default)]
     pub sim: Option<QuotaSim>,
+    /// This quota's peak against normal for `tminus plan`, instead of `event.forecast`.
+    #[serde(default)]
+    pub forecast: Option<Multiplier>,
+    /// How long before T-0 an increase must be asked for (AWS gives no bound; large ones take
+    /// days). Default: `plan.lead_time`, else 21d.
+    #[serde(default)]
+    pub lead_time: Option<Span>,
 }
 
 fn default_warn_below() -> Percent {

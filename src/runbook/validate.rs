@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use super::expr::{Expr, find_cycle, is_insights_query, references};
 use super::fault::Target;
 use super::model::{Direction, Metric, Runbook};
-use super::positions::Positions;
 use crate::diag::{Diagnostic, closest};
+use crate::positions::Positions;
 use crate::time::TOffset;
 
 /// Offsets further than this from T-0 are surely typos ("T-30d" meant "T-30m" is fine; a year

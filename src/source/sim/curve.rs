@@ -87,20 +87,6 @@ pub struct Profile {
 /// period shows it. Half a minute puts the demo's p99 warning about a minute after T-0.
 pub const LATENCY_LAG_SECS: f64 = 30.0;
 
-/// Percentile statistics (p99, tm99, ...) and metrics named for latency or duration.
-pub fn is_latency(m: &Metric) -> bool {
-    let stat = m.stat.as_deref().unwrap_or("").to_ascii_lowercase();
-    let percentile = ["p", "tm", "tc", "ts", "wm", "pr"].iter().any(|pre| {
-        stat.strip_prefix(pre)
-            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
-    });
-    let name = m.metric.as_deref().unwrap_or("");
-    percentile
-        || ["Latency", "ResponseTime", "Duration"]
-            .iter()
-            .any(|k| name.contains(k))
-}
-
 impl Profile {
     pub fn new(base: f64, peak: f64, noise: f64, integer: bool, key: u64, seed: u64) -> Self {
         let h = mix(seed ^ key);

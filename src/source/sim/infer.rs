@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::MAX_EXPR_DEPTH;
-use super::curve::{DRIFT, LATENCY_LAG_SECS, SIGMA_CLIP, is_integer, is_latency, traffic};
+use super::curve::{DRIFT, LATENCY_LAG_SECS, SIGMA_CLIP, is_integer, traffic};
 use crate::runbook::expr::{EvalContext, Expr};
 use crate::runbook::model::{Direction, Metric, MetricSim, Runbook};
 
@@ -170,7 +170,7 @@ fn classify(m: &Metric) -> Class {
     let error = ["5xx", "4xx", "error", "fault", "throttl", "fail"]
         .iter()
         .any(|k| lower.contains(k));
-    let latency = is_latency(m);
+    let latency = m.is_latency();
     let request = !error
         && !latency
         && (name == "Count"
@@ -240,7 +240,11 @@ fn given(m: &Metric, s: &MetricSim, index: usize) -> Shape {
             0.0
         },
         drift: DRIFT,
-        lag: if is_latency(m) { LATENCY_LAG_SECS } else { 0.0 },
+        lag: if m.is_latency() {
+            LATENCY_LAG_SECS
+        } else {
+            0.0
+        },
         integer: is_integer(m),
         noise_of: index,
         inferred: false,

@@ -43,6 +43,8 @@ pub const BACKFILL_SECS: i64 = 30 * 60;
 const QUOTA_BACKFILL_SECS: i64 = 10 * 60;
 /// The run loop wakes on these boundaries of the clock.
 pub const TICK_SECS: i64 = 10;
+/// The most points `history` gives a series: two weeks of minutes.
+pub const MAX_HISTORY_POINTS: i64 = 20_160;
 /// Expressions may refer to expressions; deeper chains (or cycles) give no point.
 const MAX_EXPR_DEPTH: usize = 8;
 /// Relative noise on simulated quota usage.
@@ -606,5 +608,48 @@ impl Source for Simulator {
                 }
             }
         })
+    }
+}
+
+/// A simulated history: each metric's settled values and each quota's value and usage.
+pub struct History {
+    pub metrics: Vec<Vec<(DateTime<Utc>, f64)>>,
+    pub quota_values: Vec<Option<f64>>,
+    pub quota_usage: Vec<Vec<(DateTime<Utc>, f64)>>,
+}
+
+impl Simulator {
+    /// What the simulator would have shown from `from` to `to`: every metric's value at its
+    /// own period (sparse zeros included: a plan wants the level), and each quota's usage at
+    /// the war room's tick. For `tminus plan --simulate`. At most `MAX_HISTORY_POINTS` a series:
+    /// a longer window is sampled more coarsely.
+    pub fn history(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> History {
+        let (from, to) = (from.timestamp(), to.timestamp());
+        let series = |step: i64, value: &dyn Fn(i64) -> Option<f64>| {
+            let span = (to - from).max(0);
+            let step = step.max(span / MAX_HISTORY_POINTS + 1);
+            let mut out = Vec::new();
+            let mut t = from.div_euclid(step) * step;
+            while t < to {
+                if let (Some(v), Some(at)) = (value(t), DateTime::from_timestamp(t, 0)) {
+                    out.push((at, v));
+                }
+                t += step;
+            }
+            out
+        };
+        History {
+            metrics: (0..self.metrics.len())
+                .map(|i| series(self.metrics[i].step, &|t| self.value_at_secs(i, t, 0)))
+                .collect(),
+            quota_values: self
+                .quotas
+                .iter()
+                .map(|q| Some(q.value).filter(|v| v.is_finite()))
+                .collect(),
+            quota_usage: (0..self.quotas.len())
+                .map(|i| series(TICK_SECS, &|t| self.usage_at(i, t)))
+                .collect(),
+        }
     }
 }

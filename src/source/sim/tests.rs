@@ -482,6 +482,8 @@ fn quotas_without_sim_get_defaults() {
         usage_metric: None,
         region: None,
         sim: None,
+        forecast: None,
+        lead_time: None,
     });
     let mut s = sim(&rb, 5);
     let early = quota_usage(&s.backfill(at(-7200)), 0);

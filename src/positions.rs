@@ -11,7 +11,25 @@ use yaml_rust2::scanner::Marker;
 /// 1-based (line, column).
 pub type Pos = (usize, usize);
 
-#[derive(Debug, Default, Clone)]
+/// Where the text ends, counting line breaks as YAML does (CR, LF and CRLF): the last line and
+/// the column after its last character. The parsers place a null at the end of a stream, or an
+/// error in a file without a final newline, one line further; diagnostics are clamped here.
+pub fn end_of(text: &str) -> Pos {
+    let line = text.replace("\r\n", "\n").matches(['\n', '\r']).count() + 1;
+    let tail = text.rsplit(['\n', '\r']).next().unwrap_or("");
+    (line, tail.chars().count() + 1)
+}
+
+/// `pos`, or the end of the text when it lies past it.
+pub fn within(pos: Pos, end: Pos) -> Pos {
+    if pos.0 > end.0 || (pos.0 == end.0 && pos.1 > end.1) {
+        end
+    } else {
+        pos
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct Positions {
     /// Path of a node -> where its value starts.
     values: HashMap<String, Pos>,
@@ -20,6 +38,8 @@ pub struct Positions {
     /// Path of a mapping entry whose key appears again in the same mapping -> the mapping's
     /// path, the key, and where it appears the second time (the one to remove or merge).
     repeated: HashMap<String, (String, String, Pos)>,
+    /// The end of the text: no position is past it.
+    end: Pos,
 }
 
 impl Positions {
@@ -33,12 +53,15 @@ impl Positions {
             values: b.values,
             keys: b.keys,
             repeated: b.repeated,
+            end: end_of(text),
         }
     }
 
     /// Where the key of the entry at `path` appears a second time in its mapping, if it does.
     pub fn repeated_key(&self, path: &str) -> Option<Pos> {
-        self.repeated.get(path).map(|(_, _, at)| *at)
+        self.repeated
+            .get(path)
+            .map(|(_, _, at)| within(*at, self.end))
     }
 
     /// Every key given twice in one mapping, as (mapping path, key, where it is given the second
@@ -47,7 +70,7 @@ impl Positions {
         let mut all: Vec<(&str, &str, Pos)> = self
             .repeated
             .values()
-            .map(|(mapping, key, at)| (mapping.as_str(), key.as_str(), *at))
+            .map(|(mapping, key, at)| (mapping.as_str(), key.as_str(), within(*at, self.end)))
             .collect();
         all.sort_by_key(|r| r.2);
         all
@@ -62,7 +85,7 @@ impl Positions {
     /// Where the key of the entry at `path` starts, else where its value (or ancestor) starts.
     pub fn key(&self, path: &str) -> Pos {
         match self.keys.get(path) {
-            Some(p) => *p,
+            Some(p) => within(*p, self.end),
             None => self.value(path),
         }
     }
@@ -76,7 +99,7 @@ impl Positions {
         let mut p = path;
         loop {
             if let Some(pos) = map.get(p) {
-                return *pos;
+                return within(*pos, self.end);
             }
             match parent(p) {
                 Some(up) => p = up,
