@@ -317,6 +317,11 @@ impl<R: BufRead> Iterator for Lines<R> {
     }
 }
 
+/// The longest history `tminus plan` reads: a quarter covers seasonality without reading a year.
+pub const MAX_HISTORY_SECS: i64 = 90 * 86_400;
+/// The shortest it reads (a day or more is better: less misses the daily peak).
+pub const MIN_HISTORY_SECS: i64 = 3_600;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -264,7 +264,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
     let (tx, mut rx) = mpsc::channel(1024);
     let notify_tx = tx.clone();
     let live_aws = (mode == Mode::Live).then(|| crate::source::aws::Aws::new(aws.clone()));
-    let sources: Vec<Box<dyn Source>> = match mode {
+    let mut sources: Vec<Box<dyn Source>> = match mode {
         Mode::Simulated => vec![Box::new(crate::source::sim::Simulator::new(
             &app.runbook,
             t0,
@@ -291,6 +291,21 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
             )]
         }
     };
+    // The capacity plan reads the same data as the session shows; a replay has the plan that
+    // was recorded, if any.
+    let plan_reader = match mode {
+        Mode::Live => Some(crate::source::history::Reader::Live(aws.clone())),
+        Mode::Simulated | Mode::Rehearsal => Some(crate::source::history::Reader::Simulated),
+        Mode::Replay => None,
+    };
+    if let Some(reader) = plan_reader {
+        sources.push(Box::new(crate::source::history::PlanSource::new(
+            &app.runbook,
+            t0,
+            reader,
+            clock.clone(),
+        )));
+    }
     for s in sources {
         tokio::spawn(s.run(tx.clone()));
     }

@@ -9,9 +9,13 @@ use super::alerts::{self, AlertKey, Severity};
 use super::state::*;
 use crate::journal::Event;
 use crate::source::{AlarmState, Sample, Update};
+use crate::time::TOffset;
 
 /// Quota usage points kept for the time-to-exhaustion forecast.
 const QUOTA_HISTORY: usize = 60;
+
+/// The checklist the war room adds the capacity plan's increase requests to.
+pub const CAPACITY_CHECKLIST: &str = "Capacity plan";
 /// Quota headroom alerts: low headroom must hold in two of three readings, and the alert
 /// closes after five minutes of enough headroom.
 fn quota_rule() -> alerts::EpisodeRule {
@@ -204,6 +208,7 @@ impl App {
                 };
                 self.observe(event);
             }
+            Update::Plan(plan) => self.on_plan(*plan),
             Update::Health { source, error, at } => {
                 let h = self.sources.entry(source).or_default();
                 match error {
@@ -219,6 +224,47 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Keeps the capacity plan for the quota gauges, and adds a readiness item for each quota
+    /// projected critical that needs an increase: what to request and by when.
+    fn on_plan(&mut self, plan: crate::capacity::Plan) {
+        for q in &plan.quotas {
+            let Some(request) = q
+                .request
+                .filter(|_| q.status == crate::capacity::Status::Crit)
+            else {
+                continue;
+            };
+            let item = crate::runbook::model::Item {
+                id: format!("request-{}", q.code.to_ascii_lowercase()),
+                title: format!(
+                    "Request {} ({}) to {} by {}",
+                    q.code,
+                    q.title,
+                    crate::format::value(request),
+                    q.request_by.format("%Y-%m-%d")
+                ),
+                owner: None,
+                due: Some(TOffset::between(self.t0, q.request_by)),
+                verify: None,
+                link: None,
+            };
+            if !self
+                .runbook
+                .checklists
+                .iter()
+                .flat_map(|c| &c.items)
+                .any(|i| i.id == item.id)
+            {
+                self.observe(Event::ItemAdded {
+                    checklist: CAPACITY_CHECKLIST.into(),
+                    item,
+                });
+            }
+        }
+        self.plan = Some(plan);
+        self.dirty = true;
     }
 
     pub(super) fn on_samples(

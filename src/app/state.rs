@@ -421,11 +421,32 @@ pub struct App {
     pub(crate) commands: Vec<Command>,
     /// Rehearsal fault notices already journalled: (fault id, began), so none is written twice.
     pub(crate) faults_journalled: std::collections::HashSet<(String, bool)>,
+    /// The capacity plan, once its source has read the history.
+    pub plan: Option<crate::capacity::Plan>,
 }
 
 impl App {
     pub fn offset(&self) -> TOffset {
         TOffset::between(self.t0, self.now)
+    }
+
+    /// Where the capacity plan puts `quota`'s usage at the event's peak: percent of its
+    /// current value (the live one when known), and the forecast multiplier.
+    pub fn quota_projection(&self, quota: &crate::runbook::model::Quota) -> Option<(f64, f64)> {
+        let plan = self.plan.as_ref()?;
+        let q = plan
+            .quotas
+            .iter()
+            .find(|p| p.code == quota.code && p.service == quota.service)?;
+        let value = self
+            .runbook
+            .quotas
+            .iter()
+            .position(|d| d.code == quota.code && d.service == quota.service)
+            .and_then(|i| self.quotas.get(i)?.value)
+            .or(q.value)?;
+        let pct = crate::thresholds::quota_used_pct(Some(value), q.projected)?;
+        Some((pct, q.forecast))
     }
 
     pub fn phase_name(&self) -> &str {

@@ -1034,3 +1034,105 @@ fn settled_times_at_the_end_of_time_do_not_overflow() {
         );
     }
 }
+
+/// A plan in which the Lambda quota breaks at the forecast peak.
+fn critical_plan(now: DateTime<Utc>) -> crate::capacity::Plan {
+    let rb: Runbook = serde_yaml::from_str(RUNBOOK).unwrap();
+    let readings = crate::capacity::Readings {
+        quotas: vec![crate::capacity::QuotaReading {
+            value: Some(1_000.0),
+            is_default: false,
+            adjustable: Some(true),
+            peak: Some(crate::capacity::Peak {
+                value: 180.0,
+                at: now - Duration::days(3),
+            }),
+            error: None,
+        }],
+        metrics: vec![Default::default(); rb.metrics.len()],
+        from: None,
+        to: None,
+        period_secs: 600,
+    };
+    let mut settings = crate::capacity::Settings::new(&rb, Some(22.0), None);
+    settings.lead_time_secs = 14 * 86_400;
+    crate::capacity::plan(&rb, t0(), now, &settings, &readings)
+}
+
+#[test]
+fn a_quota_the_plan_projects_critical_adds_a_journalled_readiness_item() {
+    let now = t0() - Duration::days(30);
+    let journal = SharedJournal::default();
+    let mut app = app_at(now, journal.clone(), Vec::new());
+    assert!(app.act(Event::ItemDone {
+        item: "freeze".into(),
+        auto: false
+    }));
+    let before = app.readiness_pct().unwrap();
+    let items_before = app.items.iter().flatten().count();
+    app.update(now, Msg::Source(Update::Plan(Box::new(critical_plan(now)))));
+    // 180 x 22 = 3,960 of 1,000: ask for 3,960 / 0.7 x 1.1 -> 8,000, 14 days before T-0.
+    let added = journal
+        .events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::ItemAdded { checklist, item } => Some((checklist, item)),
+            _ => None,
+        })
+        .expect("the item is journalled");
+    assert_eq!(added.0, "Capacity plan");
+    assert_eq!(
+        added.1.title,
+        "Request L-B99A9384 (Lambda concurrency) to 8000 by 2026-11-17"
+    );
+    assert_eq!(added.1.due, Some(crate::time::TOffset(-14 * 86_400)));
+    assert_eq!(app.items.iter().flatten().count(), items_before + 1);
+    assert_eq!(
+        (before.round(), app.readiness_pct().unwrap().round()),
+        (33.0, 25.0),
+        "counted in readiness"
+    );
+    // The gauge's mark: 396 % of the quota at 22x.
+    let (pct, forecast) = app
+        .quota_projection(&app.runbook.quotas[0].clone())
+        .unwrap();
+    assert_eq!((pct.round(), forecast), (396.0, 22.0));
+
+    // The same plan again (a restart reads history again): no second item.
+    app.update(now, Msg::Source(Update::Plan(Box::new(critical_plan(now)))));
+    let adds = |j: &SharedJournal| {
+        j.events()
+            .iter()
+            .filter(|e| matches!(e, Event::ItemAdded { .. }))
+            .count()
+    };
+    assert_eq!(adds(&journal), 1);
+
+    // Ticked, then a restart from the journal: the item and its tick are back, and the next
+    // plan adds nothing.
+    let (c, i) = app
+        .runbook
+        .checklists
+        .iter()
+        .enumerate()
+        .find_map(|(c, l)| {
+            l.items
+                .iter()
+                .position(|i| i.id == "request-l-b99a9384")
+                .map(|i| (c, i))
+        })
+        .unwrap();
+    assert!(app.act(Event::ItemDone {
+        item: "request-l-b99a9384".into(),
+        auto: false
+    }));
+    let again = SharedJournal::default();
+    let mut restarted = app_at(now, again.clone(), journal.records());
+    assert_eq!(restarted.items[c][i].status, ItemStatus::Done);
+    restarted.update(now, Msg::Source(Update::Plan(Box::new(critical_plan(now)))));
+    assert_eq!(adds(&again), 0);
+    // The report sees the item too.
+    let report = crate::report::build(&app.runbook.clone(), &journal.records(), None);
+    let md = crate::report::markdown::render(&report);
+    assert!(md.contains("Request L-B99A9384"), "{md}");
+}

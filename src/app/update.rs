@@ -137,6 +137,7 @@ impl App {
             unsaved_dropped: 0,
             commands: Vec::new(),
             faults_journalled: Default::default(),
+            plan: None,
         };
         app.verify = app.verify_rules();
         for r in &past {
@@ -345,6 +346,13 @@ impl App {
                 self.set_item(item, ItemStatus::InProgress, None, r, false)
             }
             Event::ItemReopened { item } => self.set_item(item, ItemStatus::Todo, None, r, false),
+            Event::ItemAdded { checklist, item } => {
+                if let Some((c, _)) = self.runbook.add_item(checklist, item.clone()) {
+                    self.items
+                        .resize_with(self.runbook.checklists.len(), Vec::new);
+                    self.items[c].push(ItemState::default());
+                }
+            }
             Event::ItemSkipped { item, reason } => {
                 self.set_item(item, ItemStatus::Skipped, Some(reason.clone()), r, false)
             }

@@ -5,10 +5,7 @@
 
 use crate::source::aws::metrics::MAX_POINTS_PER_SERIES;
 
-/// The longest history a plan reads: a quarter covers seasonality without reading a year.
-pub const MAX_HISTORY_SECS: i64 = 90 * 86_400;
-/// The shortest: less than a day misses the daily peak.
-pub const MIN_HISTORY_SECS: i64 = 3_600;
+pub use crate::limits::{MAX_HISTORY_SECS, MIN_HISTORY_SECS};
 
 /// Bucket lengths CloudWatch aggregates cleanly and people read easily.
 const PERIODS: [u32; 10] = [60, 120, 300, 600, 900, 1_800, 3_600, 10_800, 21_600, 86_400];

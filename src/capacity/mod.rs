@@ -8,7 +8,7 @@
 pub mod history;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::runbook::Runbook;
 use crate::runbook::model::{Direction, Metric};
@@ -65,7 +65,7 @@ pub fn parse_history(s: &str) -> Result<i64, String> {
 }
 
 /// The highest value a series reached in the history window, and when.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Peak {
     pub value: f64,
     pub at: DateTime<Utc>,
@@ -121,7 +121,7 @@ pub struct Readings {
     pub period_secs: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Projected within the thresholds.
@@ -155,7 +155,7 @@ impl Status {
 }
 
 /// One quota in the plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuotaPlan {
     pub quota: usize,
     pub service: String,
@@ -178,7 +178,7 @@ pub struct QuotaPlan {
 }
 
 /// One metric with thresholds in the plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricPlan {
     pub metric: usize,
     pub id: String,
@@ -194,7 +194,7 @@ pub struct MetricPlan {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub event: String,
     pub t0: DateTime<Utc>,

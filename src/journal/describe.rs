@@ -57,6 +57,9 @@ pub fn describe(runbook: &Runbook, e: &Event) -> String {
             format!("verified by data: \"{}\"", item_title(runbook, item))
         }
         Event::ItemInProgress { item } => format!("started \"{}\"", item_title(runbook, item)),
+        Event::ItemAdded { checklist, item } => {
+            format!("added \"{}\" to {checklist}", item.title)
+        }
         Event::ItemReopened { item } => format!("reopened \"{}\"", item_title(runbook, item)),
         Event::ItemSkipped { item, reason } => {
             format!("skipped \"{}\": {reason}", item_title(runbook, item))

@@ -84,6 +84,12 @@ pub enum Event {
     ItemInProgress {
         item: String,
     },
+    /// An item the war room added to a checklist: an increase the capacity plan says to
+    /// request before its lead time runs out.
+    ItemAdded {
+        checklist: String,
+        item: crate::runbook::model::Item,
+    },
     /// Back to todo (untick).
     ItemReopened {
         item: String,
@@ -227,6 +233,21 @@ pub trait JournalSink {
     fn append(&mut self, record: &Record) -> Result<()>;
     /// Where the journal lives, for the help overlay.
     fn location(&self) -> String;
+}
+
+/// `rb` with the items the war room added during the journal's sessions (`ItemAdded`), so a
+/// report or a score sees the checklist the operators saw.
+pub fn with_added_items(
+    rb: &crate::runbook::Runbook,
+    records: &[Record],
+) -> crate::runbook::Runbook {
+    let mut rb = rb.clone();
+    for r in records {
+        if let Event::ItemAdded { checklist, item } = &r.event {
+            rb.add_item(checklist, item.clone());
+        }
+    }
+    rb
 }
 
 /// A journal file, locked against a second tminus writing to it at the same time.

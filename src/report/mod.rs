@@ -102,6 +102,7 @@ fn is_operator_action(e: &Event) -> bool {
 
 /// The review of the last session in `records`, with metric data from `recording` if given.
 pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>) -> Report {
+    let runbook = &crate::journal::with_added_items(runbook, records);
     let session = score::last_session(records);
     let score = score::score(runbook, records);
     let (mode, rehearsal) = session

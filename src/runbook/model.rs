@@ -32,6 +32,36 @@ pub struct Runbook {
     pub plan: Option<PlanConfig>,
 }
 
+impl Runbook {
+    /// Adds `item` to the checklist named `checklist` (appended as a new checklist when there
+    /// is none), unless an item with its id exists. Returns where it went. For items the war
+    /// room adds itself (an increase the capacity plan says to request), journalled so a
+    /// restart, the report and the score see them too.
+    pub fn add_item(&mut self, checklist: &str, item: Item) -> Option<(usize, usize)> {
+        if self
+            .checklists
+            .iter()
+            .flat_map(|c| &c.items)
+            .any(|i| i.id == item.id)
+        {
+            return None;
+        }
+        let c = match self.checklists.iter().position(|c| c.name == checklist) {
+            Some(c) => c,
+            None => {
+                self.checklists.push(Checklist {
+                    name: checklist.to_string(),
+                    phase: None,
+                    items: Vec::new(),
+                });
+                self.checklists.len() - 1
+            }
+        };
+        self.checklists[c].items.push(item);
+        Some((c, self.checklists[c].items.len() - 1))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Event {

@@ -62,6 +62,7 @@ pub fn validate(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
     v.checklists(rb);
     v.escalation(rb);
     v.rehearsal(rb);
+    v.plan(rb);
     v.repeated_keys();
     v.finish()
 }
@@ -755,6 +756,38 @@ impl<'a> Checker<'a> {
                     &format!("metrics[{start}].expression"),
                     format!("expressions form a cycle: {}", names.join(" -> ")),
                     "break the loop: one of these must be a CloudWatch metric, not an expression",
+                );
+            }
+        }
+    }
+
+    /// `plan:` and the lead times `tminus plan` uses.
+    fn plan(&mut self, rb: &Runbook) {
+        let history = crate::limits::MIN_HISTORY_SECS..=crate::limits::MAX_HISTORY_SECS;
+        let plan = rb.plan.clone().unwrap_or_default();
+        if let Some(h) = plan.history
+            && !history.contains(&h.secs())
+        {
+            self.err(
+                "plan.history",
+                format!("history {h} is outside 1h to 90d"),
+                "CloudWatch keeps 1-minute data 15 days and 5-minute data 63: 14d covers two weekly peaks",
+            );
+        }
+        let lead_times = std::iter::once(("plan.lead_time".to_string(), plan.lead_time)).chain(
+            rb.quotas
+                .iter()
+                .enumerate()
+                .map(|(i, q)| (format!("quotas[{i}].lead_time"), q.lead_time)),
+        );
+        for (path, lead) in lead_times {
+            if let Some(l) = lead
+                && l.secs() > 366 * 86_400
+            {
+                self.err(
+                    &path,
+                    format!("lead time {l} is more than a year"),
+                    "how long before T-0 to ask AWS, e.g. 3w: large increases take days, support cases longer",
                 );
             }
         }

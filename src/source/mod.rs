@@ -3,6 +3,7 @@
 //! channel, so the simulator, a recording and AWS are interchangeable and the UI never waits on one.
 
 pub mod aws;
+pub mod history;
 pub mod replay;
 pub mod sim;
 
@@ -76,6 +77,9 @@ pub enum Update {
     /// A rehearsal fault began or ended. The simulator reports its own faults (surprises
     /// included) so the journal, and the score, hold what was really injected and when.
     Fault(FaultNotice),
+    /// The capacity plan (`crate::capacity`): each quota's and metric's history peak
+    /// projected to the event's forecast peak. Sent once at start by `history::PlanSource`.
+    Plan(Box<crate::capacity::Plan>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

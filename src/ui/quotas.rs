@@ -12,15 +12,29 @@ use crate::theme::Theme;
 use crate::time::Span as Dur;
 
 /// A `width`-cell bar: filled up to `used_pct`, with '│' where usage would cross into warn and
-/// crit territory (100% minus each headroom threshold).
-pub fn gauge(used_pct: Option<f64>, warn_below: f64, crit_below: f64, width: usize) -> String {
+/// crit territory (100% minus each headroom threshold), and '◆' where the capacity plan puts
+/// usage at the event's peak ('»' in the last cell when that is past the quota).
+pub fn gauge(
+    used_pct: Option<f64>,
+    projected_pct: Option<f64>,
+    warn_below: f64,
+    crit_below: f64,
+    width: usize,
+) -> String {
     let cell = |pct: f64| ((pct.clamp(0.0, 100.0) / 100.0) * width as f64).round() as usize;
     let filled = used_pct.filter(|p| p.is_finite()).map(cell).unwrap_or(0);
     let warn_at = cell(100.0 - warn_below);
     let crit_at = cell(100.0 - crit_below);
+    let projected = projected_pct
+        .filter(|p| p.is_finite())
+        .map(|p| (cell(p).min(width.saturating_sub(1)), p > 100.0));
     (0..width)
         .map(|i| {
-            if i < filled {
+            if let Some((at, past)) = projected
+                && i == at
+            {
+                if past { '»' } else { '◆' }
+            } else if i < filled {
                 '█'
             } else if used_pct.is_none() {
                 '·'
@@ -125,6 +139,16 @@ fn quota_line<'a>(
     if st.adjustable == Some(false) && width >= 56 {
         detail.push_str(" · not adjustable");
     }
+    let projected = app.quota_projection(def);
+    if width >= 100
+        && let Some((pct, forecast)) = projected
+    {
+        detail.push_str(&format!(
+            " · at {}x {:.0}%",
+            format::value(forecast),
+            pct.min(9_999.0)
+        ));
+    }
     let status_w = 7;
     let detail_w = text::width(&detail).min(width / 2);
     let gauge_w = width.saturating_sub(title_w + detail_w + status_w + 4);
@@ -136,6 +160,7 @@ fn quota_line<'a>(
         Span::styled(
             gauge(
                 st.headroom_pct().map(|h| 100.0 - h),
+                projected.map(|(p, _)| p),
                 def.warn_below.0,
                 def.crit_below.0,
                 gauge_w,
@@ -156,11 +181,26 @@ mod tests {
 
     #[test]
     fn gauge_marks_thresholds_and_never_overflows() {
-        assert_eq!(gauge(Some(50.0), 30.0, 10.0, 10), "█████░░│░│");
-        assert_eq!(gauge(Some(100.0), 30.0, 10.0, 4), "████");
-        assert_eq!(gauge(Some(250.0), 30.0, 10.0, 4), "████");
-        assert_eq!(gauge(Some(f64::NAN), 30.0, 10.0, 4).chars().count(), 4);
-        assert_eq!(gauge(None, 30.0, 10.0, 3), "···");
-        assert_eq!(gauge(Some(10.0), 30.0, 10.0, 0), "");
+        assert_eq!(gauge(Some(50.0), None, 30.0, 10.0, 10), "█████░░│░│");
+        assert_eq!(gauge(Some(100.0), None, 30.0, 10.0, 4), "████");
+        assert_eq!(gauge(Some(250.0), None, 30.0, 10.0, 4), "████");
+        assert_eq!(
+            gauge(Some(f64::NAN), None, 30.0, 10.0, 4).chars().count(),
+            4
+        );
+        assert_eq!(gauge(None, None, 30.0, 10.0, 3), "···");
+        assert_eq!(gauge(Some(10.0), None, 30.0, 10.0, 0), "");
+    }
+
+    #[test]
+    fn gauge_marks_the_plans_projected_peak() {
+        assert_eq!(gauge(Some(20.0), Some(60.0), 30.0, 10.0, 10), "██░░░░◆│░│");
+        // Past the quota: the last cell says so.
+        assert_eq!(gauge(Some(20.0), Some(396.0), 30.0, 10.0, 10), "██░░░░░│░»");
+        assert_eq!(
+            gauge(Some(20.0), Some(f64::INFINITY), 30.0, 10.0, 4),
+            "█░░│"
+        );
+        assert_eq!(gauge(Some(20.0), Some(50.0), 30.0, 10.0, 0), "");
     }
 }
