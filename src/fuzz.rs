@@ -22,8 +22,19 @@ use crate::journal::{FileJournal, JournalSink, MemoryJournal, Record};
 use crate::runbook::Runbook;
 use crate::theme::Theme;
 
+/// What a target did with its input, for the counts the test driver prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Refused with a located (or named) error.
+    Refused,
+    /// Taken, and driven through what it feeds.
+    Accepted,
+    /// Not the target's kind of input (not UTF-8 where text is required).
+    Skipped,
+}
+
 /// A fuzz target: takes any bytes, panics only when a promise is broken.
-pub type Target = fn(&[u8]);
+pub type Target = fn(&[u8]) -> Outcome;
 
 /// The targets by name, for the drivers.
 pub const TARGETS: &[(&str, Target)] = &[
@@ -60,14 +71,17 @@ fn assert_located(diags: &[Diagnostic], text: &str) {
 
 /// A runbook someone else wrote: `check` either refuses it with located errors or accepts it,
 /// and an accepted one opens as a simulated war room that takes data and draws.
-pub fn runbook(data: &[u8]) {
+pub fn runbook(data: &[u8]) -> Outcome {
     // The loader refuses text that is not UTF-8 before parsing (tested in `limits`).
     let Ok(text) = std::str::from_utf8(data) else {
-        return;
+        return Outcome::Skipped;
     };
     let rb = match crate::runbook::parse("fuzz.yaml", text) {
         Ok(rb) => rb,
-        Err(diags) => return assert_located(&diags, text),
+        Err(diags) => {
+            assert_located(&diags, text);
+            return Outcome::Refused;
+        }
     };
     let advice = crate::runbook::advice("fuzz.yaml", text, &rb);
     let refused = crate::runbook::simulation_problems("fuzz.yaml", text, &rb);
@@ -78,6 +92,7 @@ pub fn runbook(data: &[u8]) {
     if refused.is_empty() {
         simulated_war_room(rb);
     }
+    Outcome::Accepted
 }
 
 /// Twenty simulated minutes around T-0, folded into the real app and drawn at two sizes.
@@ -132,23 +147,27 @@ fn draw(app: &mut App) {
 }
 
 /// A theme file: refused with located errors, or a theme whose colours resolve.
-pub fn theme(data: &[u8]) {
+pub fn theme(data: &[u8]) -> Outcome {
     let Ok(text) = std::str::from_utf8(data) else {
-        return;
+        return Outcome::Skipped;
     };
     match Theme::parse("fuzz.yaml", text) {
         Ok(t) => {
             let _ = (t.base(), t.warn(), t.crit(), t.stale(), t.border(true));
+            Outcome::Accepted
         }
-        Err(diags) => assert_located(&diags, text),
+        Err(diags) => {
+            assert_located(&diags, text);
+            Outcome::Refused
+        }
     }
 }
 
 /// A metric-math expression: refused at a column inside it, or parsed and evaluated.
-pub fn expr(data: &[u8]) {
+pub fn expr(data: &[u8]) -> Outcome {
     use crate::runbook::expr::{EvalContext, Expr};
     let Ok(src) = std::str::from_utf8(data) else {
-        return;
+        return Outcome::Skipped;
     };
     let _ = crate::runbook::expr::references(src);
     let _ = crate::runbook::expr::is_insights_query(src);
@@ -161,6 +180,7 @@ pub fn expr(data: &[u8]) {
                 src.len()
             );
             assert!(!e.message.trim().is_empty(), "an empty message");
+            Outcome::Refused
         }
         Ok(e) => {
             let _ = (e.refs(), e.unfilled_refs(), e.unsimulated(), e.calls());
@@ -174,6 +194,7 @@ pub fn expr(data: &[u8]) {
                 };
                 let _ = e.eval(&mut cx);
             }
+            Outcome::Accepted
         }
     }
 }
@@ -219,7 +240,7 @@ fn demo_runbook() -> &'static Runbook {
 /// refused naming the file and line; one that opens takes the next record on a line of its own
 /// and opens again with everything it had plus that record. Its records rebuild the war room
 /// and the report.
-pub fn journal(data: &[u8]) {
+pub fn journal(data: &[u8]) -> Outcome {
     let dir = fresh_scratch();
     let path = dir.join("war.journal");
     std::fs::write(&path, data).expect("writing the case");
@@ -231,7 +252,7 @@ pub fn journal(data: &[u8]) {
                 msg.contains("war.journal"),
                 "a refusal that does not name the journal: {msg}"
             );
-            return;
+            return Outcome::Refused;
         }
     };
     if let Some(r) = &opened.repaired {
@@ -263,11 +284,12 @@ pub fn journal(data: &[u8]) {
     let mut app = app(rb, Mode::Simulated, t0(), past);
     app.update(t0(), Msg::Tick);
     draw(&mut app);
+    Outcome::Accepted
 }
 
 /// A recording someone sent: read, or refused naming the file; one that reads replays through
 /// the war room (its runbook is data too: one that does not parse is refused, as `replay` does).
-pub fn recording(data: &[u8]) {
+pub fn recording(data: &[u8]) -> Outcome {
     let dir = fresh_scratch();
     let path = dir.join("launch.rec");
     std::fs::write(&path, data).expect("writing the case");
@@ -279,11 +301,11 @@ pub fn recording(data: &[u8]) {
                 msg.contains("launch.rec"),
                 "a refusal that does not name the recording: {msg}"
             );
-            return;
+            return Outcome::Refused;
         }
     };
     let Ok(rb) = crate::runbook::parse("recording", &header.runbook_yaml) else {
-        return;
+        return Outcome::Refused;
     };
     let mut app = app(rb, Mode::Replay, header.t0, Vec::new());
     for e in entries.into_iter().take(2_000) {
@@ -291,6 +313,7 @@ pub fn recording(data: &[u8]) {
         app.update(e.at, Msg::Tick);
     }
     draw(&mut app);
+    Outcome::Accepted
 }
 
 /// The seeds each target starts from: the bundled runbooks and themes, every metric-math

@@ -1657,3 +1657,117 @@ fn a_fetch_keeps_a_bounded_number_of_points_per_series() {
         (5_000 - metrics::MAX_POINTS_PER_SERIES) as f64
     );
 }
+
+/// `tminus plan` against the emulator: three days of history put into CloudWatch, the quota
+/// from Service Quotas, read live in two-minute buckets and projected to 22x.
+#[test]
+fn the_plan_reads_history_live_and_projects_it_to_the_forecast_peak() {
+    let e = Emulator::start();
+    stub_quota(
+        &e,
+        "lambda",
+        "L-B99A9384",
+        json!({
+            "ServiceName": "AWS Lambda",
+            "QuotaName": "Concurrent executions",
+            "Value": 1000.0,
+            "Unit": "None",
+            "Adjustable": true
+        }),
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        // Concurrency: a quiet baseline with a peak of 180 a day and a half ago.
+        let mut conc: Vec<(i64, f64)> = (0..72)
+            .map(|h| (h * 60 + 7, 40.0 + (h % 5) as f64))
+            .collect();
+        conc.push((36 * 60 + 3, 180.0));
+        put(&e, "AWS/Lambda", "ClaimedAccountConcurrency", &[], &conc).await;
+        // Requests: 500 a minute in both minutes of one two-minute bucket (a Sum of 1,000 read
+        // back as 500 a minute), 100 a minute elsewhere.
+        let mut req: Vec<(i64, f64)> = (0..72).map(|h| (h * 60 + 11, 100.0)).collect();
+        let b = {
+            let now = Utc::now().timestamp();
+            let t = minutes_ago(1_000).timestamp();
+            (now - now.rem_euclid(60) - (t - t.rem_euclid(120))) / 60
+        };
+        req.push((b, 500.0));
+        req.push((b - 1, 500.0));
+        put(
+            &e,
+            "AWS/ApplicationELB",
+            "RequestCount",
+            &[("LoadBalancer", "app/web/1")],
+            &req,
+        )
+        .await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let rb = dir.path().join("plan.yaml");
+    let t0 = (Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    std::fs::write(
+        &rb,
+        format!(
+            "event: {{ name: plan, starts_at: \"{t0}\", forecast: 22x }}
+aws: {{ region: us-east-1 }}
+metrics:
+  - {{ id: conc, namespace: AWS/Lambda, metric: ClaimedAccountConcurrency, stat: Maximum, warn: 800, crit: 950 }}
+  - {{ id: req, namespace: AWS/ApplicationELB, metric: RequestCount, dimensions: {{ LoadBalancer: app/web/1 }}, stat: Sum, warn: 20000, crit: 50000 }}
+quotas:
+  - {{ service: lambda, code: L-B99A9384, title: Lambda concurrency, usage_metric: conc }}
+"
+        ),
+    )
+    .unwrap();
+    let run = |json: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"));
+        cmd.arg("plan")
+            .arg(&rb)
+            .args(["--history", "3d", "--endpoint-url", &e.endpoint_url()])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE");
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = run(true);
+    assert_eq!(code, Some(1), "projected critical: {out}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["period_secs"], 120, "three days in two-minute buckets");
+    let q = &plan["quotas"][0];
+    assert_eq!(q["value"], 1000.0);
+    assert_eq!(q["adjustable"], true);
+    assert_eq!(q["peak"]["value"], 180.0, "{q}");
+    assert_eq!(q["projected"], 3960.0);
+    assert_eq!(q["status"], "crit");
+    assert_eq!(q["request"], 8000.0);
+    let metric = |id: &str| {
+        plan["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(metric("conc")["projected"], 3960.0);
+    assert_eq!(metric("conc")["status"], "crit");
+    // The Sum over two minutes is read back per minute, as the runbook's period.
+    assert_eq!(metric("req")["peak"]["value"], 500.0, "{}", metric("req"));
+    assert_eq!(metric("req")["projected"], 11000.0);
+    assert_eq!(metric("req")["status"], "fits");
+
+    let (code, table) = run(false);
+    assert_eq!(code, Some(1));
+    let row = table.lines().find(|l| l.starts_with("L-B99A9384")).unwrap();
+    assert!(row.contains("CRIT") && row.contains("8000"), "{table}");
+    assert!(table.contains("2m averages"), "{table}");
+}

@@ -518,7 +518,10 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
                 });
             }
             Ok(_) => unreachable!("only the last line can lack a newline"),
-            Err(e) => bail!("{}:{line_no}: unreadable record: {e:#}", path.display()),
+            Err(e) => bail!(
+                "{}:{line_no}: unreadable record: {e:#} (damaged, or not written by tminus: every line before it is intact; fix or remove this line, or start with another --journal)",
+                path.display()
+            ),
         }
         offset = next;
     }
