@@ -37,7 +37,7 @@ pub enum Command {
     /// (`rehearsal.inject`), on a clock that can run faster than real time; prints a score
     /// (time to detect, acknowledge and resolve each fault, checklist timing) on quit
     Rehearse(RehearseArgs),
-    /// Play a recording (`run --record FILE`) back through the war room: review an event, or
+    /// Play a recording (kept beside every journal, or `run --record FILE`) back through the war room: review an event, or
     /// rehearse on real data. ] and } jump ahead
     Replay(ReplayArgs),
     /// Write the review of an event or a game day: summary, alerts with escalation and
@@ -94,9 +94,9 @@ pub struct RunArgs {
     /// (+10m, at most 366 days)
     #[arg(long, value_name = "TIME", value_parser = crate::run::T0::parse)]
     pub t0: Option<crate::run::T0>,
-    /// Append every update received to FILE (JSON lines), for `tminus replay` and reports;
-    /// safe to kill, and a restart continues the same file
-    #[arg(long, value_name = "FILE")]
+    /// Record every update received to FILE (JSON lines) instead of beside the journal, for
+    /// `tminus replay` and reports; safe to kill, and a restart continues the same file
+    #[arg(long, value_name = "FILE", conflicts_with = "no_record")]
     pub record: Option<PathBuf>,
     /// Allow the one write tminus can make: requesting a quota increase (key `i` on a quota,
     /// always confirmed first). Without it tminus is read-only
@@ -120,7 +120,8 @@ pub struct ReportArgs {
     /// markdown, or html (one self-contained file with SVG charts)
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: ReportFormat,
-    /// The event's recording (`run --record`): metric peaks, charts and quota headroom
+    /// The event's recording: metric peaks, charts and quota headroom [default: the one every
+    /// war room keeps beside its journal, <journal>.recording]
     #[arg(long, value_name = "FILE")]
     pub recording: Option<PathBuf>,
     /// The runbook [default: the recording's copy, else the path in the journal]
@@ -249,4 +250,20 @@ pub struct CommonArgs {
     /// Simulator seed: the same seed gives the same simulated event
     #[arg(long, value_name = "N", default_value_t = 42)]
     pub seed: u64,
+    /// Do not record what the war room receives (by default it is kept beside the journal as
+    /// <journal>.recording, at most 256 MiB, for `report`'s charts and `replay`)
+    #[arg(long)]
+    pub no_record: bool,
+}
+
+impl CommonArgs {
+    /// Where the war room records: `--record FILE`, else beside the journal, unless
+    /// `--no-record`.
+    pub fn record_to(&self, file: Option<&PathBuf>) -> crate::record::RecordTo {
+        match (self.no_record, file) {
+            (true, _) => crate::record::RecordTo::Off,
+            (false, Some(f)) => crate::record::RecordTo::File(f.clone()),
+            (false, None) => crate::record::RecordTo::BesideJournal,
+        }
+    }
 }

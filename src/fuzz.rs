@@ -231,7 +231,7 @@ fn fresh_scratch() -> PathBuf {
 fn demo_runbook() -> &'static Runbook {
     static RB: OnceLock<Runbook> = OnceLock::new();
     RB.get_or_init(|| {
-        crate::runbook::parse("demo.yaml", include_str!("../runbooks/demo.yaml"))
+        crate::runbook::parse("demo.yaml", crate::run::DEMO_RUNBOOK_TEXT)
             .expect("the bundled demo runbook parses")
     })
 }
@@ -402,7 +402,7 @@ fn demo_session() -> (Vec<u8>, Vec<u8>) {
             tminus_recording: crate::record::FORMAT_VERSION,
             event_name: rb.event.name.clone(),
             runbook_path: "runbooks/demo.yaml".into(),
-            runbook_yaml: include_str!("../runbooks/demo.yaml").into(),
+            runbook_yaml: crate::run::DEMO_RUNBOOK_TEXT.into(),
             t0: t0(),
             started: start,
         },

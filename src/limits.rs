@@ -317,6 +317,10 @@ impl<R: BufRead> Iterator for Lines<R> {
     }
 }
 
+/// The largest recording a war room writes: at the demo's 5 MB an hour, two days of a busy
+/// event; past it the recording stops (said on screen) and the war room goes on.
+pub const MAX_RECORDING_BYTES: u64 = 256 * 1024 * 1024;
+
 /// The longest history `tminus plan` reads: a quarter covers seasonality without reading a year.
 pub const MAX_HISTORY_SECS: i64 = 90 * 86_400;
 /// The shortest it reads (a day or more is better: less misses the daily peak).

@@ -13,7 +13,7 @@ use tminus::text::{clean, clean_lines};
 use tminus::theme::Theme;
 
 /// The demo runbook ships inside the binary so `tminus demo` works from any directory.
-const DEMO_RUNBOOK: &str = include_str!("../runbooks/demo.yaml");
+const DEMO_RUNBOOK: &str = run::DEMO_RUNBOOK_TEXT;
 const DEMO_LABEL: &str = run::DEMO_RUNBOOK_PATH;
 
 /// `eprintln!` that never panics (a closed or full stderr is ignored).
@@ -141,7 +141,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     theme,
                     aws,
                     allow_writes: args.allow_writes,
-                    record: args.record.clone(),
+                    record: args.common.record_to(args.record.as_ref()),
                     replay: None,
                     rehearsal: None,
                     notify: args.notify,
@@ -193,7 +193,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     theme,
                     aws: Default::default(),
                     allow_writes: false,
-                    record: None,
+                    record: args.common.record_to(None),
                     replay: None,
                     rehearsal: None,
                     notify: args.notify,
@@ -254,7 +254,7 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
             theme,
             aws: Default::default(),
             allow_writes: false,
-            record: None,
+            record: args.common.record_to(None),
             replay: None,
             rehearsal: Some(run::Rehearsal {
                 speed: args.speed,
@@ -388,11 +388,37 @@ fn replay(args: tminus::cli::ReplayArgs) -> Result<ExitCode> {
                 start,
                 speed: args.speed,
             }),
-            record: None,
+            // A replay is a recording already.
+            record: tminus::record::RecordTo::Off,
         },
         journal,
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The recording every war room keeps beside its journal, when it is this journal's last
+/// session's (same event and T-0); one that cannot be read is said, and the review goes on
+/// without charts.
+fn beside_recording(
+    journal_path: &Path,
+    records: &[journal::Record],
+) -> Option<(tminus::record::Header, Vec<tminus::record::Entry>)> {
+    let path = tminus::record::beside(journal_path);
+    if !path.exists() {
+        return None;
+    }
+    let session = records.iter().rev().find_map(|r| match &r.event {
+        journal::Event::SessionStarted { event_name, t0, .. } => Some((event_name.clone(), *t0)),
+        _ => None,
+    });
+    match tminus::record::read(&path) {
+        Ok((h, e)) if session.as_ref() == Some(&(h.event_name.clone(), h.t0)) => Some((h, e)),
+        Ok(_) => None,
+        Err(e) => {
+            say!("tminus: {e:#}: the review has no charts");
+            None
+        }
+    }
 }
 
 /// `tminus report JOURNAL`: the review, from the journal and (optionally) the recording.
@@ -401,11 +427,10 @@ fn report(args: tminus::cli::ReportArgs) -> Result<ExitCode> {
     if records.is_empty() {
         anyhow::bail!("{} holds no journal records", args.journal.display());
     }
-    let recording = args
-        .recording
-        .as_deref()
-        .map(tminus::record::read)
-        .transpose()?;
+    let recording = match &args.recording {
+        Some(path) => Some(tminus::record::read(path)?),
+        None => beside_recording(&args.journal, &records),
+    };
     let runbook = if let Some(path) = &args.runbook {
         load_or_report(path)
     } else if let Some((header, _)) = &recording {

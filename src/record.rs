@@ -6,7 +6,7 @@
 //! mid-line leaves at most one torn last line, which `read` skips.
 
 use std::fs::OpenOptions;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
@@ -35,6 +35,25 @@ pub struct Entry {
 
 pub struct Recorder {
     out: crate::journal::LineFile,
+    /// Bytes in the file, against `limits::MAX_RECORDING_BYTES`.
+    bytes: u64,
+}
+
+/// Where a war room records what it receives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordTo {
+    /// Beside the journal (`beside`): every war room unless told not to, so `report` has
+    /// charts. A file of another session there is set aside, as the journal is.
+    BesideJournal,
+    /// `--record FILE`: refused if it holds another event.
+    File(PathBuf),
+    /// `--no-record`.
+    Off,
+}
+
+/// The recording that goes with a journal: `.tminus/demo.journal` -> `.tminus/demo.recording`.
+pub fn beside(journal: &Path) -> PathBuf {
+    journal.with_extension("recording")
 }
 
 impl Recorder {
@@ -81,8 +100,10 @@ impl Recorder {
             .append(true)
             .open(path)
             .with_context(|| format!("opening {}", path.display()))?;
+        let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
         let mut r = Recorder {
             out: crate::journal::LineFile::new(file),
+            bytes,
         };
         if !existing {
             r.line(header)?;
@@ -90,11 +111,48 @@ impl Recorder {
         Ok(r)
     }
 
-    /// One whole line or nothing: a full disk never leaves a fragment for the next entry.
+    /// Opens the recording beside a journal: continues it when it is this session's (a
+    /// restart), and first sets aside one from another session (`new_session`: the journal
+    /// was just set aside too; or it records another event or T-0, or cannot be read).
+    /// Returns where the old one went.
+    pub fn open_beside(
+        path: &Path,
+        header: &Header,
+        new_session: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(Recorder, Option<PathBuf>)> {
+        let existing = path.metadata().is_ok_and(|m| m.is_file() && m.len() > 0);
+        let ours = existing
+            && !new_session
+            && read(path)
+                .is_ok_and(|(h, _)| h.event_name == header.event_name && h.t0 == header.t0);
+        let mut aside = None;
+        if existing && !ours {
+            let to = crate::journal::unique_aside(path, now);
+            std::fs::rename(path, &to).with_context(|| {
+                format!(
+                    "moving the earlier recording {} aside to {}",
+                    path.display(),
+                    to.display()
+                )
+            })?;
+            aside = Some(to);
+        }
+        Ok((Recorder::open(path, header)?, aside))
+    }
+
+    /// One whole line or nothing: a full disk never leaves a fragment for the next entry. A
+    /// recording stops at `limits::MAX_RECORDING_BYTES` rather than fill the disk the journal
+    /// needs.
     fn line<T: Serialize>(&mut self, value: &T) -> Result<()> {
         let mut line = serde_json::to_vec(value)?;
         line.push(b'\n');
+        let cap = crate::limits::MAX_RECORDING_BYTES;
+        if self.bytes + line.len() as u64 > cap {
+            bail!("it reached its {} MiB cap", cap / (1024 * 1024));
+        }
         self.out.append(&line, false)?;
+        self.bytes += line.len() as u64;
         Ok(())
     }
 

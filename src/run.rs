@@ -37,8 +37,9 @@ pub struct Session {
     pub rehearsal: Option<Rehearsal>,
     /// Set for `tminus replay` (with `mode: Mode::Replay`).
     pub replay: Option<ReplayPlan>,
-    /// `--record FILE`: every update received is appended there.
-    pub record: Option<PathBuf>,
+    /// Where every update received is recorded: beside the journal unless `--record FILE` or
+    /// `--no-record`.
+    pub record: crate::record::RecordTo,
     /// `--notify`: run the notify command with data that is not live (see `Mode::runs_notify`).
     pub notify: bool,
 }
@@ -70,6 +71,8 @@ pub struct Outcome {
 
 /// The name the bundled demo runbook goes by in journals and recordings.
 pub const DEMO_RUNBOOK_PATH: &str = "runbooks/demo.yaml";
+/// The demo runbook, built in: `tminus demo` and `report` of a demo work from any directory.
+pub const DEMO_RUNBOOK_TEXT: &str = include_str!("../runbooks/demo.yaml");
 
 /// The default journal for a runbook: `.tminus/<runbook file stem>.journal` in the working
 /// directory, so each event keeps its own history next to where the team runs it.
@@ -151,6 +154,20 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         set_aside,
         repaired,
     } = opened;
+    let journal_path = journal.path().to_path_buf();
+    // The recording kept beside a journal goes with it when it is set aside: the pair keeps
+    // one stamp (`demo.<time>.journal`, `demo.<time>.recording`) and `report` finds it.
+    let mut moved_recording = None;
+    if let Some(a) = &set_aside {
+        let old = crate::record::beside(&journal_path);
+        if old.is_file() {
+            let to = crate::record::beside(a);
+            moved_recording = Some(std::fs::rename(&old, &to).map(|()| to));
+        }
+    }
+    // A journal starting empty (new, or the last one just set aside) is a new session: a
+    // recording beside it is another session's.
+    let new_session = set_aside.is_some() || past.is_empty();
     // The session's only clock: the countdown, due times, escalation timers, the simulator and
     // the tick below all read it, so a rehearsal at --speed N is N times faster everywhere.
     let seek = session.replay.as_ref().map(|r| {
@@ -228,6 +245,11 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
             "the earlier session's journal is now {}",
             a.display()
         ));
+    }
+    match moved_recording {
+        Some(Ok(to)) => notices.push(format!("and its recording {}", to.display())),
+        Some(Err(e)) => notices.push(format!("its recording could not be moved: {e}")),
+        None => {}
     }
     let started = app.act(Event::SessionStarted {
         // Where the runbook is, wherever `report` runs later: absolute, except the demo's,
@@ -317,23 +339,48 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         .map(|&k| signal(k))
         .collect::<std::io::Result<Vec<_>>>()?;
 
-    let mut recorder = match &record {
-        Some(path) => Some(crate::record::Recorder::open(
-            path,
-            &crate::record::Header {
-                tminus_recording: crate::record::FORMAT_VERSION,
-                event_name: app.runbook.event.name.clone(),
-                runbook_path: app.runbook_path.clone(),
-                // The file as written: the model's own serialisation need not read back.
-                runbook_yaml: crate::limits::read_text(
-                    &runbook_path,
-                    crate::limits::MAX_YAML_BYTES,
-                )
-                .with_context(|| format!("reading {} for the recording", runbook_path.display()))?,
-                t0,
-                started: clock.now(),
-            },
-        )?),
+    let header = |runbook_yaml: String| crate::record::Header {
+        tminus_recording: crate::record::FORMAT_VERSION,
+        event_name: app.runbook.event.name.clone(),
+        runbook_path: app.runbook_path.clone(),
+        runbook_yaml,
+        t0,
+        started: clock.now(),
+    };
+    let recording_path = match &record {
+        crate::record::RecordTo::BesideJournal => Some(crate::record::beside(&journal_path)),
+        crate::record::RecordTo::File(p) => Some(p.clone()),
+        crate::record::RecordTo::Off => None,
+    };
+    let mut recorder = match &recording_path {
+        Some(path) => {
+            // The file as written (the model's own serialisation need not read back); the
+            // demo's is built in.
+            let yaml = if runbook_path == Path::new(DEMO_RUNBOOK_PATH) {
+                DEMO_RUNBOOK_TEXT.to_string()
+            } else {
+                crate::limits::read_text(&runbook_path, crate::limits::MAX_YAML_BYTES)
+                    .with_context(|| {
+                        format!("reading {} for the recording", runbook_path.display())
+                    })?
+            };
+            if record == crate::record::RecordTo::BesideJournal {
+                let (r, aside) = crate::record::Recorder::open_beside(
+                    path,
+                    &header(yaml),
+                    new_session,
+                    clock.now(),
+                )?;
+                if let Some(a) = aside {
+                    let text = format!("the earlier session's recording is now {}", a.display());
+                    app.observe(Event::Note { text: text.clone() });
+                    app.update(clock.now(), Msg::Notice(text));
+                }
+                Some(r)
+            } else {
+                Some(crate::record::Recorder::open(path, &header(yaml))?)
+            }
+        }
         None => None,
     };
 

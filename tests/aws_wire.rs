@@ -1148,26 +1148,38 @@ fn a_rate_quota_per_second_is_compared_with_calls_per_second() {
 
 /// `tminus quotas` on a runbook file against the emulator: exit status and stdout (stderr is
 /// printed, for a failing test's output).
+/// Runs `tminus <command> <runbook> <args>` against the emulator with test credentials;
+/// returns the exit status and stdout (stderr is shown when a test fails).
+fn tminus_on(
+    e: &Emulator,
+    command: &str,
+    rb: &std::path::Path,
+    args: &[&str],
+) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"))
+        .arg(command)
+        .arg(rb)
+        .args(["--endpoint-url", &e.endpoint_url()])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    // Shown when a test fails; stdout stays parseable (the JSON form).
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 fn quotas_command(e: &Emulator, runbook_yaml: &str, json: bool) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let rb = dir.path().join("q.yaml");
     std::fs::write(&rb, runbook_yaml).unwrap();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"));
-    cmd.arg("quotas")
-        .arg(&rb)
-        .args(["--endpoint-url", &e.endpoint_url()])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE");
-    if json {
-        cmd.arg("--json");
-    }
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    // Shown when a test fails; stdout stays parseable (the JSON form).
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    (out.status.code(), stdout)
+    tminus_on(e, "quotas", &rb, if json { &["--json"] } else { &[] })
 }
 
 #[test]
@@ -1720,23 +1732,12 @@ quotas:
     )
     .unwrap();
     let run = |json: bool| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"));
-        cmd.arg("plan")
-            .arg(&rb)
-            .args(["--history", "3d", "--endpoint-url", &e.endpoint_url()])
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE");
-        if json {
-            cmd.arg("--json");
-        }
-        let out = cmd.output().unwrap();
-        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
+        let args: &[&str] = if json {
+            &["--history", "3d", "--json"]
+        } else {
+            &["--history", "3d"]
+        };
+        tminus_on(&e, "plan", &rb, args)
     };
     let (code, out) = run(true);
     assert_eq!(code, Some(1), "projected critical: {out}");

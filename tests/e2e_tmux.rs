@@ -189,17 +189,24 @@ fn done_items(path: &Path) -> Vec<String> {
     done
 }
 
-fn title_of(item: &str) -> String {
+/// The demo runbook's checklist items: (id, title).
+fn demo_items() -> Vec<(String, String)> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/demo.yaml"))
         .unwrap();
     let rb = tminus::runbook::parse("demo.yaml", &text).unwrap();
     rb.checklists
         .iter()
         .flat_map(|c| &c.items)
-        .find(|i| i.id == item)
+        .map(|i| (i.id.clone(), i.title.clone()))
+        .collect()
+}
+
+fn title_of(item: &str) -> String {
+    demo_items()
+        .into_iter()
+        .find(|(id, _)| id == item)
         .unwrap()
-        .title
-        .clone()
+        .1
 }
 
 fn row_with<'a>(screen: &'a str, title: &str) -> &'a str {
@@ -755,15 +762,7 @@ fn random_kill_9s_during_hundreds_of_actions_lose_nothing_that_was_shown() {
         .unwrap_or(0x5EED_2026_u64);
     eprintln!("crash consistency: seed {seed} (TMINUS_CRASH_SEED to replay)");
     let mut rng = Rng(seed | 1);
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/demo.yaml"))
-        .unwrap();
-    let rb = tminus::runbook::parse("demo.yaml", &text).unwrap();
-    let items: Vec<(String, String)> = rb
-        .checklists
-        .iter()
-        .flat_map(|c| &c.items)
-        .map(|i| (i.id.clone(), i.title.clone()))
-        .collect();
+    let items = demo_items();
 
     let t = Tmux::new("crash");
     let (rounds, burst) = (24, 30);
@@ -898,15 +897,7 @@ fn a_full_disk_refuses_actions_loses_nothing_and_bricks_nothing() {
         eprintln!("skipped: mounting a tmpfs needs root");
         return;
     };
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/demo.yaml"))
-        .unwrap();
-    let rb = tminus::runbook::parse("demo.yaml", &text).unwrap();
-    let items: Vec<(String, String)> = rb
-        .checklists
-        .iter()
-        .flat_map(|c| &c.items)
-        .map(|i| (i.id.clone(), i.title.clone()))
-        .collect();
+    let items = demo_items();
 
     t.start("demo", "", 120, 40);
     t.wait_for("the war room", running);
@@ -985,4 +976,63 @@ fn a_full_disk_refuses_actions_loses_nothing_and_bricks_nothing() {
     assert!(s.contains("cc9999z"), "the last note after restart:\n{s}");
     quit(&t);
     drop(disk);
+}
+
+#[test]
+fn every_war_room_records_beside_its_journal_so_the_report_has_charts() {
+    let t = Tmux::new("record");
+    t.start("demo", "", 120, 40);
+    t.wait_for("the war room", running);
+    std::thread::sleep(Duration::from_secs(2));
+    quit(&t);
+    let recording = t.journal().with_extension("recording");
+    let (header, entries) =
+        tminus::record::read(&recording).expect("a recording beside the journal");
+    assert_eq!(header.event_name, "Spring Sale Launch (demo)");
+    assert!(entries.len() > 10, "{} entries", entries.len());
+
+    // The review, from elsewhere and without --recording, has the data.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let review = |journal: &Path| {
+        let out = Command::new(BIN)
+            .arg("report")
+            .arg(journal)
+            .current_dir(elsewhere.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let md = review(&t.journal());
+    // Every metric and quota has data: Lambda's usage comes from a metric.
+    assert!(!md.contains("no data recorded"), "{md}");
+    assert!(md.contains("| Requests/s | "), "{md}");
+
+    // A fresh demo sets both aside under one stamp; --no-record keeps none for the new one.
+    t.start("demo --fresh --no-record", "", 120, 40);
+    t.wait_for("the fresh war room", running);
+    quit(&t);
+    let names: Vec<String> = std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let aside = names
+        .iter()
+        .find(|n| n.starts_with("demo.2") && n.ends_with(".journal"))
+        .map(|n| t.dir.path().join(n))
+        .unwrap_or_else(|| panic!("{names:?}"));
+    assert!(
+        tminus::record::beside(&aside).exists(),
+        "the recording went with its journal: {names:?}"
+    );
+    assert!(!tminus::record::beside(&t.journal()).exists(), "{names:?}");
+    assert_eq!(review(&aside), md, "the earlier review is unchanged");
+    // The new session recorded nothing: its review says so.
+    let fresh = review(&t.journal());
+    assert!(fresh.contains("no data recorded"), "{fresh}");
 }

@@ -375,7 +375,14 @@ fn lock(path: &Path) -> Result<File> {
 }
 
 /// `<stem>.<YYYYmmddTHHMMSS>.journal`, with `-2`, `-3`... when rotations come within a second.
-fn unique_aside(path: &Path, now: DateTime<Utc>) -> PathBuf {
+/// A name beside `path` never used before, stamped with `now`: `demo.journal` ->
+/// `demo.20261201T170000.journal` (`-2`, `-3`... within one second). Recordings beside the
+/// journal are set aside under the same stamp.
+pub(crate) fn unique_aside(path: &Path, now: DateTime<Utc>) -> PathBuf {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "journal".into());
     let stamp = now.format("%Y%m%dT%H%M%S").to_string();
     (1..)
         .map(|n| {
@@ -384,10 +391,10 @@ fn unique_aside(path: &Path, now: DateTime<Utc>) -> PathBuf {
             } else {
                 format!("{stamp}-{n}")
             };
-            path.with_extension(format!("{suffix}.journal"))
+            path.with_extension(format!("{suffix}.{ext}"))
         })
         .find(|p| !p.exists())
-        .unwrap_or_else(|| path.with_extension("aside.journal"))
+        .unwrap_or_else(|| path.with_extension(format!("aside.{ext}")))
 }
 
 /// Reads the journal (under its lock) and moves a torn tail to `<journal>.torn-<time>`, so the

@@ -237,17 +237,26 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
         .iter()
         .enumerate()
         .map(|(i, q)| {
+            // Usage reported with the quota, or read from the runbook's `usage_metric` (as the
+            // war room reads it), in time order.
+            let mut readings = quota_usage.get(&i).cloned().unwrap_or_default();
+            let from_metric = q
+                .usage_metric
+                .as_deref()
+                .and_then(|id| runbook.metrics.iter().position(|m| m.id == id))
+                .and_then(|m| series.get(&m));
+            if let Some(s) = from_metric {
+                readings.extend(s.values().map(|p| (p.at, None, Some(p.value))));
+            }
+            readings.sort_by_key(|r| r.0);
             let mut value = None;
             let mut min: Option<(DateTime<Utc>, f64)> = None;
-            for (at, v, u) in quota_usage.get(&i).map(Vec::as_slice).unwrap_or_default() {
+            for (at, v, u) in &readings {
                 value = v.or(value);
-                if let (Some(v), Some(u)) = (value, u)
-                    && v > 0.0
+                if let Some(free) = crate::thresholds::quota_headroom_pct(value, *u)
+                    && min.is_none_or(|(_, m)| free < m)
                 {
-                    let free = (100.0 - u / v * 100.0).max(0.0);
-                    if min.is_none_or(|(_, m)| free < m) {
-                        min = Some((*at, free));
-                    }
+                    min = Some((*at, free));
                 }
             }
             QuotaRow {
