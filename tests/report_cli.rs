@@ -171,13 +171,65 @@ fn html_review_opens_in_a_headless_browser() {
     );
     let dom = String::from_utf8_lossy(&run.stdout);
     assert!(dom.contains("Event review: Report Launch"), "{dom}");
-    assert!(dom.contains("<svg") && dom.contains("polyline"), "{dom}");
+    // Every chart the browser built has a line with data in it.
+    let charts: Vec<&str> = dom.split("<svg").skip(1).collect();
+    assert!(!charts.is_empty(), "{dom}");
+    for c in &charts {
+        let points = c
+            .split("<polyline class=\"series\" points=\"")
+            .nth(1)
+            .and_then(|p| p.split('"').next())
+            .unwrap_or("");
+        assert!(
+            points.split(' ').count() >= 2,
+            "a chart without data: <svg{c}"
+        );
+    }
+    assert!(!dom.contains("<pre>"), "real HTML, not preformatted text");
     let log = String::from_utf8_lossy(&run.stderr);
     let console_errors: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught"))
         .collect();
     assert!(console_errors.is_empty(), "{console_errors:?}");
+
+    // A laptop and a phone: both render, and the page is not blank.
+    for (w, name) in [(1280, "wide"), (420, "narrow")] {
+        let png = dir.path().join(format!("{name}.png"));
+        let shot = Command::new(chromium)
+            .args([
+                "--headless",
+                "--disable-gpu",
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--no-first-run",
+                "--hide-scrollbars",
+            ])
+            .arg(format!("--window-size={w},1600"))
+            .arg(format!(
+                "--user-data-dir={}",
+                dir.path().join(format!("profile-{name}")).display()
+            ))
+            .arg(format!("--screenshot={}", png.display()))
+            .arg(format!("file://{}", html.display()))
+            .output()
+            .unwrap();
+        assert!(
+            shot.status.success(),
+            "{}",
+            String::from_utf8_lossy(&shot.stderr)
+        );
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "{name}: not a PNG");
+        // PNG width is bytes 16..20 of the IHDR chunk.
+        let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+        assert_eq!(width, w, "{name}");
+        assert!(
+            bytes.len() > 20_000,
+            "{name}: {} bytes, a blank page?",
+            bytes.len()
+        );
+    }
 }
 
 /// What no byte of a command's output may be: controls other than the line break (ESC, BEL,

@@ -1,12 +1,12 @@
 //! The review as Markdown: numbers people paste into a post-mortem.
 //!
 //! Every name, note and message comes from the runbook or the journal and goes through one
-//! escaper: `text::markdown` here (no line break, no `|` that ends a cell, no markup, no control
-//! character), a plain `text::clean` for the HTML review's preformatted sections.
+//! escaper: `text::markdown` (no line break, no `|` that ends a cell, no markup, no control
+//! character).
 
 use std::fmt::Write;
 
-use super::{Report, offset, span};
+use super::{Report, offset, outcome_text, span};
 use crate::format;
 use crate::rehearsal::score::Outcome;
 use crate::text;
@@ -16,16 +16,7 @@ fn opt_span(s: Option<i64>) -> String {
 }
 
 pub fn render(r: &Report) -> String {
-    render_with(r, text::markdown)
-}
-
-/// The same text with fields cleaned but not Markdown-escaped (only `|`, so table rows keep
-/// their cells), for the HTML review, which escapes it as HTML.
-pub fn render_plain(r: &Report) -> String {
-    render_with(r, |s| text::clean(s).replace('|', "\\|"))
-}
-
-fn render_with(r: &Report, e: fn(&str) -> String) -> String {
+    let e = text::markdown;
     let mut o = String::new();
     let kind = if r.rehearsal {
         "Game day review"
@@ -139,14 +130,7 @@ fn render_with(r: &Report, e: fn(&str) -> String) -> String {
         count(|o| matches!(o, Outcome::NotDue)),
     );
     for i in &r.score.items {
-        let what = match &i.outcome {
-            Outcome::OnTime => "on time".to_string(),
-            Outcome::Done => "done".to_string(),
-            Outcome::Late(s) => format!("late by {}", span(*s)),
-            Outcome::Skipped(why) => format!("skipped: {}", e(why)),
-            Outcome::NeverDone => "NEVER DONE".to_string(),
-            Outcome::NotDue => "not due yet".to_string(),
-        };
+        let what = e(&outcome_text(&i.outcome));
         let due = i.due.map(|d| format!(" (due {d})")).unwrap_or_default();
         let _ = writeln!(o, "- {}{due}: {what}", e(&i.title));
     }

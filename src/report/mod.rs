@@ -36,6 +36,57 @@ pub struct Report {
     pub quotas: Vec<QuotaRow>,
     /// Checklist outcomes, notes and, for rehearsals, fault scores.
     pub score: Score,
+    /// What happened when, for the charts: T-0, phases, alerts, notes, requests, faults.
+    pub markers: Vec<Marker>,
+    /// The capacity plan the war room made (from the recording), against what happened.
+    pub plan: Vec<PlanRow>,
+}
+
+/// An event drawn across every time chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub at: DateTime<Utc>,
+    pub kind: MarkerKind,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkerKind {
+    T0,
+    Phase,
+    AlertOpened,
+    AlertAcknowledged,
+    AlertResolved,
+    Note,
+    QuotaRequest,
+    Fault,
+}
+
+impl MarkerKind {
+    /// The CSS class and legend word.
+    pub fn class(self) -> &'static str {
+        match self {
+            MarkerKind::T0 => "t0",
+            MarkerKind::Phase => "phase",
+            MarkerKind::AlertOpened => "opened",
+            MarkerKind::AlertAcknowledged => "acked",
+            MarkerKind::AlertResolved => "resolved",
+            MarkerKind::Note => "note",
+            MarkerKind::QuotaRequest => "request",
+            MarkerKind::Fault => "fault",
+        }
+    }
+}
+
+/// One quota or metric: the peak the plan projected, against the peak the event reached, so
+/// the next forecast can be better.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRow {
+    pub what: String,
+    pub forecast: f64,
+    pub projected: f64,
+    /// The highest usage (quota) or worst value (metric) recorded in the session.
+    pub observed: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +133,12 @@ pub struct QuotaRow {
     /// Lowest free share seen, percent, and when.
     pub min_headroom: Option<(DateTime<Utc>, f64)>,
     pub breaches: usize,
+    pub warn_below: f64,
+    pub crit_below: f64,
+    /// Free share over time, percent.
+    pub headroom: Vec<Sample>,
+    /// The highest usage recorded.
+    pub peak_usage: Option<f64>,
 }
 
 /// (when, quota value if reported, usage if reported) from one recorded update.
@@ -163,6 +220,7 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
     // Metric data from the recording: every point, later values for a timestamp winning.
     let mut series: BTreeMap<usize, BTreeMap<i64, Sample>> = BTreeMap::new();
     let mut quota_usage: BTreeMap<usize, Vec<QuotaReading>> = BTreeMap::new();
+    let mut plan: Option<crate::capacity::Plan> = None;
     for e in recording.unwrap_or_default() {
         match &e.update {
             Update::Samples {
@@ -188,10 +246,11 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
                 .entry(*quota)
                 .or_default()
                 .push((*at, *value, *usage)),
+            Update::Plan(p) => plan = Some(p.as_ref().clone()),
             _ => {}
         }
     }
-    let metrics = runbook
+    let metrics: Vec<MetricRow> = runbook
         .metrics
         .iter()
         .enumerate()
@@ -232,7 +291,7 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
             }
         })
         .collect();
-    let quotas = runbook
+    let quotas: Vec<QuotaRow> = runbook
         .quotas
         .iter()
         .enumerate()
@@ -251,12 +310,21 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
             readings.sort_by_key(|r| r.0);
             let mut value = None;
             let mut min: Option<(DateTime<Utc>, f64)> = None;
+            let mut headroom = Vec::new();
+            let mut peak_usage: Option<f64> = None;
             for (at, v, u) in &readings {
                 value = v.or(value);
-                if let Some(free) = crate::thresholds::quota_headroom_pct(value, *u)
-                    && min.is_none_or(|(_, m)| free < m)
-                {
-                    min = Some((*at, free));
+                if let Some(u) = u.filter(|u| u.is_finite()) {
+                    peak_usage = Some(peak_usage.map_or(u, |p| p.max(u)));
+                }
+                if let Some(free) = crate::thresholds::quota_headroom_pct(value, *u) {
+                    headroom.push(Sample {
+                        at: *at,
+                        value: free,
+                    });
+                    if min.is_none_or(|(_, m)| free < m) {
+                        min = Some((*at, free));
+                    }
                 }
             }
             QuotaRow {
@@ -267,10 +335,16 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
                     .get(&AlertKey::Quota(q.code.clone()))
                     .copied()
                     .unwrap_or(0),
+                warn_below: q.warn_below.0,
+                crit_below: q.crit_below.0,
+                headroom,
+                peak_usage,
             }
         })
         .collect();
 
+    let plan = plan_against_reality(plan.as_ref(), &metrics, &quotas);
+    let markers = markers(runbook, session, &episodes, score.t0);
     Report {
         event_name: score.event_name.clone(),
         t0: score.t0,
@@ -285,12 +359,119 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
         metrics,
         quotas,
         score,
+        markers,
+        plan,
     }
+}
+
+/// T-0, phases, alerts opened, acknowledged and resolved, notes, quota requests and faults.
+fn markers(
+    runbook: &Runbook,
+    session: &[Record],
+    episodes: &[crate::vocab::Alert],
+    t0: DateTime<Utc>,
+) -> Vec<Marker> {
+    let mut out = vec![Marker {
+        at: t0,
+        kind: MarkerKind::T0,
+        label: "T-0".into(),
+    }];
+    for e in episodes {
+        let what = key_label(runbook, &e.key);
+        out.push(Marker {
+            at: e.opened_at,
+            kind: MarkerKind::AlertOpened,
+            label: format!("{} opened: {what}", e.worst.label()),
+        });
+        if let Some((who, at)) = &e.acked {
+            out.push(Marker {
+                at: *at,
+                kind: MarkerKind::AlertAcknowledged,
+                label: format!("{who} acknowledged {what}"),
+            });
+        }
+        if let Some(at) = e.closed_at {
+            out.push(Marker {
+                at,
+                kind: MarkerKind::AlertResolved,
+                label: format!("resolved: {what}"),
+            });
+        }
+    }
+    for r in session {
+        let kind = match &r.event {
+            Event::PhaseEntered { .. } => MarkerKind::Phase,
+            Event::Note { .. } => MarkerKind::Note,
+            Event::QuotaIncreaseRequested { .. } => MarkerKind::QuotaRequest,
+            Event::FaultInjected { .. } => MarkerKind::Fault,
+            _ => continue,
+        };
+        out.push(Marker {
+            at: r.ts,
+            kind,
+            label: describe(runbook, &r.event),
+        });
+    }
+    out.sort_by_key(|m| m.at);
+    out
+}
+
+/// The plan's projected peaks against the peaks the session recorded.
+fn plan_against_reality(
+    plan: Option<&crate::capacity::Plan>,
+    metrics: &[MetricRow],
+    quotas: &[QuotaRow],
+) -> Vec<PlanRow> {
+    let Some(plan) = plan else {
+        return Vec::new();
+    };
+    let mut rows: Vec<PlanRow> = plan
+        .quotas
+        .iter()
+        .filter_map(|q| {
+            let projected = q.projected?;
+            let observed = quotas.iter().find(|r| r.code == q.code)?.peak_usage;
+            Some(PlanRow {
+                what: format!("{} ({})", q.title, q.code),
+                forecast: q.forecast,
+                projected,
+                observed,
+            })
+        })
+        .collect();
+    rows.extend(plan.metrics.iter().filter_map(|m| {
+        let projected = m.projected?;
+        let observed = metrics
+            .iter()
+            .find(|r| r.title == m.title)?
+            .peak
+            .map(|p| p.1);
+        Some(PlanRow {
+            what: m.title.clone(),
+            forecast: m.forecast?,
+            projected,
+            observed,
+        })
+    }));
+    rows
 }
 
 /// "T+2m30s" for a time of the event.
 pub fn offset(r: &Report, at: DateTime<Utc>) -> String {
     TOffset::between(r.t0, at).to_string()
+}
+
+/// What happened to a checklist item, in words ("late by 5m", "NEVER DONE").
+pub fn outcome_text(o: &crate::rehearsal::score::Outcome) -> String {
+    use crate::rehearsal::score::Outcome;
+    match o {
+        Outcome::OnTime => "on time".to_string(),
+        Outcome::Done => "done".to_string(),
+        Outcome::Late(s) => format!("late by {}", span(*s)),
+        Outcome::Skipped(why) => format!("skipped: {why}"),
+        Outcome::NeverDone => "NEVER DONE".to_string(),
+        Outcome::NotDue => "not due yet".to_string(),
+    }
 }
 
 /// "2m30s" for a number of seconds.

@@ -1,19 +1,30 @@
-//! A metric as an inline SVG chart: the series, its warn and crit lines and a T-0 marker.
+//! A series as an inline SVG chart: the line, its warn and crit lines, and the event's
+//! markers (T-0 labelled; phases, alerts, notes, requests and faults as thin lines whose
+//! tooltip says what happened).
 //! Hand-written because it is one polyline and a few lines of text: a plotting crate would
 //! bring a font stack and an image pipeline for that.
 
 use chrono::{DateTime, Utc};
 
-use super::MetricRow;
 use super::html::escape;
+use super::{Marker, MarkerKind};
 use crate::format;
+use crate::vocab::Sample;
+
+/// What one chart draws.
+pub struct Series<'a> {
+    pub title: &'a str,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+    pub points: &'a [Sample],
+}
 
 const W: f64 = 640.0;
 const H: f64 = 180.0;
 const LEFT: f64 = 56.0;
 const BOTTOM: f64 = 22.0;
 
-pub fn chart(m: &MetricRow, t0: DateTime<Utc>) -> Option<String> {
+pub fn chart(m: &Series<'_>, t0: DateTime<Utc>, markers: &[Marker]) -> Option<String> {
     let first = m.points.first()?;
     let last = m.points.last()?;
     let (x0, x1) = (
@@ -47,7 +58,7 @@ pub fn chart(m: &MetricRow, t0: DateTime<Utc>) -> Option<String> {
     let y = |v: f64| 8.0 + (hi - v) / (hi - lo) * (H - BOTTOM - 8.0);
     let mut out = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{}">"#,
-        escape(&m.title)
+        escape(m.title)
     );
     out.push_str(&format!(
         r##"<rect x="{LEFT}" y="8" width="{}" height="{}" fill="none" stroke="#999"/>"##,
@@ -67,16 +78,27 @@ pub fn chart(m: &MetricRow, t0: DateTime<Utc>) -> Option<String> {
             ));
         }
     }
-    let t0s = t0.timestamp() as f64;
-    if (x0..=x1).contains(&t0s) {
+    for mk in markers {
+        let at = mk.at.timestamp() as f64;
+        if !(x0..=x1).contains(&at) {
+            continue;
+        }
+        let cls = mk.kind.class();
         out.push_str(&format!(
-            r#"<line class="t0" x1="{:.1}" x2="{:.1}" y1="8" y2="{}"/><text class="t0" x="{:.1}" y="{}">T-0</text>"#,
-            x(t0s),
-            x(t0s),
+            r#"<line class="mark {cls}" x1="{:.1}" x2="{:.1}" y1="8" y2="{}"><title>{} {}</title></line>"#,
+            x(at),
+            x(at),
             H - BOTTOM,
-            x(t0s) + 3.0,
-            H - BOTTOM - 4.0
+            escape(&crate::time::TOffset::between(t0, mk.at).to_string()),
+            escape(&mk.label)
         ));
+        if mk.kind == MarkerKind::T0 {
+            out.push_str(&format!(
+                r#"<text class="t0" x="{:.1}" y="{}">T-0</text>"#,
+                x(at) + 3.0,
+                H - BOTTOM - 4.0
+            ));
+        }
     }
     let pts: Vec<String> = m
         .points

@@ -254,15 +254,30 @@ fn the_html_is_self_contained_escaped_and_has_charts() {
         !html.contains("<script") && !html.contains("http://")
             || html.contains("http://www.w3.org/2000/svg")
     );
+    let r = build(&rb, &records, Some(&entries));
+    let with_data = r.metrics.iter().filter(|m| !m.points.is_empty()).count()
+        + r.quotas.iter().filter(|q| !q.headroom.is_empty()).count();
+    assert!(with_data >= 3, "metrics and quota headroom have data");
     assert_eq!(
         html.matches("<svg").count(),
-        2,
-        "a chart per metric with data"
+        with_data,
+        "a chart per metric and quota with data"
     );
     assert!(html.contains("class=\"series\""));
     assert!(html.contains(">T-0</text>"), "the T-0 marker");
+    // Alerts, acknowledgements and notes are marked on the charts, with what they were.
+    assert!(html.contains("class=\"mark opened\""), "{html}");
+    assert!(html.contains("<title>"), "markers say what happened");
     assert!(html.contains("crit 900") && html.contains("warn 500"));
-    assert!(html.contains("<h2>Timeline</h2>") && html.contains("<h2>Checklist</h2>"));
+    // Real HTML: every section a table or a list, nothing preformatted.
+    assert!(!html.contains("<pre>"), "{html}");
+    for h in ["Timeline", "Checklist", "Notes", "Quota headroom", "Alerts"] {
+        assert!(html.contains(&format!("<h2>{h}</h2>")), "{h}");
+    }
+    assert_eq!(
+        html.matches("<table>").count(),
+        html.matches("<thead>").count()
+    );
 }
 
 #[test]
@@ -338,4 +353,50 @@ fn the_war_room_the_report_and_the_score_agree_on_an_alert_reopened_after_a_cras
         records.clone(),
     );
     assert_eq!(spans(&app.alerts), shared);
+}
+
+#[test]
+fn the_plan_the_war_room_made_is_set_against_what_happened() {
+    let (rb, records, mut entries) = fixture();
+    // The war room's plan projected 600 at the peak (30 x 20); the session reached 900.
+    let readings = crate::capacity::Readings {
+        quotas: vec![crate::capacity::QuotaReading {
+            value: Some(1000.0),
+            peak: Some(crate::capacity::Peak {
+                value: 30.0,
+                at: t(0),
+            }),
+            ..Default::default()
+        }],
+        metrics: vec![Default::default(); rb.metrics.len()],
+        ..Default::default()
+    };
+    let settings = crate::capacity::Settings::new(&rb, Some(20.0), None);
+    let plan = crate::capacity::plan(&rb, t(0), t(0), &settings, &readings);
+    entries.insert(
+        0,
+        Entry {
+            at: t(0),
+            update: Update::Plan(Box::new(plan)),
+        },
+    );
+    let r = build(&rb, &records, Some(&entries));
+    let row = r
+        .plan
+        .iter()
+        .find(|p| p.what.contains("L-B99A9384"))
+        .expect("the quota's row");
+    assert_eq!(
+        (row.forecast, row.projected, row.observed),
+        (20.0, 600.0, Some(900.0))
+    );
+    let html = html::render(&r);
+    assert!(html.contains("<h2>Plan against reality</h2>"), "{html}");
+    assert!(
+        html.contains("<td class=\"num\">1.50</td>"),
+        "observed / projected: {html}"
+    );
+    // Without a plan there is no section.
+    let (rb, records, entries) = fixture();
+    assert!(!html::render(&build(&rb, &records, Some(&entries))).contains("Plan against reality"));
 }
