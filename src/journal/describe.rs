@@ -5,6 +5,50 @@ use crate::journal::Event;
 use crate::runbook::Runbook;
 use crate::vocab::AlertKey;
 
+/// The kinds of event drawn across time charts (the zoom view and the report's charts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkerKind {
+    T0,
+    Phase,
+    AlertOpened,
+    AlertAcknowledged,
+    AlertResolved,
+    Note,
+    QuotaRequest,
+    Fault,
+}
+
+impl MarkerKind {
+    /// The CSS class, and the word in a legend.
+    pub fn class(self) -> &'static str {
+        match self {
+            MarkerKind::T0 => "t0",
+            MarkerKind::Phase => "phase",
+            MarkerKind::AlertOpened => "opened",
+            MarkerKind::AlertAcknowledged => "acked",
+            MarkerKind::AlertResolved => "resolved",
+            MarkerKind::Note => "note",
+            MarkerKind::QuotaRequest => "request",
+            MarkerKind::Fault => "fault",
+        }
+    }
+}
+
+/// Whether a journal record is marked on time charts, and as what: the one rule the war room's
+/// zoom view and the report's charts share.
+pub fn marker_kind(e: &Event) -> Option<MarkerKind> {
+    Some(match e {
+        Event::PhaseEntered { .. } => MarkerKind::Phase,
+        Event::AlertOpened { .. } => MarkerKind::AlertOpened,
+        Event::AlertAcknowledged { .. } => MarkerKind::AlertAcknowledged,
+        Event::AlertClosed { .. } => MarkerKind::AlertResolved,
+        Event::Note { .. } => MarkerKind::Note,
+        Event::QuotaIncreaseRequested { .. } => MarkerKind::QuotaRequest,
+        Event::FaultInjected { .. } => MarkerKind::Fault,
+        _ => return None,
+    })
+}
+
 fn item_title<'a>(runbook: &'a Runbook, id: &'a str) -> &'a str {
     runbook
         .checklists

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::app::alerts::{AlertKey, Severity};
-use crate::journal::describe::{describe, key_label};
+pub use crate::journal::describe::MarkerKind;
+use crate::journal::describe::{describe, key_label, marker_kind};
 use crate::journal::{Event, Record};
 use crate::record::Entry;
 use crate::rehearsal::score::{self, Score};
@@ -48,34 +49,6 @@ pub struct Marker {
     pub at: DateTime<Utc>,
     pub kind: MarkerKind,
     pub label: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MarkerKind {
-    T0,
-    Phase,
-    AlertOpened,
-    AlertAcknowledged,
-    AlertResolved,
-    Note,
-    QuotaRequest,
-    Fault,
-}
-
-impl MarkerKind {
-    /// The CSS class and legend word.
-    pub fn class(self) -> &'static str {
-        match self {
-            MarkerKind::T0 => "t0",
-            MarkerKind::Phase => "phase",
-            MarkerKind::AlertOpened => "opened",
-            MarkerKind::AlertAcknowledged => "acked",
-            MarkerKind::AlertResolved => "resolved",
-            MarkerKind::Note => "note",
-            MarkerKind::QuotaRequest => "request",
-            MarkerKind::Fault => "fault",
-        }
-    }
 }
 
 /// One quota or metric: the peak the plan projected, against the peak the event reached, so
@@ -344,7 +317,7 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
         .collect();
 
     let plan = plan_against_reality(plan.as_ref(), &metrics, &quotas);
-    let markers = markers(runbook, session, &episodes, score.t0);
+    let markers = markers(runbook, session, score.t0);
     Report {
         event_name: score.event_name.clone(),
         t0: score.t0,
@@ -364,54 +337,21 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
     }
 }
 
-/// T-0, phases, alerts opened, acknowledged and resolved, notes, quota requests and faults.
-fn markers(
-    runbook: &Runbook,
-    session: &[Record],
-    episodes: &[crate::vocab::Alert],
-    t0: DateTime<Utc>,
-) -> Vec<Marker> {
+/// T-0, and every record the charts mark (`journal::describe::marker_kind`), said as the
+/// timeline says it.
+fn markers(runbook: &Runbook, session: &[Record], t0: DateTime<Utc>) -> Vec<Marker> {
     let mut out = vec![Marker {
         at: t0,
         kind: MarkerKind::T0,
         label: "T-0".into(),
     }];
-    for e in episodes {
-        let what = key_label(runbook, &e.key);
-        out.push(Marker {
-            at: e.opened_at,
-            kind: MarkerKind::AlertOpened,
-            label: format!("{} opened: {what}", e.worst.label()),
-        });
-        if let Some((who, at)) = &e.acked {
-            out.push(Marker {
-                at: *at,
-                kind: MarkerKind::AlertAcknowledged,
-                label: format!("{who} acknowledged {what}"),
-            });
-        }
-        if let Some(at) = e.closed_at {
-            out.push(Marker {
-                at,
-                kind: MarkerKind::AlertResolved,
-                label: format!("resolved: {what}"),
-            });
-        }
-    }
-    for r in session {
-        let kind = match &r.event {
-            Event::PhaseEntered { .. } => MarkerKind::Phase,
-            Event::Note { .. } => MarkerKind::Note,
-            Event::QuotaIncreaseRequested { .. } => MarkerKind::QuotaRequest,
-            Event::FaultInjected { .. } => MarkerKind::Fault,
-            _ => continue,
-        };
-        out.push(Marker {
+    out.extend(session.iter().filter_map(|r| {
+        Some(Marker {
             at: r.ts,
-            kind,
+            kind: marker_kind(&r.event)?,
             label: describe(runbook, &r.event),
-        });
-    }
+        })
+    }));
     out.sort_by_key(|m| m.at);
     out
 }

@@ -11,7 +11,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
 use super::{format, pane_block, status_style, text};
-use crate::app::{App, Pane};
+use crate::app::{App, Mode, Pane};
+use crate::journal::describe::{MarkerKind, marker_kind};
 use crate::theme::Theme;
 use crate::time::TOffset;
 
@@ -28,6 +29,8 @@ pub struct ChartData {
     pub crit: Option<f64>,
     /// Whether T-0 lies inside the time range.
     pub t0_visible: bool,
+    /// Phase starts and the journal's marked events inside the time range, seconds from T-0.
+    pub markers: Vec<(f64, MarkerKind)>,
 }
 
 pub fn chart_data(app: &App, index: usize) -> Option<ChartData> {
@@ -77,7 +80,30 @@ pub fn chart_data(app: &App, index: usize) -> Option<ChartData> {
         warn: def.warn,
         crit: def.crit,
         t0_visible: x[0] <= 0.0 && 0.0 <= x[1],
+        markers: markers(app, x),
     })
+}
+
+/// Phase starts (from the runbook, so they show before they are reached too) and the
+/// journal's marked events (`journal::describe::marker_kind`) within `x`. A game day does not
+/// mark its injected faults: finding them is the exercise (the report marks them).
+fn markers(app: &App, x: [f64; 2]) -> Vec<(f64, MarkerKind)> {
+    let inside = |s: f64| x[0] <= s && s <= x[1];
+    let mut out: Vec<(f64, MarkerKind)> = app
+        .runbook
+        .phases
+        .iter()
+        .map(|p| (p.from.secs() as f64, MarkerKind::Phase))
+        .filter(|(s, _)| inside(*s))
+        .collect();
+    out.extend(app.timeline.iter().filter_map(|r| {
+        let kind = marker_kind(&r.event)?;
+        let hidden =
+            kind == MarkerKind::Phase || (kind == MarkerKind::Fault && app.mode == Mode::Rehearsal);
+        let s = (r.ts - app.t0).num_seconds() as f64;
+        (!hidden && inside(s)).then_some((s, kind))
+    }));
+    out
 }
 
 /// "1m buckets settle after 1m · alert on 2 of 3 · clear after 5m": how this metric's data
@@ -203,6 +229,42 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 .data(c),
         );
     }
+    // Each marked event a dotted column, one dataset (and legend entry) per kind.
+    let kinds = [
+        (MarkerKind::Phase, "phase", theme.muted()),
+        (MarkerKind::AlertOpened, "alert", theme.crit()),
+        (MarkerKind::AlertAcknowledged, "ack", theme.warn()),
+        (MarkerKind::AlertResolved, "resolved", theme.ok()),
+        (MarkerKind::Note, "note", theme.accent()),
+        (MarkerKind::QuotaRequest, "request", theme.accent()),
+        (MarkerKind::Fault, "fault", theme.muted()),
+    ];
+    let columns: Vec<(&str, Style, Vec<(f64, f64)>)> = kinds
+        .iter()
+        .filter_map(|(kind, name, style)| {
+            let pts: Vec<(f64, f64)> = data
+                .markers
+                .iter()
+                .filter(|(_, k)| k == kind)
+                .flat_map(|(x, _)| {
+                    (0..=8).map(move |i| {
+                        (*x, data.y[0] + (data.y[1] - data.y[0]) * f64::from(i) / 8.0)
+                    })
+                })
+                .collect();
+            (!pts.is_empty()).then_some((*name, *style, pts))
+        })
+        .collect();
+    for (name, style, pts) in &columns {
+        datasets.push(
+            Dataset::default()
+                .name(*name)
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Scatter)
+                .style(*style)
+                .data(pts),
+        );
+    }
     if data.t0_visible {
         datasets.push(
             Dataset::default()
@@ -225,8 +287,13 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::styled(format::value((data.y[0] + data.y[1]) / 2.0), theme.muted()),
         Span::styled(format::value(data.y[1]), theme.muted()),
     ];
+    // The legend names the thresholds and the marker kinds: room for it, up to half the height.
     let chart = Chart::new(datasets)
         .style(Style::default())
+        .hidden_legend_constraints((
+            ratatui::layout::Constraint::Ratio(1, 3),
+            ratatui::layout::Constraint::Ratio(1, 2),
+        ))
         .x_axis(
             Axis::default()
                 .title(Line::from("time from T-0").style(theme.muted()))

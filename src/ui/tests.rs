@@ -591,6 +591,54 @@ fn zoom_draws_a_chart_with_thresholds_and_t0() {
 }
 
 #[test]
+fn zoom_marks_phases_alerts_acknowledgements_and_notes_but_not_a_game_days_faults() {
+    use crate::journal::describe::MarkerKind;
+    let mut app = busy_app();
+    let later = t0() + Duration::minutes(5);
+    app.update(later, Msg::Tick);
+    feed(&mut app, 1, later, |i| 300.0 + i as f64 * 4.0);
+    assert!(app.act(crate::journal::Event::Note {
+        text: "scaling web".into()
+    }));
+    let data = super::chart::chart_data(&app, 1).unwrap();
+    let kinds: Vec<MarkerKind> = data.markers.iter().map(|(_, k)| *k).collect();
+    // The runbook's Launch phase starts at T-0; the note was just written (T+5m).
+    assert!(
+        data.markers.contains(&(0.0, MarkerKind::Phase)),
+        "{kinds:?}"
+    );
+    assert!(
+        data.markers.contains(&(300.0, MarkerKind::Note)),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&MarkerKind::AlertOpened),
+        "busy_app has open alerts: {kinds:?}"
+    );
+    app.ui.focus = Some(Pane::Metrics);
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('z'));
+    let s = screen(&mut app, 140, 40);
+    for want in ["phase", "alert", "note"] {
+        assert!(s.contains(want), "legend {want:?}:\n{s}");
+    }
+
+    // A game day's injected fault is journalled but not marked: finding it is the exercise.
+    app.mode = crate::app::Mode::Rehearsal;
+    app.observe(crate::journal::Event::FaultInjected {
+        fault: "inject[0]".into(),
+        description: "spike p99".into(),
+        target: "p99".into(),
+        at: later,
+        until: later + Duration::minutes(3),
+        surprise: false,
+        affects: vec![],
+    });
+    let data = super::chart::chart_data(&app, 1).unwrap();
+    assert!(!data.markers.iter().any(|(_, k)| *k == MarkerKind::Fault));
+}
+
+#[test]
 fn mouse_clicks_select_the_pane_and_row_under_the_pointer() {
     let mut app = busy_app();
     let s = screen(&mut app, 120, 40);
