@@ -167,20 +167,38 @@ fn countdown_style(app: &App, theme: &Theme) -> Style {
     }
 }
 
-/// "next: Launch in 2m10s", or where the event stands once the last phase began.
-fn next_phase(app: &App) -> String {
+/// "next: Launch in 2m10s"; after T-0 also the countdown to the end of hypercare
+/// (`event.ends_at`): "next: Hypercare in 4m · ends in 3h55m", then "event over".
+pub fn next_phase(app: &App) -> String {
     let offset = app.offset();
-    match app.runbook.phases.iter().find(|p| p.from > offset) {
-        Some(p) => format!(
-            "next: {} in {}",
-            text::clean(&p.name),
-            crate::time::Span(p.from.secs() - offset.secs())
-        ),
-        None => match app.runbook.event.ends_at {
-            Some(end) if end > offset => format!("ends {end}"),
-            Some(_) => "event over".into(),
-            None => String::new(),
-        },
+    let next = app
+        .runbook
+        .phases
+        .iter()
+        .find(|p| p.from > offset)
+        .map(|p| {
+            format!(
+                "next: {} in {}",
+                text::clean(&p.name),
+                crate::time::Span(p.from.secs() - offset.secs())
+            )
+        });
+    let end = app
+        .runbook
+        .event
+        .ends_at
+        .filter(|_| offset.secs() >= 0)
+        .map(|end| {
+            if end > offset {
+                format!("ends in {}", crate::time::Span(end.secs() - offset.secs()))
+            } else {
+                "event over".into()
+            }
+        });
+    match (next, end) {
+        (Some(n), Some(e)) => format!("{n} · {e}"),
+        (Some(s), None) | (None, Some(s)) => s,
+        (None, None) => String::new(),
     }
 }
 

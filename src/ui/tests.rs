@@ -918,3 +918,21 @@ fn hostile_text_never_reaches_a_cell_and_columns_stay_aligned() {
         }
     }
 }
+
+#[test]
+fn after_t0_the_header_counts_down_to_the_end_of_hypercare() {
+    // busy_app's runbook: phases up to Launch at T-0, the event ends at T+4h.
+    let mut app = busy_app();
+    app.update(t0() - Duration::minutes(10), Msg::Tick);
+    let before = super::header::next_phase(&app);
+    assert!(
+        before.starts_with("next: Launch in 10m") && !before.contains("ends"),
+        "{before}"
+    );
+    app.update(t0() + Duration::minutes(5), Msg::Tick);
+    assert_eq!(super::header::next_phase(&app), "ends in 3h55m");
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("ends in 3h55m"), "{s}");
+    app.update(t0() + Duration::hours(5), Msg::Tick);
+    assert_eq!(super::header::next_phase(&app), "event over");
+}
