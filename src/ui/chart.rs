@@ -16,6 +16,9 @@ use crate::journal::describe::{MarkerKind, marker_kind};
 use crate::theme::Theme;
 use crate::time::TOffset;
 
+/// One kind of marked event on the chart: its legend word, style and dotted columns.
+type MarkColumn<'a> = (&'a str, Style, Vec<(f64, f64)>);
+
 /// What the chart plots, computed apart from drawing so it can be tested.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChartData {
@@ -239,7 +242,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         (MarkerKind::QuotaRequest, "request", theme.accent()),
         (MarkerKind::Fault, "fault", theme.muted()),
     ];
-    let columns: Vec<(&str, Style, Vec<(f64, f64)>)> = kinds
+    let columns: Vec<MarkColumn<'_>> = kinds
         .iter()
         .filter_map(|(kind, name, style)| {
             let pts: Vec<(f64, f64)> = data
