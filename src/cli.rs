@@ -114,9 +114,11 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The journal of the event or game day
-    #[arg(value_name = "JOURNAL")]
-    pub journal: PathBuf,
+    /// The journal of the event or game day; several journals (game days of one runbook)
+    /// are compared side by side: time to detect, acknowledge and resolve per fault type, and
+    /// checklist timeliness, run by run
+    #[arg(value_name = "JOURNAL", required = true)]
+    pub journals: Vec<PathBuf>,
     /// markdown, or html (one self-contained file with SVG charts)
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: ReportFormat,

@@ -421,49 +421,56 @@ fn beside_recording(
     }
 }
 
-/// `tminus report JOURNAL`: the review, from the journal and (optionally) the recording.
+/// `tminus report JOURNAL`: the review, from the journal and (optionally) the recording;
+/// with several journals, the game days side by side.
 fn report(args: tminus::cli::ReportArgs) -> Result<ExitCode> {
-    let records = journal::read(&args.journal)?;
-    if records.is_empty() {
-        anyhow::bail!("{} holds no journal records", args.journal.display());
-    }
-    let recording = match &args.recording {
-        Some(path) => Some(tminus::record::read(path)?),
-        None => beside_recording(&args.journal, &records),
-    };
-    let runbook = if let Some(path) = &args.runbook {
-        load_or_report(path)
-    } else if let Some((header, _)) = &recording {
-        match runbook::parse(&header.runbook_path, &header.runbook_yaml) {
-            Ok(r) => Some(r),
-            Err(diags) => {
-                say!("{}", tminus::diag::render(&diags));
-                None
-            }
+    let text = if let [journal_path] = args.journals.as_slice() {
+        let records = read_journal(journal_path)?;
+        let recording = match &args.recording {
+            Some(path) => Some(tminus::record::read(path)?),
+            None => beside_recording(journal_path, &records),
+        };
+        let Some(runbook) = runbook_for(
+            &records,
+            args.runbook.as_deref(),
+            recording.as_ref().map(|r| &r.0),
+        ) else {
+            return Ok(ExitCode::FAILURE);
+        };
+        let entries = recording.as_ref().map(|(_, e)| e.as_slice());
+        let review = tminus::report::build(&runbook, &records, entries);
+        match args.format {
+            tminus::cli::ReportFormat::Markdown => tminus::report::markdown::render(&review),
+            tminus::cli::ReportFormat::Html => tminus::report::html::render(&review),
         }
     } else {
-        let path = records.iter().rev().find_map(|r| match &r.event {
-            journal::Event::SessionStarted { runbook, .. } => Some(runbook.clone()),
-            _ => None,
-        });
-        match path {
-            // The demo's runbook is built in: a demo journal reviews from anywhere.
-            Some(p) if p == DEMO_LABEL => runbook::parse(DEMO_LABEL, DEMO_RUNBOOK).ok(),
-            Some(p) => load_or_report(Path::new(&p)),
-            None => {
-                say!("tminus: no runbook: give --runbook FILE");
-                None
-            }
+        if args.recording.is_some() {
+            anyhow::bail!(
+                "--recording goes with one journal; several journals are compared from their scores"
+            );
         }
-    };
-    let Some(runbook) = runbook else {
-        return Ok(ExitCode::FAILURE);
-    };
-    let entries = recording.as_ref().map(|(_, e)| e.as_slice());
-    let review = tminus::report::build(&runbook, &records, entries);
-    let text = match args.format {
-        tminus::cli::ReportFormat::Markdown => tminus::report::markdown::render(&review),
-        tminus::cli::ReportFormat::Html => tminus::report::html::render(&review),
+        let mut runs = Vec::new();
+        for path in &args.journals {
+            let records = read_journal(path)?;
+            let Some(runbook) = runbook_for(&records, args.runbook.as_deref(), None) else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let runbook = journal::with_added_items(&runbook, &records);
+            let score = tminus::rehearsal::score::score(&runbook, &records);
+            runs.push(tminus::report::compare::Run {
+                label: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| path.display().to_string()),
+                started: score.started,
+                score,
+            });
+        }
+        let c = tminus::report::compare::compare(runs);
+        match args.format {
+            tminus::cli::ReportFormat::Markdown => tminus::report::markdown::render_comparison(&c),
+            tminus::cli::ReportFormat::Html => tminus::report::html::render_comparison(&c),
+        }
     };
     match &args.output {
         Some(path) => std::fs::write(path, text)
@@ -471,4 +478,45 @@ fn report(args: tminus::cli::ReportArgs) -> Result<ExitCode> {
         None => tminus::out::print(&text)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn read_journal(path: &Path) -> Result<Vec<journal::Record>> {
+    let records = journal::read(path)?;
+    if records.is_empty() {
+        anyhow::bail!("{} holds no journal records", path.display());
+    }
+    Ok(records)
+}
+
+/// The runbook a journal is reviewed against: `--runbook`, else the recording's copy, else the
+/// path its last session names (the demo's is built in, so a demo reviews from anywhere).
+fn runbook_for(
+    records: &[journal::Record],
+    given: Option<&Path>,
+    recording: Option<&tminus::record::Header>,
+) -> Option<runbook::Runbook> {
+    if let Some(path) = given {
+        return load_or_report(path);
+    }
+    if let Some(header) = recording {
+        return match runbook::parse(&header.runbook_path, &header.runbook_yaml) {
+            Ok(r) => Some(r),
+            Err(diags) => {
+                say!("{}", tminus::diag::render(&diags));
+                None
+            }
+        };
+    }
+    let path = records.iter().rev().find_map(|r| match &r.event {
+        journal::Event::SessionStarted { runbook, .. } => Some(runbook.clone()),
+        _ => None,
+    });
+    match path {
+        Some(p) if p == DEMO_LABEL => runbook::parse(DEMO_LABEL, DEMO_RUNBOOK).ok(),
+        Some(p) => load_or_report(Path::new(&p)),
+        None => {
+            say!("tminus: no runbook: give --runbook FILE");
+            None
+        }
+    }
 }

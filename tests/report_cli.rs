@@ -450,3 +450,140 @@ fn a_demo_journal_is_reviewed_from_any_directory() {
     );
     assert!(text.contains("Spring Sale Launch (demo)"), "{text}");
 }
+
+/// A game day's journal: the spike on p99 detected `detect` seconds after it began,
+/// acknowledged 60 s later, resolved 120 s after that; the Go item done `late` seconds after
+/// its T-5m due time.
+fn game_day(dir: &Path, name: &str, detect: i64, late: i64) -> std::path::PathBuf {
+    std::fs::write(dir.join("r.yaml"), RUNBOOK).unwrap();
+    let key = AlertKey::Metric("p99".into());
+    let records = [
+        (
+            -1800,
+            Event::SessionStarted {
+                runbook: dir.join("r.yaml").display().to_string(),
+                event_name: "Report Launch".into(),
+                t0: t(0),
+                mode: "rehearsal".into(),
+                seed: Some(42),
+                rehearsal: true,
+                speed: Some(10.0),
+                surprise: false,
+            },
+        ),
+        (
+            -300 + late,
+            Event::ItemDone {
+                item: "go".into(),
+                auto: false,
+            },
+        ),
+        (
+            300,
+            Event::FaultInjected {
+                fault: "inject[0]".into(),
+                description: format!("spike p99 to {} for 3m at T+5m", 1000 + detect),
+                target: "p99".into(),
+                at: t(300),
+                until: t(480),
+                surprise: false,
+                affects: vec![key.clone()],
+            },
+        ),
+        (
+            300 + detect,
+            Event::AlertOpened {
+                key: key.clone(),
+                severity: Severity::Crit,
+                message: "p99 latency 1200 ms >= 900".into(),
+            },
+        ),
+        (360 + detect, Event::AlertAcknowledged { key: key.clone() }),
+        (480 + detect, Event::AlertClosed { key }),
+    ];
+    let lines: Vec<String> = records
+        .into_iter()
+        .map(|(s, event)| {
+            serde_json::to_string(&Record {
+                ts: t(s),
+                operator: "jane".into(),
+                event,
+            })
+            .unwrap()
+        })
+        .collect();
+    let path = dir.join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+#[test]
+fn several_game_day_journals_are_compared_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = game_day(dir.path(), "monday.journal", 150, 120);
+    let b = game_day(dir.path(), "friday.journal", 45, 0);
+    let out = Command::new(BIN)
+        .arg("report")
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        md.contains("# Game days compared: Report Launch (2 runs)"),
+        "{md}"
+    );
+    // One fault type, though the runs tuned its size differently.
+    let spike = md
+        .lines()
+        .find(|l| l.starts_with("| spike p99 |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    // Each time from the fault's start, as the single review scores it.
+    assert!(
+        spike.contains("detect 2m30s · ack 3m30s · resolve 5m30s")
+            && spike.contains("detect 45s · ack 1m45s · resolve 3m45s"),
+        "{spike}"
+    );
+    let monday = md
+        .lines()
+        .find(|l| l.starts_with("| monday.journal |"))
+        .unwrap();
+    assert!(
+        monday.contains("| 1/1 | 2m30s |") && monday.contains("×10"),
+        "{monday}"
+    );
+    let go = md
+        .lines()
+        .find(|l| l.starts_with("| Go decision |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(go.contains("late by 2m") && go.contains("on time"), "{go}");
+
+    let out = Command::new(BIN)
+        .arg("report")
+        .arg(&a)
+        .arg(&b)
+        .args(["--format", "html"])
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        html.contains("<h2>Per fault type</h2>") && html.contains("<th>friday.journal</th>"),
+        "{html}"
+    );
+
+    // A recording belongs to one event: refused with several journals.
+    let out = Command::new(BIN)
+        .arg("report")
+        .arg(&a)
+        .arg(&b)
+        .args(["--recording", "x.rec"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("one journal"));
+}

@@ -478,3 +478,91 @@ fn timeline(h: &mut Html, r: &Report) {
         .collect();
     h.table(&["T", "time", "what", "who"], rows);
 }
+
+/// Game days side by side (`tminus report A B ... --format html`).
+pub fn render_comparison(c: &super::compare::Comparison) -> String {
+    let mut h = Html::default();
+    let name = c
+        .runs
+        .first()
+        .map(|r| r.score.event_name.as_str())
+        .unwrap_or("");
+    h.raw(&format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Game days compared: {}</title><style>{STYLE}</style></head><body>",
+        escape(name)
+    ));
+    h.raw(&format!(
+        "<h1>Game days compared: {} ({} runs)</h1>",
+        escape(name),
+        c.runs.len()
+    ));
+    let opt = |s: Option<i64>| s.map(span).unwrap_or_else(|| "—".into());
+    let rows = c
+        .runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let t = c.totals(i);
+            vec![
+                Cell::from(r.label.clone()),
+                Cell::from(r.started.format("%Y-%m-%d %H:%M").to_string()),
+                num(r
+                    .score
+                    .speed
+                    .map(|s| format!("×{}", format::value(s)))
+                    .unwrap_or_else(|| "—".into())),
+                num(format!("{}/{}", t.detected, t.injected)),
+                num(opt(t.detect)),
+                num(opt(t.ack)),
+                num(opt(t.resolve)),
+                num(format!("{}/{}", t.on_time, t.items)),
+            ]
+        })
+        .collect();
+    h.table(
+        &[
+            "run",
+            "started",
+            "speed",
+            "faults detected",
+            "median detect",
+            "median ack",
+            "median resolve",
+            "items on time",
+        ],
+        rows,
+    );
+    let labels: Vec<&str> = c.runs.iter().map(|r| r.label.as_str()).collect();
+    if !c.fault_types.is_empty() {
+        h.h2("Per fault type");
+        let mut headers = vec!["fault"];
+        headers.extend(&labels);
+        let rows = c
+            .fault_types
+            .iter()
+            .map(|f| {
+                let mut row = vec![Cell::from(f.clone())];
+                row.extend((0..c.runs.len()).map(|i| Cell::from(c.fault_cell(i, f))));
+                row
+            })
+            .collect();
+        h.table(&headers, rows);
+    }
+    if !c.items.is_empty() {
+        h.h2("Checklist timeliness");
+        let mut headers = vec!["item"];
+        headers.extend(&labels);
+        let rows = c
+            .items
+            .iter()
+            .map(|t| {
+                let mut row = vec![Cell::from(t.clone())];
+                row.extend((0..c.runs.len()).map(|i| Cell::from(c.item_cell(i, t))));
+                row
+            })
+            .collect();
+        h.table(&headers, rows);
+    }
+    h.raw("</body></html>\n");
+    h.out
+}

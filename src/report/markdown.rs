@@ -182,3 +182,74 @@ pub fn render(r: &Report) -> String {
     }
     o
 }
+
+/// Game days side by side (`tminus report A B ...`).
+pub fn render_comparison(c: &super::compare::Comparison) -> String {
+    let e = text::markdown;
+    let mut o = String::new();
+    let name = c
+        .runs
+        .first()
+        .map(|r| r.score.event_name.as_str())
+        .unwrap_or("");
+    let _ = writeln!(
+        o,
+        "# Game days compared: {} ({} runs)\n",
+        e(name),
+        c.runs.len()
+    );
+    let _ = writeln!(
+        o,
+        "| run | started | speed | faults detected | median detect | median ack | median resolve | items on time |\n|---|---|---|---|---|---|---|---|"
+    );
+    for (i, r) in c.runs.iter().enumerate() {
+        let t = c.totals(i);
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {}/{} | {} | {} | {} | {}/{} |",
+            e(&r.label),
+            r.started.format("%Y-%m-%d %H:%M"),
+            r.score
+                .speed
+                .map(|s| format!("×{}", format::value(s)))
+                .unwrap_or_else(|| "—".into()),
+            t.detected,
+            t.injected,
+            opt_span(t.detect),
+            opt_span(t.ack),
+            opt_span(t.resolve),
+            t.on_time,
+            t.items
+        );
+    }
+    let header = |o: &mut String, first: &str| {
+        let _ = write!(o, "| {first} |");
+        for r in &c.runs {
+            let _ = write!(o, " {} |", e(&r.label));
+        }
+        let _ = writeln!(o, "\n|---|{}", "---|".repeat(c.runs.len()));
+    };
+    if !c.fault_types.is_empty() {
+        let _ = writeln!(o, "\n## Per fault type\n");
+        header(&mut o, "fault");
+        for f in &c.fault_types {
+            let _ = write!(o, "| {} |", e(f));
+            for i in 0..c.runs.len() {
+                let _ = write!(o, " {} |", e(&c.fault_cell(i, f)));
+            }
+            o.push('\n');
+        }
+    }
+    if !c.items.is_empty() {
+        let _ = writeln!(o, "\n## Checklist timeliness\n");
+        header(&mut o, "item");
+        for t in &c.items {
+            let _ = write!(o, "| {} |", e(t));
+            for i in 0..c.runs.len() {
+                let _ = write!(o, " {} |", e(&c.item_cell(i, t)));
+            }
+            o.push('\n');
+        }
+    }
+    o
+}

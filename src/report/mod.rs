@@ -2,6 +2,7 @@
 //! what alerted) and, when there is one, its recording (what the metrics did). The model is
 //! built by pure functions; `markdown`, `html` and `svg` only render it.
 
+pub mod compare;
 pub mod html;
 pub mod markdown;
 pub mod svg;
