@@ -189,8 +189,12 @@ pub struct QuotasArgs {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// The runbook (YAML) to plan for
-    #[arg(value_name = "RUNBOOK")]
-    pub runbook: PathBuf,
+    #[arg(value_name = "RUNBOOK", required_unless_present = "scale_down")]
+    pub runbook: Option<PathBuf>,
+    /// After the event: list the quota increases requested and the items done that the
+    /// runbook says how to revert (`revert:`), from this journal, to revert or keep
+    #[arg(long, value_name = "JOURNAL")]
+    pub scale_down: Option<PathBuf>,
     /// Peak traffic against normal, e.g. 22x (default: the runbook's event.forecast, else 1x);
     /// a quota's or metric's own `forecast:` still wins
     #[arg(long, value_name = "N", value_parser = crate::runbook::model::parse_multiplier)]

@@ -50,10 +50,22 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::from(code))
         }
         Command::Plan(args) => {
-            let Some(runbook) = load_or_report(&args.runbook) else {
+            if let Some(journal_path) = &args.scale_down {
+                let records = read_journal(journal_path)?;
+                let Some(runbook) = runbook_for(&records, args.runbook.as_deref(), None) else {
+                    return Ok(ExitCode::FAILURE);
+                };
+                let list = tminus::capacity::scale_down::scale_down(&runbook, &records);
+                tminus::out::print(&tminus::capacity::scale_down::table(&runbook, &list))?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let Some(path) = args.runbook.as_deref() else {
+                anyhow::bail!("plan needs a RUNBOOK (or --scale-down JOURNAL)");
+            };
+            let Some(runbook) = load_or_report(path) else {
                 return Ok(ExitCode::FAILURE);
             };
-            if args.simulate && !simulatable_or_report(&args.runbook, &runbook) {
+            if args.simulate && !simulatable_or_report(path, &runbook) {
                 return Ok(ExitCode::FAILURE);
             }
             let settings =

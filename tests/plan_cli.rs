@@ -135,3 +135,87 @@ fn bad_values_are_refused_before_anything_is_read() {
     assert!(stderr.contains("launch.yaml:8:"), "{stderr}");
     assert!(stderr.contains("outside 1h to 90d"), "{stderr}");
 }
+
+#[test]
+fn after_the_event_the_scale_down_list_comes_from_the_journal() {
+    use tminus::journal::{Event, Record};
+    let dir = tempfile::tempdir().unwrap();
+    let rb = dir.path().join("launch.yaml");
+    std::fs::write(
+        &rb,
+        "event: { name: Sale, starts_at: 2026-12-01T17:00:00Z }
+checklists:
+  - name: Pre-scale
+    items:
+      - { id: asg, title: Pre-scale web ASG to 24, revert: Scale web ASG back to 12 }
+",
+    )
+    .unwrap();
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-12-01T17:00:00Z")
+        .unwrap()
+        .to_utc();
+    let rec = |m: i64, event: Event| {
+        serde_json::to_string(&Record {
+            ts: t0 + chrono::Duration::minutes(m),
+            operator: "jane".into(),
+            event,
+        })
+        .unwrap()
+    };
+    let lines = [
+        rec(
+            -180,
+            Event::SessionStarted {
+                runbook: rb.display().to_string(),
+                event_name: "Sale".into(),
+                t0,
+                mode: "live".into(),
+                seed: None,
+                rehearsal: false,
+                speed: None,
+                surprise: false,
+            },
+        ),
+        rec(
+            -120,
+            Event::ItemDone {
+                item: "asg".into(),
+                auto: false,
+            },
+        ),
+        rec(
+            -60,
+            Event::QuotaIncreaseRequested {
+                service: "lambda".into(),
+                code: "L-B99A9384".into(),
+                current: Some(1000.0),
+                desired: 5000.0,
+            },
+        ),
+    ];
+    let journal = dir.path().join("sale.journal");
+    std::fs::write(&journal, lines.join("\n") + "\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["plan", "--scale-down"])
+        .arg(&journal)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1 increase(s) requested, 1 item(s) to revert or keep"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("L-B99A9384") && stdout.contains("5000"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Scale web ASG back to 12"), "{stdout}");
+    // Without a RUNBOOK or --scale-down, plan says what it needs (clap, exit 2).
+    let out = Command::new(BIN).arg("plan").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -249,6 +249,11 @@ impl App {
                 due: Some(TOffset::between(self.t0, q.request_by)),
                 verify: None,
                 link: None,
+                revert: Some(format!(
+                    "keep {} at {} or ask AWS to lower it",
+                    q.code,
+                    crate::format::value(request)
+                )),
             };
             if !self
                 .runbook

@@ -6,6 +6,7 @@
 //! rows for `tminus plan`'s table and JSON, and for the war room's gauges and readiness items.
 
 pub mod history;
+pub mod scale_down;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

@@ -413,6 +413,10 @@ pub struct Item {
     pub verify: Option<String>,
     #[serde(default)]
     pub link: Option<String>,
+    /// What undoes it once the event is over ("Scale web ASG back to 12"): listed by
+    /// `tminus plan --scale-down` when the item was done.
+    #[serde(default)]
+    pub revert: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
