@@ -100,6 +100,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                             e.usd_per_hour,
                             e.usd_per_hour * 24.0
                         ))?;
+                        tminus::out::print(&phase_costs(&rb))?;
                     }
                     Err(diags) => {
                         ok = false;
@@ -490,6 +491,67 @@ fn report(args: tminus::cli::ReportArgs) -> Result<ExitCode> {
         None => tminus::out::print(&text)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each phase's cost under the runbook's polling against full rate, and the saving.
+fn phase_costs(rb: &runbook::Runbook) -> String {
+    let phases = tminus::source::aws::plan::cost_by_phase(rb);
+    if phases.is_empty() {
+        return String::new();
+    }
+    let (near_from, near_until) = tminus::signal::near_window(rb);
+    let mut rows = vec![
+        ["PHASE", "FROM", "UNTIL", "COST", "AT FULL RATE"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for p in &phases {
+        rows.push(vec![
+            p.phase.clone(),
+            p.from.to_string(),
+            p.until.to_string(),
+            format!("${:.4}", p.usd),
+            format!("${:.4}", p.usd_full_rate),
+        ]);
+    }
+    let (usd, full): (f64, f64) = phases
+        .iter()
+        .fold((0.0, 0.0), |(a, b), p| (a + p.usd, b + p.usd_full_rate));
+    rows.push(vec![
+        "total".into(),
+        String::new(),
+        String::new(),
+        format!("${usd:.4}"),
+        format!("${full:.4}"),
+    ]);
+    let saving = if full > 0.0 {
+        (full - usd) / full * 100.0
+    } else {
+        0.0
+    };
+    // Days of readiness before the event: the war room left open on a wall screen.
+    let far = tminus::source::aws::plan::estimate_polling(rb, |period| {
+        tminus::signal::poll_every(rb, near_from - 86_400, period)
+    })
+    .usd_per_hour;
+    let all = tminus::source::aws::plan::estimate(rb).usd_per_hour;
+    format!(
+        "  polling: each metric at its own period from {} to {}, slower outside ({}); over the phases it saves ${:.4} ({saving:.0}%) against full rate; far from T-0 ${:.2}/day against ${:.2}/day\n{}",
+        tminus::time::TOffset(near_from),
+        tminus::time::TOffset(near_until),
+        rb.polling
+            .as_ref()
+            .and_then(|p| p.far_every)
+            .map(|s| format!("every {s}"))
+            .unwrap_or_else(|| "every 5m".into()),
+        full - usd,
+        far * 24.0,
+        all * 24.0,
+        tminus::text::columns(&rows)
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect::<String>()
+    )
 }
 
 fn read_journal(path: &Path) -> Result<Vec<journal::Record>> {

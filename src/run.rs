@@ -293,7 +293,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
             seed,
             clock.clone(),
         ))],
-        Mode::Live => live_sources(&app.runbook, &aws, clock.clone()),
+        Mode::Live => live_sources(&app.runbook, &aws, t0, clock.clone()),
         Mode::Replay => vec![Box::new(crate::source::replay::ReplaySource::new(
             replay.map(|r| r.entries).unwrap_or_default(),
             clock.clone(),
@@ -490,6 +490,7 @@ fn record_update(
 fn live_sources(
     runbook: &Runbook,
     settings: &crate::source::aws::AwsSettings,
+    t0: DateTime<Utc>,
     clock: Arc<dyn Clock>,
 ) -> Vec<Box<dyn Source>> {
     use crate::source::aws::{
@@ -501,6 +502,7 @@ fn live_sources(
         Box::new(CloudWatchSource::new(
             aws.clone(),
             runbook.clone(),
+            t0,
             clock.clone(),
             Some(usage_rx),
         )),

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::runbook::model::{BreachRule, Metric};
+use crate::runbook::model::{BreachRule, Metric, Runbook};
 
 /// Settle delay for standard-resolution metrics: most services publish a minute's datapoint
 /// within a minute or so of its end (ALB on a 60 s cycle).
@@ -183,5 +183,82 @@ mod tests {
         let mut explicit = m("Shop", "Orders", "Sum");
         explicit.fill = Some(0.0);
         assert_eq!(fill(&explicit), Some(0.0));
+    }
+}
+
+/// Never read a metric more often than this, whatever its period.
+pub const MIN_POLL_SECS: i64 = 10;
+/// Near T-0 by default: from an hour before to an hour after (or `event.ends_at`).
+pub const DEFAULT_NEAR_SECS: i64 = 3_600;
+/// Outside it, by default, every five minutes.
+pub const DEFAULT_FAR_EVERY_SECS: i64 = 300;
+
+/// The window, in seconds from T-0, in which metrics are read at their own period.
+pub fn near_window(rb: &Runbook) -> (i64, i64) {
+    let p = rb.polling.clone().unwrap_or_default();
+    let from = p.near_from.map_or(-DEFAULT_NEAR_SECS, |o| o.secs());
+    let until = p
+        .near_until
+        .or(rb.event.ends_at)
+        .map_or(DEFAULT_NEAR_SECS, |o| o.secs());
+    (from, until)
+}
+
+/// How often a metric of `period` seconds is read at `offset_secs` from T-0: its own period
+/// inside the near window, `polling.far_every` (never faster than its period) outside.
+pub fn poll_every(rb: &Runbook, offset_secs: i64, period: u32) -> i64 {
+    let own = i64::from(period).max(MIN_POLL_SECS);
+    let (from, until) = near_window(rb);
+    if (from..=until).contains(&offset_secs) {
+        own
+    } else {
+        let far = rb
+            .polling
+            .as_ref()
+            .and_then(|p| p.far_every)
+            .map_or(DEFAULT_FAR_EVERY_SECS, |s| s.secs());
+        far.max(own)
+    }
+}
+
+#[cfg(test)]
+mod polling_tests {
+    use super::*;
+
+    fn rb(extra: &str) -> Runbook {
+        crate::runbook::parse(
+            "t.yaml",
+            &format!(
+                "event: {{ name: e, starts_at: 2026-12-01T17:00:00Z, ends_at: T+4h }}\n{extra}"
+            ),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn metrics_are_read_at_their_period_near_t0_and_slower_far_from_it() {
+        let r = rb("");
+        assert_eq!(
+            near_window(&r),
+            (-3_600, 4 * 3_600),
+            "T-1h to event.ends_at"
+        );
+        assert_eq!(
+            poll_every(&r, -2 * 86_400, 60),
+            300,
+            "two days out: every 5m"
+        );
+        assert_eq!(poll_every(&r, -3_600, 60), 60, "from T-1h: its own period");
+        assert_eq!(poll_every(&r, 3 * 3_600, 60), 60, "hypercare");
+        assert_eq!(poll_every(&r, 5 * 3_600, 60), 300, "after the event");
+        assert_eq!(
+            poll_every(&r, -86_400, 900),
+            900,
+            "never faster than its own period"
+        );
+        assert_eq!(poll_every(&r, 0, 1), 10, "never faster than 10 s");
+        let r = rb("polling: { near_from: T-3h, near_until: T+30m, far_every: 15m }\n");
+        assert_eq!(poll_every(&r, -2 * 3_600, 60), 60);
+        assert_eq!(poll_every(&r, 3_600, 60), 900);
     }
 }

@@ -353,6 +353,8 @@ fn usage_metrics_join_the_batch_and_give_headroom() {
         let cw = Box::new(metrics::CloudWatchSource::new(
             e.aws(),
             rb.clone(),
+            // At T-0: every metric at its own period.
+            Utc::now(),
             clock.clone(),
             Some(urx),
         ));
@@ -478,6 +480,7 @@ fn an_outage_is_reported_and_the_source_recovers_by_itself() {
     let source = Box::new(metrics::CloudWatchSource::new(
         e.aws(),
         rb,
+        Utc::now(),
         Arc::new(WallClock),
         None,
     ));
@@ -1519,6 +1522,7 @@ fn a_huge_answer_is_refused_and_memory_stays_bounded() {
         let source = Box::new(metrics::CloudWatchSource::new(
             e.aws(),
             rb,
+            Utc::now(),
             Arc::new(WallClock),
             None,
         ));

@@ -112,7 +112,14 @@ fn observe(
     rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
         let clock = std::sync::Arc::new(WallClock);
-        let source = Box::new(CloudWatchSource::new(e.aws(), rb.clone(), clock, None));
+        // At T-0: every metric at its own period.
+        let source = Box::new(CloudWatchSource::new(
+            e.aws(),
+            rb.clone(),
+            chrono::Utc::now(),
+            clock,
+            None,
+        ));
         let task = tokio::spawn(source.run(tx));
         let mut app = App::new(
             rb.clone(),

@@ -449,6 +449,17 @@ impl App {
         Some((pct, q.forecast))
     }
 
+    /// How often `def` is read now: live polling follows the event (`signal::poll_every`);
+    /// other sessions' data arrives every period.
+    pub fn poll_every(&self, def: &Metric) -> i64 {
+        match self.mode {
+            Mode::Live => {
+                crate::signal::poll_every(&self.runbook, self.offset().secs(), def.period)
+            }
+            _ => i64::from(def.period),
+        }
+    }
+
     pub fn phase_name(&self) -> &str {
         self.phase
             .and_then(|p| self.runbook.phases.get(p))
@@ -480,7 +491,12 @@ impl App {
         };
         match st.latest() {
             None => Status::NoData,
-            Some(s) if (self.now - s.at).num_seconds() > stale_after_secs(def) => Status::Stale,
+            Some(s)
+                if (self.now - s.at).num_seconds()
+                    > stale_after_secs(def, self.poll_every(def)) =>
+            {
+                Status::Stale
+            }
             Some(_) => Status::from_severity(st.severity),
         }
     }
@@ -600,9 +616,12 @@ impl App {
 
 /// A metric whose newest point is older than this many seconds is stale: the bucket being
 /// filled, its settle delay, and two more periods (at least two minutes) in which nothing came.
-pub fn stale_after_secs(m: &Metric) -> i64 {
+/// How old a metric's newest settled point may be before it shows as stale: a period, the
+/// settle delay and a margin, plus whatever slower polling adds (`poll_every` seconds between
+/// reads instead of one period, far from T-0).
+pub fn stale_after_secs(m: &Metric, poll_every: i64) -> i64 {
     let period = i64::from(m.period);
-    period + crate::signal::settle_secs(m) + (2 * period).max(120)
+    period + crate::signal::settle_secs(m) + (2 * period).max(120) + (poll_every - period).max(0)
 }
 
 fn normalise(s: &str) -> String {

@@ -30,6 +30,25 @@ pub struct Runbook {
     /// How `tminus plan` reads history and asks for increases.
     #[serde(default)]
     pub plan: Option<PlanConfig>,
+    /// How often live metrics are read as the event nears and passes (`signal::poll_every`).
+    #[serde(default)]
+    pub polling: Option<Polling>,
+}
+
+/// Polling that follows the event: each metric at its own period near T-0, slower far from
+/// it, where nobody is watching minute by minute and every GetMetricData call costs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Polling {
+    /// From when each metric is read at its own period. Default T-1h.
+    #[serde(default)]
+    pub near_from: Option<TOffset>,
+    /// Until when. Default `event.ends_at`, else T+1h.
+    #[serde(default)]
+    pub near_until: Option<TOffset>,
+    /// How often metrics are read outside that window. Default 5m.
+    #[serde(default)]
+    pub far_every: Option<Span>,
 }
 
 impl Runbook {

@@ -63,6 +63,7 @@ pub fn validate(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
     v.escalation(rb);
     v.rehearsal(rb);
     v.plan(rb);
+    v.polling(rb);
     v.repeated_keys();
     v.finish()
 }
@@ -758,6 +759,32 @@ impl<'a> Checker<'a> {
                     "break the loop: one of these must be a CloudWatch metric, not an expression",
                 );
             }
+        }
+    }
+
+    /// `polling:`: a window that opens before it closes, and a slow rate that is a rate.
+    fn polling(&mut self, rb: &Runbook) {
+        let Some(p) = &rb.polling else { return };
+        let (from, until) = crate::signal::near_window(rb);
+        if from >= until {
+            self.err(
+                "polling.near_until",
+                format!(
+                    "polling.near_until {} is not after near_from {}",
+                    crate::time::TOffset(until),
+                    crate::time::TOffset(from)
+                ),
+                "metrics are read at their own period from near_from to near_until, e.g. T-1h to T+4h",
+            );
+        }
+        if let Some(f) = p.far_every
+            && f.secs() < crate::signal::MIN_POLL_SECS
+        {
+            self.err(
+                "polling.far_every",
+                format!("far_every {f} is faster than tminus reads (every 10s at most)"),
+                "far from T-0 a read every few minutes is plenty, e.g. far_every: 5m",
+            );
         }
     }
 

@@ -878,3 +878,35 @@ fn a_flood_of_problems_is_cut_short_and_costs_little() {
         ds[0]
     );
 }
+
+#[test]
+fn polling_and_plan_sections_are_checked_where_they_are_written() {
+    one(
+        "  zones: [UTC, America/New_York, local]\n",
+        "  zones: [UTC, America/New_York, local]\npolling: { near_from: T+1h, near_until: T-1h }\n",
+        6,
+        41,
+        "is not after near_from",
+    );
+    one(
+        "  zones: [UTC, America/New_York, local]\n",
+        "  zones: [UTC, America/New_York, local]\npolling: { far_every: 5s }\n",
+        6,
+        23,
+        "faster than tminus reads",
+    );
+    one(
+        "  zones: [UTC, America/New_York, local]\n",
+        "  zones: [UTC, America/New_York, local]\nplan: { history: 120d }\n",
+        6,
+        18,
+        "outside 1h to 90d",
+    );
+    one(
+        "  zones: [UTC, America/New_York, local]\n",
+        "  zones: [UTC, America/New_York, local]\n  forecast: 0x\n",
+        6,
+        13,
+        "bad multiplier",
+    );
+}

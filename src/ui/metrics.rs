@@ -65,8 +65,27 @@ pub fn cost_label(app: &App) -> Option<String> {
         .sources
         .get(crate::source::aws::metrics::SOURCE)?
         .hourly(app.now)?;
+    // Polling follows the event: say when it is slow and until when.
+    let (from, until) = crate::signal::near_window(&app.runbook);
+    let offset = app.offset().secs();
+    let far = crate::signal::poll_every(&app.runbook, offset, 60);
+    let polling = if offset < from {
+        format!(
+            " · every {} until {}",
+            crate::time::Span(far),
+            crate::time::TOffset(from)
+        )
+    } else if offset > until {
+        format!(
+            " · every {} after {}",
+            crate::time::Span(far),
+            crate::time::TOffset(until)
+        )
+    } else {
+        String::new()
+    };
     Some(format!(
-        "{} calls/h · {} metrics/h ≈ ${:.3}/h",
+        "{} calls/h · {} metrics/h ≈ ${:.3}/h{polling}",
         format::value(calls.round()),
         format::value(metrics.round()),
         metrics * crate::app::USD_PER_METRIC_REQUESTED

@@ -41,6 +41,8 @@ struct GroupState {
 pub struct CloudWatchSource {
     aws: Aws,
     runbook: Runbook,
+    /// T-0 of this session (`--t0` may move it): polling follows it (`signal::poll_every`).
+    t0: DateTime<Utc>,
     clock: Arc<dyn Clock>,
     /// Quota usage metrics found by the quotas source, to batch with the metrics.
     usage_rx: Option<Receiver<Vec<UsageMetric>>>,
@@ -50,12 +52,14 @@ impl CloudWatchSource {
     pub fn new(
         aws: Aws,
         runbook: Runbook,
+        t0: DateTime<Utc>,
         clock: Arc<dyn Clock>,
         usage_rx: Option<Receiver<Vec<UsageMetric>>>,
     ) -> Self {
         Self {
             aws,
             runbook,
+            t0,
             clock,
             usage_rx,
         }
@@ -198,7 +202,17 @@ impl CloudWatchSource {
                                 .iter()
                                 .map(|q| signal::settled_to(now, q.period, q.settle_secs))
                                 .min();
-                            s.next_due = Some(next_refresh(now, g.period, g.settle_secs()));
+                            // Each metric's own period near T-0, slower far from it.
+                            let every = signal::poll_every(
+                                &self.runbook,
+                                (now - self.t0).num_seconds(),
+                                g.period,
+                            );
+                            s.next_due = Some(next_refresh(
+                                now,
+                                u32::try_from(every).unwrap_or(g.period),
+                                g.settle_secs(),
+                            ));
                         }
                     }
                     Err(e) => {

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::runbook::Runbook;
 use crate::runbook::expr::references;
+use crate::time::TOffset;
 
 /// GetMetricData takes at most this many queries per call.
 pub const MAX_QUERIES_PER_CALL: usize = 500;
@@ -285,6 +286,66 @@ impl Group {
     }
 }
 
+/// One phase's polling cost, against reading every metric at its own period throughout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseCost {
+    pub phase: String,
+    pub from: TOffset,
+    pub until: TOffset,
+    pub usd: f64,
+    pub usd_full_rate: f64,
+}
+
+/// The cost of each phase under the runbook's polling (`signal::poll_every`), from the first
+/// phase to `event.ends_at` (or an hour after the last phase starts). A phase that straddles
+/// the near window is split where polling changes.
+pub fn cost_by_phase(runbook: &Runbook) -> Vec<PhaseCost> {
+    let full = estimate(runbook).usd_per_hour;
+    let (near_from, near_until) = crate::signal::near_window(runbook);
+    let phases = &runbook.phases;
+    phases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let from = p.from.secs();
+            let until = phases
+                .get(i + 1)
+                .map(|n| n.from.secs())
+                .or(runbook
+                    .event
+                    .ends_at
+                    .map(|e| e.secs())
+                    .filter(|e| *e > from))
+                .unwrap_or(from + 3_600);
+            let mut cuts = vec![from, until];
+            cuts.extend(
+                [near_from, near_until]
+                    .into_iter()
+                    .filter(|c| from < *c && *c < until),
+            );
+            cuts.sort_unstable();
+            let usd = cuts
+                .windows(2)
+                .map(|w| {
+                    let mid = (w[0] + w[1]) / 2;
+                    let rate = estimate_polling(runbook, |period| {
+                        crate::signal::poll_every(runbook, mid, period)
+                    })
+                    .usd_per_hour;
+                    rate * (w[1] - w[0]) as f64 / 3_600.0
+                })
+                .sum();
+            PhaseCost {
+                phase: p.name.clone(),
+                from: p.from,
+                until: TOffset(until),
+                usd,
+                usd_full_rate: full * (until - from) as f64 / 3_600.0,
+            }
+        })
+        .collect()
+}
+
 /// What polling a runbook live costs, before quota usage metrics are known (Service Quotas
 /// names them at run time; each adds one metric per minute).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -298,7 +359,13 @@ pub struct Estimate {
     pub usd_per_hour: f64,
 }
 
+/// At full rate: every metric read at its own period.
 pub fn estimate(runbook: &Runbook) -> Estimate {
+    estimate_polling(runbook, |period| i64::from(period))
+}
+
+/// With each period read every `every(period)` seconds (polling that follows the event).
+pub fn estimate_polling(runbook: &Runbook, every: impl Fn(u32) -> i64) -> Estimate {
     let gs = groups(runbook, &[]);
     let mut by_cadence: BTreeMap<(Option<String>, u32), Vec<&Group>> = BTreeMap::new();
     for g in &gs {
@@ -311,7 +378,7 @@ pub fn estimate(runbook: &Runbook) -> Estimate {
     let mut calls_per_hour = 0.0;
     let mut metrics_per_hour = 0.0;
     for ((_, period), members) in &by_cadence {
-        let per_hour = 3600.0 / f64::from((*period).max(10));
+        let per_hour = 3600.0 / every(*period).max(crate::signal::MIN_POLL_SECS) as f64;
         calls_per_hour += pack(members).len() as f64 * per_hour;
         let metrics = members
             .iter()
@@ -343,6 +410,35 @@ pub fn estimate(runbook: &Runbook) -> Estimate {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn phases_far_from_t0_cost_less_and_a_phase_straddling_the_window_is_split() {
+        let rb = crate::runbook::parse(
+            "t.yaml",
+            "event: { name: e, starts_at: 2026-12-01T17:00:00Z, ends_at: T+1h }
+phases:
+  - { name: Prep, from: T-3h }
+  - { name: Launch, from: T-0 }
+metrics:
+  - { id: a, namespace: N, metric: M, stat: Sum }
+",
+        )
+        .unwrap();
+        let full = estimate(&rb).usd_per_hour;
+        let phases = cost_by_phase(&rb);
+        assert_eq!(phases.len(), 2);
+        // Prep: two hours at a read every 5 minutes, one at every minute.
+        let prep = &phases[0];
+        assert_eq!((prep.from.secs(), prep.until.secs()), (-3 * 3_600, 0));
+        assert!((prep.usd_full_rate - 3.0 * full).abs() < 1e-12);
+        assert!(
+            (prep.usd - (2.0 * full / 5.0 + full)).abs() < 1e-12,
+            "{prep:?}"
+        );
+        // Launch runs to event.ends_at, all near T-0.
+        assert_eq!(phases[1].until.secs(), 3_600);
+        assert!((phases[1].usd - phases[1].usd_full_rate).abs() < 1e-12);
+    }
     use super::*;
 
     fn runbook(metrics: &str) -> Runbook {
