@@ -361,7 +361,7 @@ pub struct Estimate {
 
 /// At full rate: every metric read at its own period.
 pub fn estimate(runbook: &Runbook) -> Estimate {
-    estimate_polling(runbook, |period| i64::from(period))
+    estimate_polling(runbook, i64::from)
 }
 
 /// With each period read every `every(period)` seconds (polling that follows the event).
