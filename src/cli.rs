@@ -170,6 +170,23 @@ pub struct RehearseArgs {
     /// the real on-call unless you mean it to)
     #[arg(long)]
     pub notify: bool,
+    /// Rehearse on your own traffic: read each metric's recent history from CloudWatch (the
+    /// only AWS calls a rehearsal makes, read-only), shape the simulation from it (daily
+    /// pattern, level, noise; the forecast peak around T-0) and save it beside the runbook
+    /// (<runbook>.calibration.json) for later offline game days
+    #[arg(long)]
+    pub calibrate: bool,
+    /// Play a saved calibration (offline) [with --calibrate: where to save it]
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
+    /// With --calibrate: peak traffic against normal, e.g. 22x (default: event.forecast)
+    #[arg(long, value_name = "N", value_parser = crate::runbook::model::parse_multiplier, requires = "calibrate")]
+    pub peak: Option<f64>,
+    /// With --calibrate: how far back to read, 1h to 90d (default: plan.history, else 14d)
+    #[arg(long, value_name = "DURATION", value_parser = crate::capacity::parse_history, requires = "calibrate")]
+    pub history: Option<i64>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -155,6 +155,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     aws,
                     allow_writes: args.allow_writes,
                     record: args.common.record_to(args.record.as_ref()),
+                    calibration: None,
                     replay: None,
                     rehearsal: None,
                     notify: args.notify,
@@ -210,6 +211,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     replay: None,
                     rehearsal: None,
                     notify: args.notify,
+                    calibration: None,
                 },
                 journal,
             )?;
@@ -228,6 +230,63 @@ fn demo_t0(past: &[journal::Record]) -> Option<chrono::DateTime<chrono::Utc>> {
 
 /// `tminus rehearse`: a fresh rehearsal journal, the war room on the faulty simulator, and the
 /// score printed once the terminal is back.
+/// With `--calibrate`, the calibration read live from CloudWatch and saved beside the runbook
+/// (or at `--calibration FILE`); none otherwise.
+fn calibration_for(
+    args: &tminus::cli::RehearseArgs,
+    runbook: &runbook::Runbook,
+) -> Result<std::result::Result<Option<tminus::capacity::calibration::Calibration>, ExitCode>> {
+    use tminus::capacity::calibration;
+    if !args.calibrate {
+        return Ok(Ok(None));
+    }
+    let settings = tminus::capacity::Settings::new(runbook, args.peak, args.history);
+    let aws = tminus::source::aws::AwsSettings::resolve(runbook, &args.aws.settings());
+    say!(
+        "tminus: reading {} of history from CloudWatch ({}) to calibrate the rehearsal...",
+        tminus::time::Span(settings.history_secs),
+        tminus::quotas_cmd::endpoint_label(&aws)
+    );
+    let now = chrono::Utc::now();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let readings = rt.block_on(tminus::source::aws::budget::with_budget(
+        tminus::source::history::AWS_BUDGET,
+        tminus::source::history::live_series(runbook, aws, now, &settings),
+    ));
+    let cal = calibration::calibrate(runbook, &readings, &settings, now);
+    if cal.metrics.is_empty() {
+        let why = readings
+            .metrics
+            .iter()
+            .find_map(|m| m.error.clone())
+            .unwrap_or_else(|| "no metric had enough history".into());
+        say!(
+            "tminus: nothing to calibrate from: {}",
+            tminus::text::clean(&why)
+        );
+        return Ok(Err(ExitCode::FAILURE));
+    }
+    let path = args
+        .calibration
+        .clone()
+        .unwrap_or_else(|| calibration::beside(&args.runbook));
+    cal.save(&path)?;
+    say!(
+        "tminus: calibrated {} of {} metrics at {}x; saved to {} (play it offline with --calibration)",
+        cal.metrics.len(),
+        runbook
+            .metrics
+            .iter()
+            .filter(|m| m.expression.is_none())
+            .count(),
+        tminus::format::value(cal.forecast),
+        shown(&path)
+    );
+    Ok(Ok(Some(cal)))
+}
+
 fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
     let Some(runbook) = load_or_report(&args.runbook) else {
         return Ok(ExitCode::FAILURE);
@@ -243,7 +302,21 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
         .journal
         .clone()
         .unwrap_or_else(|| tminus::rehearsal::default_journal(&args.runbook));
+    // A saved calibration is checked before anything else; reading AWS waits for a terminal.
+    let saved = match (&args.calibration, args.calibrate) {
+        (Some(path), false) => Some(tminus::capacity::calibration::Calibration::load(
+            path, &runbook,
+        )?),
+        _ => None,
+    };
     run::require_terminal()?;
+    let calibration = match saved {
+        Some(c) => Some(c),
+        None => match calibration_for(&args, &runbook)? {
+            Ok(c) => c,
+            Err(code) => return Ok(code),
+        },
+    };
     let journal = journal::FileJournal::open_rotating(
         &journal_path,
         chrono::Utc::now(),
@@ -275,6 +348,7 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
                 surprise: args.surprise,
             }),
             notify: args.notify,
+            calibration,
         },
         journal,
     )?;
@@ -403,6 +477,7 @@ fn replay(args: tminus::cli::ReplayArgs) -> Result<ExitCode> {
             }),
             // A replay is a recording already.
             record: tminus::record::RecordTo::Off,
+            calibration: None,
         },
         journal,
     )?;

@@ -42,6 +42,8 @@ pub struct Session {
     pub record: crate::record::RecordTo,
     /// `--notify`: run the notify command with data that is not live (see `Mode::runs_notify`).
     pub notify: bool,
+    /// A rehearsal on the team's own traffic (`rehearse --calibrate` / `--calibration FILE`).
+    pub calibration: Option<crate::capacity::calibration::Calibration>,
 }
 
 /// How a game day runs.
@@ -205,6 +207,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         rehearsal,
         replay,
         record,
+        calibration,
         ..
     } = session;
     let data_label = (mode == Mode::Live).then(|| {
@@ -244,6 +247,15 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         notices.push(format!(
             "the earlier session's journal is now {}",
             a.display()
+        ));
+    }
+    if let Some(c) = &calibration {
+        notices.push(format!(
+            "playing your own traffic: {} metrics calibrated from {} to {}, at {}x at the peak",
+            c.metrics.len(),
+            c.history_from.format("%Y-%m-%d"),
+            c.history_to.format("%Y-%m-%d"),
+            crate::format::value(c.forecast)
         ));
     }
     match moved_recording {
@@ -307,10 +319,11 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
                     r.start_at,
                 ));
             }
-            vec![Box::new(
-                crate::source::sim::Simulator::new(&app.runbook, t0, seed, clock.clone())
-                    .with_faults(faults),
-            )]
+            let mut sim = crate::source::sim::Simulator::new(&app.runbook, t0, seed, clock.clone());
+            if let Some(cal) = &calibration {
+                sim = sim.with_calibration(cal);
+            }
+            vec![Box::new(sim.with_faults(faults))]
         }
     };
     // The capacity plan reads the same data as the session shows; a replay has the plan that

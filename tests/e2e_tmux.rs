@@ -1036,3 +1036,86 @@ fn every_war_room_records_beside_its_journal_so_the_report_has_charts() {
     let fresh = review(&t.journal());
     assert!(fresh.contains("no data recorded"), "{fresh}");
 }
+
+#[test]
+fn a_game_day_on_your_own_traffic_reads_history_once_then_plays_offline() {
+    use chrono::Timelike;
+    let aws = support::Emulator::start();
+    // Two days of requests, every ten minutes: 300 by day (08-20 UTC), 100 by night.
+    let now = chrono::Utc::now().timestamp();
+    let points: Vec<(i64, f64)> = (1..288)
+        .map(|i| {
+            let at = now - now % 600 - i * 600;
+            let hour = chrono::DateTime::from_timestamp(at, 0).unwrap().hour();
+            (
+                at,
+                if (8..20).contains(&hour) {
+                    300.0
+                } else {
+                    100.0
+                },
+            )
+        })
+        .collect();
+    aws.put_points_blocking("Tminus/E2E", "Requests", &points);
+    let t = Tmux::new("calibrate");
+    let runbook = t.dir.path().join("gameday.yaml");
+    std::fs::write(
+        &runbook,
+        "event: { name: Own Traffic, starts_at: 2026-12-01T17:00:00Z, forecast: 10x }\n\
+         metrics:\n  - { id: rps, title: Requests, namespace: Tminus/E2E, metric: RequestCount, stat: Sum }\n\
+         checklists:\n  - name: Launch\n    items:\n      - { id: flag, title: Flip the launch flag, due: T+1h }\n"
+            .replace("RequestCount", "Requests"),
+    )
+    .unwrap();
+    let env =
+        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true";
+    t.start(
+        &format!(
+            "rehearse {} --calibrate --history 2d --region us-east-1 --endpoint-url {}",
+            runbook.display(),
+            aws.endpoint_url()
+        ),
+        env,
+        120,
+        40,
+    );
+    let s = t.wait_for("the calibrated game day", |s| {
+        running(s) && s.contains("own traffic")
+    });
+    assert!(s.contains("REHEARSAL"), "{s}");
+    quit(&t);
+    let saved = t.dir.path().join("gameday.calibration.json");
+    let cal: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).expect("saved beside the runbook"))
+            .unwrap();
+    let rps = &cal["metrics"]["rps"];
+    let base = rps["base"].as_f64().unwrap();
+    assert!((150.0..=250.0).contains(&base), "the two days' mean: {rps}");
+    assert!(
+        rps["daily"][12].as_f64().unwrap() > rps["daily"][3].as_f64().unwrap(),
+        "{rps}"
+    );
+    assert_eq!(
+        rps["peak"].as_f64().unwrap(),
+        3_000.0,
+        "300 at the peak, times 10: {rps}"
+    );
+
+    // Offline: AWS gone, the saved calibration plays.
+    drop(aws);
+    t.start(
+        &format!(
+            "rehearse {} --calibration {}",
+            runbook.display(),
+            saved.display()
+        ),
+        "",
+        120,
+        40,
+    );
+    t.wait_for("the offline game day", |s| {
+        running(s) && s.contains("own traffic")
+    });
+    quit(&t);
+}

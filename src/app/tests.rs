@@ -1050,6 +1050,7 @@ fn critical_plan(now: DateTime<Utc>) -> crate::capacity::Plan {
             error: None,
         }],
         metrics: vec![Default::default(); rb.metrics.len()],
+        metric_series: Default::default(),
         from: None,
         to: None,
         period_secs: 600,

@@ -5,6 +5,7 @@
 //! `capacity::live`, or played by the simulator in `capacity::simulated`), the plan goes out as
 //! rows for `tminus plan`'s table and JSON, and for the war room's gauges and readiness items.
 
+pub mod calibration;
 pub mod history;
 pub mod scale_down;
 
@@ -116,6 +117,8 @@ pub struct MetricReading {
 pub struct Readings {
     pub quotas: Vec<QuotaReading>,
     pub metrics: Vec<MetricReading>,
+    /// Each metric's points (by index), kept when a calibration asks for them.
+    pub metric_series: std::collections::BTreeMap<usize, Vec<(DateTime<Utc>, f64)>>,
     /// The history actually read: its start, end and bucket length.
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
@@ -234,6 +237,12 @@ pub fn scales_with_traffic(m: &Metric) -> Result<(), &'static str> {
     if m.direction == Direction::Below {
         return Err("lower is worse: more traffic raises it");
     }
+    grows_with_traffic(m)
+}
+
+/// Whether a metric's value grows in proportion to traffic (counts, sums, concurrency), what
+/// ever its direction; `Err` says why not.
+pub fn grows_with_traffic(m: &Metric) -> Result<(), &'static str> {
     if m.expression.is_some() {
         return Err("metric math (often a ratio): set `forecast:` on it to project it");
     }

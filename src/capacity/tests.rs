@@ -75,6 +75,7 @@ fn readings() -> Readings {
                 error: Some("AccessDenied: cloudwatch:GetMetricData".into()),
             },
         ],
+        metric_series: Default::default(),
         from: Some(t0() - Duration::days(44)),
         to: Some(t0() - Duration::days(30)),
         period_secs: 600,

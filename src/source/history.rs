@@ -47,6 +47,7 @@ pub fn simulated(rb: &Runbook, t0: DateTime<Utc>, now: DateTime<Utc>, s: &Settin
                 error: None,
             })
             .collect(),
+        metric_series: Default::default(),
         from: Some(from),
         to: Some(now),
         period_secs: rb.metrics.iter().map(|m| m.period).min().unwrap_or(60),
@@ -56,6 +57,27 @@ pub fn simulated(rb: &Runbook, t0: DateTime<Utc>, now: DateTime<Utc>, s: &Settin
 /// Reads each quota's value, and the history of quota usage and of the metrics with
 /// thresholds, in buckets that fit the window (`history::period_for`).
 pub async fn live(rb: &Runbook, aws: AwsSettings, now: DateTime<Utc>, s: &Settings) -> Readings {
+    read(rb, aws, now, s, false).await
+}
+
+/// As `live`, reading every raw metric and keeping each one's points: what a calibration
+/// (`rehearse --calibrate`) shapes the simulation from.
+pub async fn live_series(
+    rb: &Runbook,
+    aws: AwsSettings,
+    now: DateTime<Utc>,
+    s: &Settings,
+) -> Readings {
+    read(rb, aws, now, s, true).await
+}
+
+async fn read(
+    rb: &Runbook,
+    aws: AwsSettings,
+    now: DateTime<Utc>,
+    s: &Settings,
+    every_metric: bool,
+) -> Readings {
     let endpoint = crate::quotas_cmd::endpoint_label(&aws);
     let then = Then::Stop {
         endpoint: &endpoint,
@@ -80,7 +102,8 @@ pub async fn live(rb: &Runbook, aws: AwsSettings, now: DateTime<Utc>, s: &Settin
         Target::QuotaUsage(_) => true,
         Target::Metric(i) => {
             let m = &rb.metrics[*i];
-            m.warn.is_some()
+            (every_metric && m.expression.is_none())
+                || m.warn.is_some()
                 || m.crit.is_some()
                 || rb
                     .quotas
@@ -191,9 +214,15 @@ pub async fn live(rb: &Runbook, aws: AwsSettings, now: DateTime<Utc>, s: &Settin
                 .flatten(),
         })
         .collect();
+    let metric_series = if every_metric {
+        metric_points.into_iter().collect()
+    } else {
+        Default::default()
+    };
     Readings {
         quotas,
         metrics,
+        metric_series,
         from: Some(from),
         to: Some(now),
         period_secs: period,

@@ -216,31 +216,42 @@ impl Emulator {
 
     /// Puts one point a minute for the last `values.len()` minutes (oldest first), blocking.
     pub fn put_metric_blocking(&self, namespace: &str, name: &str, values: &[f64]) {
+        let now = chrono::Utc::now().timestamp();
+        let points: Vec<(i64, f64)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (now - now % 60 - (values.len() - i) as i64 * 60, *v))
+            .collect();
+        self.put_points_blocking(namespace, name, &points);
+    }
+
+    /// Datapoints at the given Unix seconds, in calls of at most 50 (the emulator drops larger
+    /// request bodies).
+    pub fn put_points_blocking(&self, namespace: &str, name: &str, points: &[(i64, f64)]) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let now = chrono::Utc::now().timestamp();
-        let data: Vec<aws_sdk_cloudwatch::types::MetricDatum> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let at = now - now % 60 - (values.len() - i) as i64 * 60;
-                aws_sdk_cloudwatch::types::MetricDatum::builder()
-                    .metric_name(name)
-                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(at))
-                    .value(*v)
-                    .build()
-            })
-            .collect();
-        rt.block_on(
-            self.cloudwatch()
-                .put_metric_data()
-                .namespace(namespace)
-                .set_metric_data(Some(data))
-                .send(),
-        )
-        .unwrap();
+        for chunk in points.chunks(50) {
+            let data: Vec<aws_sdk_cloudwatch::types::MetricDatum> = chunk
+                .iter()
+                .map(|(at, v)| {
+                    aws_sdk_cloudwatch::types::MetricDatum::builder()
+                        .metric_name(name)
+                        .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(*at))
+                        .value(*v)
+                        .build()
+                })
+                .collect();
+            rt.block_on(
+                self.cloudwatch()
+                    .put_metric_data()
+                    .namespace(namespace)
+                    .set_metric_data(Some(data))
+                    .send(),
+            )
+            .unwrap();
+        }
     }
 
     pub fn servicequotas(&self) -> aws_sdk_servicequotas::Client {

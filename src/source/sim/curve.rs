@@ -81,6 +81,8 @@ pub struct Profile {
     pub drift: f64,
     drift_period: f64,
     drift_phase: f64,
+    /// A calibrated daily pattern: T-0 (Unix seconds) and each UTC hour's factor on `base`.
+    pub daily: Option<(i64, Vec<f64>)>,
 }
 
 /// Latency trails traffic: queues fill and autoscaling reacts before a percentile over a
@@ -104,6 +106,7 @@ impl Profile {
             // 20 to 40 minutes, and a phase of its own, so metrics do not breathe in step.
             drift_period: 1200.0 + (h % 1200) as f64,
             drift_phase: ((h >> 16) % 10_000) as f64 / 10_000.0 * std::f64::consts::TAU,
+            daily: None,
         }
     }
 
@@ -124,7 +127,15 @@ impl Profile {
 
     /// The value `x` seconds from T-0 with the noise draw `z`; None if it is not a finite number.
     pub fn value(&self, x: f64, z: f64) -> Option<f64> {
-        let level = self.base + (self.peak - self.base) * traffic(x - self.lag);
+        // A calibrated metric rests at its own hour's level; the launch adds to it.
+        let rest = match &self.daily {
+            Some((t0, factors)) if x.is_finite() => {
+                let hour = (t0 + x as i64).rem_euclid(86_400) / 3_600;
+                self.base * factors.get(hour as usize).copied().unwrap_or(1.0)
+            }
+            _ => self.base,
+        };
+        let level = rest + (self.peak - self.base) * traffic(x - self.lag);
         let drift =
             self.drift * (std::f64::consts::TAU * x / self.drift_period + self.drift_phase).sin();
         let mut v = level * (1.0 + drift + self.noise * z);

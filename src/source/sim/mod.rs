@@ -198,6 +198,36 @@ impl Simulator {
 
     /// Plays these faults: values, quotas and alarms change while each is active, and
     /// `backfill`/`step` report when each begins and ends (`Update::Fault`).
+    /// Plays the calibrated metrics on the team's own traffic (`capacity::calibration`): their
+    /// level, daily pattern and noise from history, their peak at the forecast. Metrics the
+    /// calibration does not cover keep their hints or inferred healthy shape.
+    pub fn with_calibration(
+        mut self,
+        cal: &crate::capacity::calibration::Calibration,
+    ) -> Simulator {
+        let t0 = self.t0.timestamp();
+        for (i, def) in self.runbook.metrics.iter().enumerate() {
+            let (Some(shape), Some(model)) = (cal.metrics.get(&def.id), self.metrics.get_mut(i))
+            else {
+                continue;
+            };
+            if let Kind::Raw(p) = &mut model.kind {
+                let mut q = Profile::new(
+                    shape.base,
+                    shape.peak,
+                    shape.noise,
+                    p.integer,
+                    model.key,
+                    self.seed,
+                );
+                q.lag = p.lag;
+                q.daily = Some((t0, shape.daily.clone()));
+                *p = q;
+            }
+        }
+        self
+    }
+
     pub fn with_faults(mut self, faults: Vec<ScheduledFault>) -> Simulator {
         let expr_refs = self
             .metrics

@@ -744,3 +744,58 @@ fn the_demo_tells_its_story_in_the_app() {
         assert_ne!(app.metric_status(i), Status::NoData);
     }
 }
+
+#[test]
+fn a_calibrated_metric_follows_its_own_day_and_reaches_its_forecast_peak() {
+    use crate::capacity::calibration::{Calibration, MetricShape};
+    let rb = crate::runbook::parse(
+        "t.yaml",
+        "event: { name: t, starts_at: 2026-12-01T17:00:00Z }
+metrics:
+  - { id: req, namespace: AWS/ApplicationELB, metric: RequestCount, stat: Sum }
+  - { id: other, namespace: AWS/ApplicationELB, metric: ActiveConnectionCount, stat: Sum }
+",
+    )
+    .unwrap();
+    // Quiet nights (0.5 of the mean before 08:00 UTC), busy days (1.5 from 08:00 to 20:00).
+    let daily: Vec<f64> = (0..24)
+        .map(|h| if (8..20).contains(&h) { 1.5 } else { 0.5 })
+        .collect();
+    let cal = Calibration {
+        tminus_calibration: 1,
+        event_name: "t".into(),
+        made_at: t0(),
+        forecast: 22.0,
+        history_from: t0(),
+        history_to: t0(),
+        metrics: [(
+            "req".to_string(),
+            MetricShape {
+                base: 100.0,
+                peak: 2_200.0,
+                noise: 0.0,
+                daily,
+            },
+        )]
+        .into(),
+    };
+    let plain = sim(&rb, 3);
+    let s = sim(&rb, 3).with_calibration(&cal);
+    let value_at = |s: &Simulator, x: i64| {
+        let h = s.history(at(x), at(x + 60));
+        h.metrics[0].first().map(|p| p.1).unwrap()
+    };
+    // T-0 is 17:00 UTC: 14 hours before is 03:00 (night), 5 hours before is 12:00 (day).
+    let night = value_at(&s, -14 * 3_600);
+    let day = value_at(&s, -5 * 3_600);
+    assert!((night - 50.0).abs() <= 5.0, "night {night}");
+    assert!((day - 150.0).abs() <= 10.0, "day {day}");
+    // Just after the ramp: the day's level plus the climb to the forecast peak.
+    let peak = value_at(&s, 150);
+    assert!((peak - 2_250.0).abs() <= 2_250.0 * 0.1, "peak {peak}");
+    // A metric the calibration does not cover keeps its inferred shape.
+    assert_eq!(
+        s.history(at(-3_600), at(0)).metrics[1],
+        plain.history(at(-3_600), at(0)).metrics[1]
+    );
+}
