@@ -423,6 +423,8 @@ pub struct App {
     pub(crate) faults_journalled: std::collections::HashSet<(String, bool)>,
     /// The capacity plan, once its source has read the history.
     pub plan: Option<crate::capacity::Plan>,
+    /// What each phase's live polling costs (`tminus cost`), computed once for the cost meter.
+    pub phase_costs: Vec<crate::source::aws::plan::PhaseCost>,
 }
 
 impl App {

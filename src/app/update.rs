@@ -138,7 +138,9 @@ impl App {
             commands: Vec::new(),
             faults_journalled: Default::default(),
             plan: None,
+            phase_costs: Vec::new(),
         };
+        app.phase_costs = crate::source::aws::plan::cost_by_phase(&app.runbook);
         app.verify = app.verify_rules();
         for r in &past {
             app.apply(r);

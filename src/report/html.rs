@@ -141,6 +141,7 @@ pub fn render(r: &Report) -> String {
     quotas(&mut h, r);
     plan(&mut h, r);
     checklist(&mut h, r);
+    scale_down(&mut h, r);
     game_day(&mut h, r);
     notes(&mut h, r);
     timeline(&mut h, r);
@@ -390,6 +391,48 @@ fn checklist(h: &mut Html, r: &Report) {
         })
         .collect();
     h.table(&["item", "due", "outcome"], rows);
+}
+
+fn scale_down(h: &mut Html, r: &Report) {
+    let sd = &r.scale_down;
+    if sd.requested.is_empty() && sd.revert.is_empty() {
+        return;
+    }
+    h.h2("Scale-down");
+    if !sd.requested.is_empty() {
+        let rows = sd
+            .requested
+            .iter()
+            .map(|q| {
+                vec![
+                    Cell::from(format!("{} ({})", q.code, q.service)),
+                    num(q.current.map(format::value).unwrap_or_else(|| "—".into())),
+                    num(format::value(q.desired)),
+                    Cell::from(offset(r, q.at)),
+                    Cell::from(q.by.clone()),
+                    Cell::from(q.status.clone().unwrap_or_else(|| "sent".into())),
+                ]
+            })
+            .collect();
+        h.table(
+            &["quota increase", "from", "to", "requested", "by", "status"],
+            rows,
+        );
+    }
+    if !sd.revert.is_empty() {
+        let rows = sd
+            .revert
+            .iter()
+            .map(|i| {
+                vec![
+                    Cell::from(i.title.clone()),
+                    Cell::from(format!("{} by {}", offset(r, i.done_at), i.by)),
+                    Cell::from(i.revert.clone()),
+                ]
+            })
+            .collect();
+        h.table(&["done", "when", "to revert or keep"], rows);
+    }
 }
 
 fn game_day(h: &mut Html, r: &Report) {

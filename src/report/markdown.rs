@@ -160,6 +160,40 @@ pub fn render(r: &Report) -> String {
         }
     }
 
+    let sd = &r.scale_down;
+    if !sd.requested.is_empty() || !sd.revert.is_empty() {
+        let _ = writeln!(o, "\n## Scale-down\n");
+        if !sd.requested.is_empty() {
+            let _ = writeln!(
+                o,
+                "| quota | from | to | requested | by | status |\n|---|---|---|---|---|---|"
+            );
+            for q in &sd.requested {
+                let _ = writeln!(
+                    o,
+                    "| {} ({}) | {} | {} | {} | {} | {} |",
+                    e(&q.code),
+                    e(&q.service),
+                    q.current.map(format::value).unwrap_or_else(|| "—".into()),
+                    format::value(q.desired),
+                    offset(r, q.at),
+                    e(&q.by),
+                    e(q.status.as_deref().unwrap_or("sent"))
+                );
+            }
+        }
+        for i in &sd.revert {
+            let _ = writeln!(
+                o,
+                "- {} (done {} by {}): {}",
+                e(&i.title),
+                offset(r, i.done_at),
+                e(&i.by),
+                e(&i.revert)
+            );
+        }
+    }
+
     let _ = writeln!(o, "\n## Notes\n");
     if r.score.notes.is_empty() {
         let _ = writeln!(o, "No notes.");

@@ -42,6 +42,8 @@ pub struct Report {
     pub markers: Vec<Marker>,
     /// The capacity plan the war room made (from the recording), against what happened.
     pub plan: Vec<PlanRow>,
+    /// Increases requested and items done with `revert:`: to revert or keep after the event.
+    pub scale_down: crate::capacity::scale_down::ScaleDown,
 }
 
 /// An event drawn across every time chart.
@@ -335,6 +337,7 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
         score,
         markers,
         plan,
+        scale_down: crate::capacity::scale_down::scale_down(runbook, records),
     }
 }
 

@@ -400,3 +400,25 @@ fn the_plan_the_war_room_made_is_set_against_what_happened() {
     let (rb, records, entries) = fixture();
     assert!(!html::render(&build(&rb, &records, Some(&entries))).contains("Plan against reality"));
 }
+
+#[test]
+fn the_review_lists_what_to_scale_down() {
+    let (rb, mut records, entries) = fixture();
+    records.push(rec(
+        700,
+        "jane",
+        Event::QuotaIncreaseRequested {
+            service: "lambda".into(),
+            code: "L-B99A9384".into(),
+            current: Some(1000.0),
+            desired: 5000.0,
+        },
+    ));
+    let r = build(&rb, &records, Some(&entries));
+    let md = markdown::render(&r);
+    assert!(md.contains("## Scale-down"), "{md}");
+    assert!(md.contains("| L-B99A9384 (lambda) | 1000 | 5000 |"), "{md}");
+    assert!(html::render(&r).contains("<h2>Scale-down</h2>"));
+    let (rb, records, entries) = fixture();
+    assert!(!markdown::render(&build(&rb, &records, Some(&entries))).contains("Scale-down"));
+}

@@ -84,8 +84,15 @@ pub fn cost_label(app: &App) -> Option<String> {
     } else {
         String::new()
     };
+    // This phase's estimate under the runbook's polling (what `tminus cost` lists).
+    let phase = app
+        .phase_costs
+        .iter()
+        .find(|p| p.from.secs() <= offset && offset < p.until.secs())
+        .map(|p| format!(" · {} ≈ ${:.3}", text::clean(&p.phase), p.usd))
+        .unwrap_or_default();
     Some(format!(
-        "{} calls/h · {} metrics/h ≈ ${:.3}/h{polling}",
+        "{} calls/h · {} metrics/h ≈ ${:.3}/h{polling}{phase}",
         format::value(calls.round()),
         format::value(metrics.round()),
         metrics * crate::app::USD_PER_METRIC_REQUESTED

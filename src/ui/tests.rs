@@ -747,8 +747,19 @@ fn live_cost_and_partial_data_are_shown() {
     };
     app.update(now, Msg::Source(note));
     let s = screen(&mut app, 250, 70);
-    // One call of 50 metrics in the last minute: 60 calls and 3,000 metrics an hour.
+    // One call of 50 metrics in the last minute: 60 calls and 3,000 metrics an hour; and what
+    // this phase costs under the runbook's polling (`tminus cost`).
     assert!(s.contains("60 calls/h · 3000 metrics/h ≈ $0.030/h"), "{s}");
+    let phase = app
+        .phase_costs
+        .iter()
+        .find(|p| p.from.secs() <= app.offset().secs() && app.offset().secs() < p.until.secs())
+        .unwrap();
+    assert!(
+        s.contains(&format!("{} ≈ ${:.3}", phase.phase, phase.usd)),
+        "{}: {s}",
+        phase.phase
+    );
     assert!(s.contains("1 PARTIAL (~)"), "{s}");
     assert!(row(&s, "p99 latency").contains("~937"), "{s}");
     app.ui.focus = Some(Pane::Metrics);
