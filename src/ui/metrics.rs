@@ -65,38 +65,42 @@ pub fn cost_label(app: &App) -> Option<String> {
         .sources
         .get(crate::source::aws::metrics::SOURCE)?
         .hourly(app.now)?;
-    // Polling follows the event: say when it is slow and until when.
+    Some(format!(
+        "{} calls/h · {} metrics/h ≈ ${:.3}/h",
+        format::value(calls.round()),
+        format::value(metrics.round()),
+        metrics * crate::app::USD_PER_METRIC_REQUESTED
+    ))
+}
+
+/// "every 1m (its period) near T-0, every 5m until T-1h · Go/no-go ≈ $0.002": how live
+/// polling follows the event now, and what this phase costs under it (`tminus cost`).
+pub fn polling_label(app: &App) -> String {
     let (from, until) = crate::signal::near_window(&app.runbook);
     let offset = app.offset().secs();
     let far = crate::signal::poll_every(&app.runbook, offset, 60);
-    let polling = if offset < from {
+    let now = if offset < from {
         format!(
-            " · every {} until {}",
+            "every {} until {}, then each metric's period",
             crate::time::Span(far),
             crate::time::TOffset(from)
         )
     } else if offset > until {
         format!(
-            " · every {} after {}",
+            "every {} since {}",
             crate::time::Span(far),
             crate::time::TOffset(until)
         )
     } else {
-        String::new()
+        format!("each metric's period until {}", crate::time::TOffset(until))
     };
-    // This phase's estimate under the runbook's polling (what `tminus cost` lists).
     let phase = app
         .phase_costs
         .iter()
         .find(|p| p.from.secs() <= offset && offset < p.until.secs())
         .map(|p| format!(" · {} ≈ ${:.3}", text::clean(&p.phase), p.usd))
         .unwrap_or_default();
-    Some(format!(
-        "{} calls/h · {} metrics/h ≈ ${:.3}/h{polling}{phase}",
-        format::value(calls.round()),
-        format::value(metrics.round()),
-        metrics * crate::app::USD_PER_METRIC_REQUESTED
-    ))
+    format!("{now}{phase}")
 }
 
 pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {

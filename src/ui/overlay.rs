@@ -87,6 +87,14 @@ fn help(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ("operator", app.operator.clone()),
         ("T-0", app.t0.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
         ("data", app.mode.label().to_lowercase()),
+        (
+            "polling",
+            if app.mode == crate::app::Mode::Live {
+                super::metrics::polling_label(app)
+            } else {
+                "simulated: no AWS calls".into()
+            },
+        ),
     ] {
         lines.push(Line::from(vec![
             Span::styled(format!(" {label:<9}"), theme.muted()),

@@ -750,15 +750,20 @@ fn live_cost_and_partial_data_are_shown() {
     // One call of 50 metrics in the last minute: 60 calls and 3,000 metrics an hour; and what
     // this phase costs under the runbook's polling (`tminus cost`).
     assert!(s.contains("60 calls/h · 3000 metrics/h ≈ $0.030/h"), "{s}");
+    // How polling follows the event, and this phase's cost, in the help.
     let phase = app
         .phase_costs
         .iter()
         .find(|p| p.from.secs() <= app.offset().secs() && app.offset().secs() < p.until.secs())
         .unwrap();
+    let label = super::metrics::polling_label(&app);
     assert!(
-        s.contains(&format!("{} ≈ ${:.3}", phase.phase, phase.usd)),
-        "{}: {s}",
-        phase.phase
+        label.ends_with(&format!("{} ≈ ${:.3}", phase.phase, phase.usd)),
+        "{label}"
+    );
+    assert!(
+        label.starts_with("each metric's period until T+4h"),
+        "{label}"
     );
     assert!(s.contains("1 PARTIAL (~)"), "{s}");
     assert!(row(&s, "p99 latency").contains("~937"), "{s}");
