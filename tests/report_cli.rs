@@ -20,6 +20,22 @@ fn t(s: i64) -> DateTime<Utc> {
         + Duration::seconds(s)
 }
 
+/// Records at seconds from T-0, by jane, as JSON lines.
+fn write_journal(path: &Path, records: impl IntoIterator<Item = (i64, Event)>) {
+    let lines: Vec<String> = records
+        .into_iter()
+        .map(|(s, event)| {
+            serde_json::to_string(&Record {
+                ts: t(s),
+                operator: "jane".into(),
+                event,
+            })
+            .unwrap()
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
 fn fixture(dir: &Path) {
     let key = AlertKey::Metric("p99".into());
     let records = [
@@ -54,18 +70,7 @@ fn fixture(dir: &Path) {
         (210, Event::AlertAcknowledged { key: key.clone() }),
         (360, Event::AlertClosed { key }),
     ];
-    let lines: Vec<String> = records
-        .into_iter()
-        .map(|(s, event)| {
-            serde_json::to_string(&Record {
-                ts: t(s),
-                operator: "jane".into(),
-                event,
-            })
-            .unwrap()
-        })
-        .collect();
-    std::fs::write(dir.join("event.journal"), lines.join("\n") + "\n").unwrap();
+    write_journal(&dir.join("event.journal"), records);
     let header = Header {
         tminus_recording: FORMAT_VERSION,
         event_name: "Report Launch".into(),
@@ -501,19 +506,8 @@ fn game_day(dir: &Path, name: &str, detect: i64, late: i64) -> std::path::PathBu
         (360 + detect, Event::AlertAcknowledged { key: key.clone() }),
         (480 + detect, Event::AlertClosed { key }),
     ];
-    let lines: Vec<String> = records
-        .into_iter()
-        .map(|(s, event)| {
-            serde_json::to_string(&Record {
-                ts: t(s),
-                operator: "jane".into(),
-                event,
-            })
-            .unwrap()
-        })
-        .collect();
     let path = dir.join(name);
-    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    write_journal(&path, records);
     path
 }
 
