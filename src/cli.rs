@@ -52,6 +52,10 @@ pub enum Command {
     /// the date to request it by; the same projection for metrics with thresholds. Exit 1 if
     /// anything is projected critical, 2 if something could not be read
     Plan(PlanArgs),
+    /// The team's shared war room on DynamoDB: `room create TABLE` makes the table (on-demand
+    /// capacity, TTL on old rooms); running it again is harmless
+    #[command(subcommand)]
+    Room(RoomCommand),
     /// Estimate what polling runbooks live costs: GetMetricData calls and metrics requested per
     /// refresh and per hour, and USD per hour at the public price (no AWS calls made)
     Cost {
@@ -201,6 +205,19 @@ pub struct QuotasArgs {
     pub json: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoomCommand {
+    /// Create the DynamoDB table rooms live in (on-demand capacity, TTL on the `ttl`
+    /// attribute); harmless when it exists
+    Create {
+        /// The table's name
+        #[arg(value_name = "TABLE")]
+        table: String,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
 }
 
 #[derive(Debug, Args)]

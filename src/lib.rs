@@ -22,6 +22,7 @@ pub mod quotas_cmd;
 pub mod record;
 pub mod rehearsal;
 pub mod report;
+pub mod room;
 pub mod run;
 pub mod runbook;
 pub mod signal;

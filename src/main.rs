@@ -83,6 +83,36 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let code = tminus::plan_cmd::run(&runbook, settings, &req)?;
             Ok(ExitCode::from(code))
         }
+        Command::Room(tminus::cli::RoomCommand::Create { table, aws }) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let settings = aws.settings();
+            let created = rt.block_on(async {
+                let mut aws = tminus::source::aws::Aws::new(settings);
+                let client = aws.dynamodb(None).await;
+                tminus::room::table::Table::new(client, table.clone())
+                    .create()
+                    .await
+            });
+            match created {
+                Ok(c) => {
+                    let what = match c {
+                        tminus::room::table::Created::New => "created",
+                        tminus::room::table::Created::Existed => "already there",
+                    };
+                    tminus::out::print(&format!(
+                        "room table {}: {what} (on-demand, TTL on ttl)\n",
+                        tminus::text::clean(&table)
+                    ))?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    say!("tminus: {}", tminus::text::clean(&e));
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
         Command::Cost { runbooks } => {
             let mut ok = true;
             for path in &runbooks {

@@ -1776,3 +1776,133 @@ quotas:
     assert!(row.contains("CRIT") && row.contains("8000"), "{table}");
     assert!(table.contains("2m averages"), "{table}");
 }
+
+fn room_table(e: &Emulator, name: &str) -> tminus::room::table::Table {
+    tminus::room::table::Table::new(aws_sdk_dynamodb::Client::new(&e.sdk_config()), name)
+}
+
+fn note(who: &str, text: &str) -> tminus::journal::Record {
+    tminus::journal::Record {
+        ts: Utc::now(),
+        operator: who.into(),
+        event: tminus::journal::Event::Note { text: text.into() },
+    }
+}
+
+#[test]
+fn room_create_is_harmless_twice_and_three_writers_converge_on_one_log() {
+    use tminus::room::table::Created;
+    use tminus::room::{Follower, Outgoing, RoomMeta};
+    let e = Emulator::start();
+    let rt = runtime();
+    rt.block_on(async {
+        let t = room_table(&e, "tminus-rooms");
+        assert_eq!(t.create().await.unwrap(), Created::New);
+        assert_eq!(t.create().await.unwrap(), Created::Existed);
+
+        // The first session fixes the room's runbook and T-0; a joiner gets them.
+        let meta = |who: &str| RoomMeta {
+            event_name: "Sale".into(),
+            runbook_yaml: format!("# {who}'s copy"),
+            t0: Utc::now(),
+            created_by: who.into(),
+            created_at: Utc::now(),
+        };
+        let first = t
+            .open_room("sale", &meta("jane"), Utc::now())
+            .await
+            .unwrap();
+        let joined = t.open_room("sale", &meta("raj"), Utc::now()).await.unwrap();
+        assert_eq!(joined, first);
+        assert_eq!(joined.created_by, "jane");
+
+        // Three writers, 20 records each, interleaved on one runtime: every append races.
+        let writer = |who: &'static str| {
+            let t = room_table(&e, "tminus-rooms");
+            async move {
+                let mut f = Follower::default();
+                let mut missed = 0;
+                for i in 0..20 {
+                    let out = Outgoing {
+                        id: format!("{who}:{i}"),
+                        record: note(who, &format!("{who}-{i:02}")),
+                    };
+                    let (_, m) = t.append("sale", &mut f, &out, Utc::now()).await.unwrap();
+                    missed += m.len();
+                    tokio::task::yield_now().await;
+                }
+                (f, missed)
+            }
+        };
+        let (a, b, c) = tokio::join!(writer("ann"), writer("bob"), writer("cat"));
+        for (mut f, mut missed) in [a, b, c] {
+            // Catch up once everyone is done, as every instance does each second.
+            let rest = t.read_after("sale", f.seen).await.unwrap();
+            missed += f.take(rest).len();
+            assert_eq!(f.seen, 60, "every writer sees the whole log");
+            assert_eq!(
+                missed, 40,
+                "and folds the other two writers' 40 records once"
+            );
+        }
+        let log = t.read_after("sale", 0).await.unwrap();
+        assert_eq!(
+            log.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            (1..=60).collect::<Vec<u64>>()
+        );
+        let mut ids: Vec<&str> = log.iter().map(|e| e.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 60, "nothing written twice");
+        for who in ["ann", "bob", "cat"] {
+            let mine: Vec<String> = log
+                .iter()
+                .filter(|e| e.record.operator == who)
+                .map(|e| match &e.record.event {
+                    tminus::journal::Event::Note { text } => text.clone(),
+                    _ => unreachable!(),
+                })
+                .collect();
+            let want: Vec<String> = (0..20).map(|i| format!("{who}-{i:02}")).collect();
+            assert_eq!(mine, want, "each writer's records in its own order");
+        }
+
+        // A retried write that had landed is found, not repeated.
+        let mut f = Follower::default();
+        f.take(t.read_after("sale", 0).await.unwrap());
+        let again = Outgoing {
+            id: "ann:3".into(),
+            record: note("ann", "ann-03"),
+        };
+        t.append("sale", &mut f, &again, Utc::now()).await.unwrap();
+        assert_eq!(t.read_after("sale", 0).await.unwrap().len(), 60);
+    });
+
+    // The command: exit 0 both times, and says which.
+    let run = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"))
+            .args([
+                "room",
+                "create",
+                "cli-rooms",
+                "--region",
+                "us-east-1",
+                "--endpoint-url",
+                &e.endpoint_url(),
+            ])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(run().contains("created"));
+    assert!(run().contains("already there"));
+}

@@ -46,6 +46,8 @@ pub fn max_values(operation: &str) -> usize {
     match operation {
         "GetMetricData" => 500_000,
         "DescribeAlarms" => 50_000,
+        // A 1 MB page of room records, each a few attributes and a JSON string.
+        "Query" => 200_000,
         _ => 20_000,
     }
 }

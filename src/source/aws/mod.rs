@@ -116,6 +116,14 @@ impl Aws {
         aws_sdk_cloudwatch::Client::from_conf(config)
     }
 
+    /// A DynamoDB client for `region` (the team's room), its answers capped in size (`cap`).
+    pub async fn dynamodb(&mut self, region: Option<&str>) -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::config::Builder::from(&self.config(region).await)
+            .interceptor(cap::ResponseCap)
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
     /// A Service Quotas client for `region`, its answers capped in size (`cap`).
     pub async fn servicequotas(&mut self, region: Option<&str>) -> aws_sdk_servicequotas::Client {
         let config = aws_sdk_servicequotas::config::Builder::from(&self.config(region).await)
