@@ -16,6 +16,7 @@ use crate::capacity::history::{at_metric_period, period_for};
 use crate::capacity::{MetricReading, Peak, QuotaReading, Readings, Settings};
 use crate::runbook::Runbook;
 use crate::runbook::model::Direction;
+use crate::source::sim::HistorySeries;
 
 /// How long AWS has, in all, to answer one plan's reads: history reads are bigger than
 /// `quotas`' (two weeks of every metric), so a little longer, still bounded.
@@ -27,25 +28,36 @@ pub fn simulated(rb: &Runbook, t0: DateTime<Utc>, now: DateTime<Utc>, s: &Settin
     let clock = crate::clock::ManualClock::new(now);
     let sim = crate::source::sim::Simulator::new(rb, t0, 42, std::sync::Arc::new(clock));
     let from = now - Duration::seconds(s.history_secs);
-    let h = sim.history(from, now);
+    // Peaks folded as the points come: two weeks of every metric are never held at once.
+    let worse = |dir: Direction, a: f64, b: f64| match dir {
+        Direction::Above => a > b,
+        Direction::Below => a < b,
+    };
+    let mut metric_peaks: Vec<Option<Peak>> = vec![None; rb.metrics.len()];
+    let mut quota_peaks: Vec<Option<Peak>> = vec![None; rb.quotas.len()];
+    sim.visit_history(from, now, |series, i, at, value| {
+        let (slot, dir) = match series {
+            HistorySeries::Metric => (&mut metric_peaks[i], rb.metrics[i].direction),
+            HistorySeries::QuotaUsage => (&mut quota_peaks[i], Direction::Above),
+        };
+        if value.is_finite() && slot.is_none_or(|p| worse(dir, value, p.value)) {
+            *slot = Some(Peak { value, at });
+        }
+    });
+    let quota_values = sim.quota_values();
     Readings {
         quotas: (0..rb.quotas.len())
             .map(|i| QuotaReading {
-                value: h.quota_values[i],
+                value: quota_values[i],
                 is_default: false,
                 adjustable: None,
-                peak: Peak::of(h.quota_usage[i].iter().copied(), Direction::Above),
+                peak: quota_peaks[i],
                 error: None,
             })
             .collect(),
-        metrics: rb
-            .metrics
-            .iter()
-            .enumerate()
-            .map(|(i, m)| MetricReading {
-                peak: Peak::of(h.metrics[i].iter().copied(), m.direction),
-                error: None,
-            })
+        metrics: metric_peaks
+            .into_iter()
+            .map(|peak| MetricReading { peak, error: None })
             .collect(),
         metric_series: Default::default(),
         from: Some(from),

@@ -654,32 +654,63 @@ impl Simulator {
     /// the war room's tick. For `tminus plan --simulate`. At most `MAX_HISTORY_POINTS` a series:
     /// a longer window is sampled more coarsely.
     pub fn history(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> History {
-        let (from, to) = (from.timestamp(), to.timestamp());
-        let series = |step: i64, value: &dyn Fn(i64) -> Option<f64>| {
-            let span = (to - from).max(0);
-            let step = step.max(span / MAX_HISTORY_POINTS + 1);
-            let mut out = Vec::new();
-            let mut t = from.div_euclid(step) * step;
-            while t < to {
-                if let (Some(v), Some(at)) = (value(t), DateTime::from_timestamp(t, 0)) {
-                    out.push((at, v));
-                }
-                t += step;
-            }
-            out
+        let mut h = History {
+            metrics: vec![Vec::new(); self.metrics.len()],
+            quota_values: self.quota_values(),
+            quota_usage: vec![Vec::new(); self.quotas.len()],
         };
-        History {
-            metrics: (0..self.metrics.len())
-                .map(|i| series(self.metrics[i].step, &|t| self.value_at_secs(i, t, 0)))
-                .collect(),
-            quota_values: self
-                .quotas
-                .iter()
-                .map(|q| Some(q.value).filter(|v| v.is_finite()))
-                .collect(),
-            quota_usage: (0..self.quotas.len())
-                .map(|i| series(TICK_SECS, &|t| self.usage_at(i, t)))
-                .collect(),
+        self.visit_history(from, to, |series, i, at, v| match series {
+            HistorySeries::Metric => h.metrics[i].push((at, v)),
+            HistorySeries::QuotaUsage => h.quota_usage[i].push((at, v)),
+        });
+        h
+    }
+
+    /// Each quota's simulated value.
+    pub fn quota_values(&self) -> Vec<Option<f64>> {
+        self.quotas
+            .iter()
+            .map(|q| Some(q.value).filter(|v| v.is_finite()))
+            .collect()
+    }
+
+    /// The same points as `history`, one at a time, without keeping them: a plan over two
+    /// weeks needs only each series' peak.
+    pub fn visit_history(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        mut visit: impl FnMut(HistorySeries, usize, DateTime<Utc>, f64),
+    ) {
+        let (from, to) = (from.timestamp(), to.timestamp());
+        let span = (to - from).max(0);
+        let mut series =
+            |kind: HistorySeries, i: usize, step: i64, value: &dyn Fn(i64) -> Option<f64>| {
+                let step = step.max(span / MAX_HISTORY_POINTS + 1);
+                let mut t = from.div_euclid(step) * step;
+                while t < to {
+                    if let (Some(v), Some(at)) = (value(t), DateTime::from_timestamp(t, 0)) {
+                        visit(kind, i, at, v);
+                    }
+                    t += step;
+                }
+            };
+        for i in 0..self.metrics.len() {
+            series(HistorySeries::Metric, i, self.metrics[i].step, &|t| {
+                self.value_at_secs(i, t, 0)
+            });
+        }
+        for i in 0..self.quotas.len() {
+            series(HistorySeries::QuotaUsage, i, TICK_SECS, &|t| {
+                self.usage_at(i, t)
+            });
         }
     }
+}
+
+/// Which series a history point belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistorySeries {
+    Metric,
+    QuotaUsage,
 }
