@@ -1151,17 +1151,11 @@ fn a_rate_quota_per_second_is_compared_with_calls_per_second() {
 
 /// `tminus quotas` on a runbook file against the emulator: exit status and stdout (stderr is
 /// printed, for a failing test's output).
-/// Runs `tminus <command> <runbook> <args>` against the emulator with test credentials;
-/// returns the exit status and stdout (stderr is shown when a test fails).
-fn tminus_on(
-    e: &Emulator,
-    command: &str,
-    rb: &std::path::Path,
-    args: &[&str],
-) -> (Option<i32>, String) {
+/// Runs `tminus <args> --endpoint-url <emulator>` with test credentials; returns the exit
+/// status and stdout (stderr is shown when a test fails).
+fn tminus_on(e: &Emulator, args: &[&str]) -> (Option<i32>, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"))
-        .arg(command)
-        .arg(rb)
+        .args(args)
         .args(["--endpoint-url", &e.endpoint_url()])
         .args(args)
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -1182,7 +1176,15 @@ fn quotas_command(e: &Emulator, runbook_yaml: &str, json: bool) -> (Option<i32>,
     let dir = tempfile::tempdir().unwrap();
     let rb = dir.path().join("q.yaml");
     std::fs::write(&rb, runbook_yaml).unwrap();
-    tminus_on(e, "quotas", &rb, if json { &["--json"] } else { &[] })
+    let rb = rb.to_str().unwrap();
+    tminus_on(
+        e,
+        if json {
+            &["quotas", rb, "--json"]
+        } else {
+            &["quotas", rb]
+        },
+    )
 }
 
 #[test]
@@ -1736,12 +1738,13 @@ quotas:
     )
     .unwrap();
     let run = |json: bool| {
+        let rb = rb.to_str().unwrap();
         let args: &[&str] = if json {
-            &["--history", "3d", "--json"]
+            &["plan", rb, "--history", "3d", "--json"]
         } else {
-            &["--history", "3d"]
+            &["plan", rb, "--history", "3d"]
         };
-        tminus_on(&e, "plan", &rb, args)
+        tminus_on(&e, args)
     };
     let (code, out) = run(true);
     assert_eq!(code, Some(1), "projected critical: {out}");
@@ -1880,28 +1883,12 @@ fn room_create_is_harmless_twice_and_three_writers_converge_on_one_log() {
 
     // The command: exit 0 both times, and says which.
     let run = || {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"))
-            .args([
-                "room",
-                "create",
-                "cli-rooms",
-                "--region",
-                "us-east-1",
-                "--endpoint-url",
-                &e.endpoint_url(),
-            ])
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let (code, out) = tminus_on(
+            &e,
+            &["room", "create", "cli-rooms", "--region", "us-east-1"],
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        assert_eq!(code, Some(0), "{out}");
+        out
     };
     assert!(run().contains("created"));
     assert!(run().contains("already there"));
