@@ -1149,15 +1149,12 @@ fn a_rate_quota_per_second_is_compared_with_calls_per_second() {
     assert_eq!(app.open_alerts().count(), 0, "{:?}", app.alerts);
 }
 
-/// `tminus quotas` on a runbook file against the emulator: exit status and stdout (stderr is
-/// printed, for a failing test's output).
 /// Runs `tminus <args> --endpoint-url <emulator>` with test credentials; returns the exit
 /// status and stdout (stderr is shown when a test fails).
 fn tminus_on(e: &Emulator, args: &[&str]) -> (Option<i32>, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tminus"))
         .args(args)
         .args(["--endpoint-url", &e.endpoint_url()])
-        .args(args)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -1176,15 +1173,11 @@ fn quotas_command(e: &Emulator, runbook_yaml: &str, json: bool) -> (Option<i32>,
     let dir = tempfile::tempdir().unwrap();
     let rb = dir.path().join("q.yaml");
     std::fs::write(&rb, runbook_yaml).unwrap();
-    let rb = rb.to_str().unwrap();
-    tminus_on(
-        e,
-        if json {
-            &["quotas", rb, "--json"]
-        } else {
-            &["quotas", rb]
-        },
-    )
+    let mut args = vec!["quotas", rb.to_str().unwrap()];
+    if json {
+        args.push("--json");
+    }
+    tminus_on(e, &args)
 }
 
 #[test]
