@@ -41,8 +41,9 @@ pub enum Command {
     /// rehearse on real data. ] and } jump ahead
     Replay(ReplayArgs),
     /// Write the review of an event or a game day: summary, alerts with escalation and
-    /// acknowledgement times, metric peaks and charts (from a recording), quota headroom,
-    /// checklist, notes, timeline and, for rehearsals, the scores
+    /// acknowledgement times, metric peaks and charts (from the recording kept beside the
+    /// journal), quota headroom, the plan against reality, checklist, scale-down, notes,
+    /// timeline and, for rehearsals, the scores; several journals: game days side by side
     Report(ReportArgs),
     /// Print every quota of a runbook with value, usage, headroom and status; exit 1 if any is
     /// critical (for pipelines)
@@ -57,7 +58,8 @@ pub enum Command {
     #[command(subcommand)]
     Room(RoomCommand),
     /// Estimate what polling runbooks live costs: GetMetricData calls and metrics requested per
-    /// refresh and per hour, and USD per hour at the public price (no AWS calls made)
+    /// refresh and per hour, USD per hour at the public price, and each phase's cost under the
+    /// runbook's `polling:` against full rate (no AWS calls made)
     Cost {
         #[arg(required = true, value_name = "RUNBOOK")]
         runbooks: Vec<PathBuf>,
