@@ -160,6 +160,19 @@ impl Tmux {
         }
     }
 
+    /// SIGKILL to the pane's process (tminus, exec'd), and wait until it is gone.
+    fn kill_9(&self) {
+        let pid = self.pid();
+        assert!(
+            Command::new("kill")
+                .args(["-9", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        self.wait_exit();
+    }
+
     fn pid(&self) -> String {
         self.format("#{pane_pid}")
     }
@@ -261,15 +274,7 @@ fn kill_9_loses_nothing_that_was_shown() {
     t.tmux(&["send-keys", "-t", "e2e", "-l", "bridge ok"]);
     t.keys(&["Enter"]);
     t.wait_for("the note in the timeline", |s| s.contains("bridge ok"));
-    let pid = t.pid();
-    assert!(
-        Command::new("kill")
-            .args(["-9", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    t.wait_exit();
+    t.kill_9();
 
     let records = journal::read(&t.journal()).unwrap();
     assert!(records.iter().any(|r| r.event
@@ -819,15 +824,7 @@ fn random_kill_9s_during_hundreds_of_actions_lose_nothing_that_was_shown() {
             }
         }
         let seen = t.screen();
-        let pid = t.pid();
-        assert!(
-            Command::new("kill")
-                .args(["-9", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        t.wait_exit();
+        t.kill_9();
         kills += 1;
         let shown = checkboxes_on_screen(&seen, &items);
         let notes = notes_on_screen(&seen);
@@ -962,15 +959,7 @@ fn a_full_disk_refuses_actions_loses_nothing_and_bricks_nothing() {
     ));
 
     // A kill and a restart: nothing lost, nothing bricked.
-    let pid = t.pid();
-    assert!(
-        Command::new("kill")
-            .args(["-9", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    t.wait_exit();
+    t.kill_9();
     t.start("demo", "", 120, 40);
     let s = t.wait_for("the war room after the full disk", running);
     assert!(s.contains("cc9999z"), "the last note after restart:\n{s}");

@@ -140,7 +140,10 @@ impl App {
             plan: None,
             phase_costs: Vec::new(),
         };
-        app.phase_costs = crate::source::aws::plan::cost_by_phase(&app.runbook);
+        // Only live sessions poll AWS; nothing else shows what polling costs.
+        if app.mode == Mode::Live {
+            app.phase_costs = crate::source::aws::plan::cost_by_phase(&app.runbook);
+        }
         app.verify = app.verify_rules();
         for r in &past {
             app.apply(r);

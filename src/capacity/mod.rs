@@ -79,18 +79,24 @@ impl Peak {
         points: impl IntoIterator<Item = (DateTime<Utc>, f64)>,
         dir: Direction,
     ) -> Option<Peak> {
-        points.into_iter().filter(|(_, v)| v.is_finite()).fold(
-            None,
-            |best: Option<Peak>, (at, value)| match best {
-                Some(b)
-                    if (dir == Direction::Above && b.value >= value)
-                        || (dir == Direction::Below && b.value <= value) =>
-                {
-                    Some(b)
-                }
-                _ => Some(Peak { value, at }),
-            },
-        )
+        let mut best = None;
+        for (at, value) in points {
+            Peak::keep_worst(&mut best, at, value, dir);
+        }
+        best
+    }
+
+    /// Folds one point into `best`: it replaces it when finite and strictly worse (so a peak
+    /// keeps the first time it was reached). The one rule for peaks: the plan, the simulated
+    /// plan (which folds two weeks without holding them) and the review all use it.
+    pub fn keep_worst(best: &mut Option<Peak>, at: DateTime<Utc>, value: f64, dir: Direction) {
+        let worse = |b: &Peak| match dir {
+            Direction::Above => value > b.value,
+            Direction::Below => value < b.value,
+        };
+        if value.is_finite() && best.as_ref().is_none_or(worse) {
+            *best = Some(Peak { value, at });
+        }
     }
 }
 

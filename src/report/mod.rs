@@ -241,17 +241,9 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
                         .collect()
                 })
                 .unwrap_or_default();
-            let worse = |a: f64, b: f64| match m.direction {
-                Direction::Above => a > b,
-                Direction::Below => a < b,
-            };
             let peak =
-                points
-                    .iter()
-                    .fold(None, |best: Option<(DateTime<Utc>, f64)>, p| match best {
-                        Some((_, v)) if !worse(p.value, v) => best,
-                        _ => Some((p.at, p.value)),
-                    });
+                crate::capacity::Peak::of(points.iter().map(|p| (p.at, p.value)), m.direction)
+                    .map(|p| (p.at, p.value));
             MetricRow {
                 title: m.display_title().to_string(),
                 unit: m.unit.clone().unwrap_or_default(),

@@ -29,19 +29,14 @@ pub fn simulated(rb: &Runbook, t0: DateTime<Utc>, now: DateTime<Utc>, s: &Settin
     let sim = crate::source::sim::Simulator::new(rb, t0, 42, std::sync::Arc::new(clock));
     let from = now - Duration::seconds(s.history_secs);
     // Peaks folded as the points come: two weeks of every metric are never held at once.
-    let worse = |dir: Direction, a: f64, b: f64| match dir {
-        Direction::Above => a > b,
-        Direction::Below => a < b,
-    };
     let mut metric_peaks: Vec<Option<Peak>> = vec![None; rb.metrics.len()];
     let mut quota_peaks: Vec<Option<Peak>> = vec![None; rb.quotas.len()];
-    sim.visit_history(from, now, |series, i, at, value| {
-        let (slot, dir) = match series {
-            HistorySeries::Metric => (&mut metric_peaks[i], rb.metrics[i].direction),
-            HistorySeries::QuotaUsage => (&mut quota_peaks[i], Direction::Above),
-        };
-        if value.is_finite() && slot.is_none_or(|p| worse(dir, value, p.value)) {
-            *slot = Some(Peak { value, at });
+    sim.visit_history(from, now, |series, i, at, value| match series {
+        HistorySeries::Metric => {
+            Peak::keep_worst(&mut metric_peaks[i], at, value, rb.metrics[i].direction)
+        }
+        HistorySeries::QuotaUsage => {
+            Peak::keep_worst(&mut quota_peaks[i], at, value, Direction::Above)
         }
     });
     let quota_values = sim.quota_values();

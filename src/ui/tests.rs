@@ -58,12 +58,16 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn app_at(now: DateTime<Utc>) -> App {
+    app_in(Mode::Simulated, now)
+}
+
+fn app_in(mode: Mode, now: DateTime<Utc>) -> App {
     let runbook: Runbook = serde_yaml::from_str(RUNBOOK).unwrap();
     let opts = AppOptions {
         runbook_path: "runbooks/test.yaml".into(),
         t0: t0(),
         operator: "jane".into(),
-        mode: Mode::Simulated,
+        mode,
         allow_writes: false,
         speed: 1.0,
         data_label: None,
@@ -747,16 +751,17 @@ fn live_cost_and_partial_data_are_shown() {
     };
     app.update(now, Msg::Source(note));
     let s = screen(&mut app, 250, 70);
-    // One call of 50 metrics in the last minute: 60 calls and 3,000 metrics an hour; and what
-    // this phase costs under the runbook's polling (`tminus cost`).
+    // One call of 50 metrics in the last minute: 60 calls and 3,000 metrics an hour.
     assert!(s.contains("60 calls/h · 3000 metrics/h ≈ $0.030/h"), "{s}");
-    // How polling follows the event, and this phase's cost, in the help.
-    let phase = app
+    // How polling follows the event, and this phase's cost, in the help of a live session.
+    let live = app_in(Mode::Live, app.now);
+    let at = live.offset().secs();
+    let phase = live
         .phase_costs
         .iter()
-        .find(|p| p.from.secs() <= app.offset().secs() && app.offset().secs() < p.until.secs())
+        .find(|p| p.from.secs() <= at && at < p.until.secs())
         .unwrap();
-    let label = super::metrics::polling_label(&app);
+    let label = super::metrics::polling_label(&live);
     assert!(
         label.ends_with(&format!("{} ≈ ${:.3}", phase.phase, phase.usd)),
         "{label}"
