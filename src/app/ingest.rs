@@ -254,6 +254,7 @@ impl App {
                     q.code,
                     crate::format::value(request)
                 )),
+                blocking: false,
             };
             if !self
                 .runbook

@@ -33,6 +33,42 @@ pub struct Runbook {
     /// How often live metrics are read as the event nears and passes (`signal::poll_every`).
     #[serde(default)]
     pub polling: Option<Polling>,
+    /// Who is in the war room: who votes in the go/no-go poll, who posts status updates.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// The go/no-go poll: opened when its phase starts.
+    #[serde(default)]
+    pub go_no_go: Option<GoNoGo>,
+}
+
+/// A seat in the war room ("Incident commander"), and who holds it on the day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// Unique across the roles; the same characters as item ids (`ic`, `web-owner`).
+    pub id: String,
+    pub name: String,
+    /// The person holding the role ("Jane Doe").
+    #[serde(default)]
+    pub who: Option<String>,
+    /// How to reach them ("#launch-bridge", "+1 555 0101").
+    #[serde(default)]
+    pub contact: Option<String>,
+    /// This role must vote in the go/no-go poll.
+    #[serde(default)]
+    pub votes: bool,
+    /// This role is reminded to post status updates (each phase's `updates_every`).
+    #[serde(default)]
+    pub updates: bool,
+}
+
+/// The go/no-go poll, in which the roles with `votes: true` vote; it cannot read GO while a
+/// `blocking` item is not done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoNoGo {
+    /// The phase whose start opens the poll: one of `phases`.
+    pub phase: String,
 }
 
 /// Polling that follows the event: each metric at its own period near T-0, slower far from
@@ -79,6 +115,11 @@ impl Runbook {
         self.checklists[c].items.push(item);
         Some((c, self.checklists[c].items.len() - 1))
     }
+
+    /// The role with this id, if the runbook lists one.
+    pub fn role(&self, id: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.id == id)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,6 +153,9 @@ pub struct AwsConfig {
 pub struct Phase {
     pub name: String,
     pub from: TOffset,
+    /// How often a status update is due while this phase is current (1m to 24h).
+    #[serde(default)]
+    pub updates_every: Option<Span>,
 }
 
 /// Which side of a threshold is bad.
@@ -436,6 +480,10 @@ pub struct Item {
     /// `tminus plan --scale-down` when the item was done.
     #[serde(default)]
     pub revert: Option<String>,
+    /// Must be done (or verified) before the go/no-go poll can read GO. Not written when false,
+    /// so journals (`ItemAdded` carries an item) stay as they were.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub blocking: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -445,6 +493,9 @@ pub struct Escalation {
     pub levels: Vec<EscalationLevel>,
     #[serde(default)]
     pub notify: Option<Notify>,
+    /// An acknowledged alert not resolved within this long escalates again (1m to 24h).
+    #[serde(default)]
+    pub ack_expires: Option<Span>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

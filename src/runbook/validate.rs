@@ -9,7 +9,7 @@ use super::fault::Target;
 use super::model::{Direction, Metric, Runbook};
 use crate::diag::{Diagnostic, closest};
 use crate::positions::Positions;
-use crate::time::TOffset;
+use crate::time::{Span, TOffset};
 
 /// Offsets further than this from T-0 are surely typos ("T-30d" meant "T-30m" is fine; a year
 /// and more is not an event).
@@ -27,6 +27,7 @@ pub const MAX_LEVELS: usize = 20;
 pub const MAX_ALARM_NAMES: usize = 100;
 pub const MAX_INJECTS: usize = 200;
 pub const MAX_ZONES: usize = 12;
+pub const MAX_ROLES: usize = 100;
 /// CloudWatch's own limit.
 pub const MAX_DIMENSIONS: usize = 30;
 pub const MAX_COMMAND_WORDS: usize = 100;
@@ -35,8 +36,12 @@ pub const MAX_COMMAND_WORDS: usize = 100;
 pub const MAX_NAME_CHARS: usize = 200;
 /// CloudWatch's limit on a metric math expression or Metrics Insights query.
 pub const MAX_EXPRESSION_CHARS: usize = 2_048;
-/// Item ids are written to the journal with every tick.
+/// Item ids are written to the journal with every tick (role ids with every vote).
 pub const MAX_ITEM_ID_CHARS: usize = 64;
+/// Bounds on how often a status update is due (`phases[].updates_every`) and on how long an
+/// acknowledgement holds (`escalation.ack_expires`): a minute to a day.
+pub const MIN_REMINDER_SECS: i64 = 60;
+pub const MAX_REMINDER_SECS: i64 = 86_400;
 /// Problems reported for one file: past these, fixing the first ones comes first.
 pub const MAX_PROBLEMS: usize = 100;
 /// Work on "did you mean" suggestions for one file, in characters compared (see
@@ -64,6 +69,8 @@ pub fn validate(label: &str, text: &str, rb: &Runbook) -> Vec<Diagnostic> {
     v.rehearsal(rb);
     v.plan(rb);
     v.polling(rb);
+    v.roles(rb);
+    v.go_no_go(rb);
     v.repeated_keys();
     v.finish()
 }
@@ -238,6 +245,7 @@ impl<'a> Checker<'a> {
                 "injected faults",
             ),
             ("event.zones", rb.event.zones.len(), MAX_ZONES, "time zones"),
+            ("roles", rb.roles.len(), MAX_ROLES, "roles"),
             (
                 "escalation.notify.command",
                 rb.escalation.notify.as_ref().map_or(0, |n| n.command.len()),
@@ -371,6 +379,17 @@ impl<'a> Checker<'a> {
             self.max_chars(&format!("{path}.who"), &l.who, NAME, "who");
             self.max_chars(&format!("{path}.contact"), &l.contact, NAME, "a contact");
         }
+        for (i, r) in rb.roles.iter().enumerate() {
+            let path = format!("roles[{i}]");
+            self.max_chars(&format!("{path}.id"), &r.id, MAX_ITEM_ID_CHARS, "a role id");
+            self.max_chars(&format!("{path}.name"), &r.name, NAME, "a role name");
+            if let Some(w) = &r.who {
+                self.max_chars(&format!("{path}.who"), w, NAME, "who");
+            }
+            if let Some(c) = &r.contact {
+                self.max_chars(&format!("{path}.contact"), c, NAME, "a contact");
+            }
+        }
         for (i, n) in rb.alarms.names.iter().enumerate() {
             self.max_chars(&format!("alarms.names[{i}]"), n, 255, "an alarm name");
         }
@@ -488,6 +507,14 @@ impl<'a> Checker<'a> {
                 seen.insert(&p.name, i);
             }
             self.offset(&format!("{path}.from"), p.from);
+            if let Some(every) = p.updates_every {
+                self.reminder(
+                    &format!("{path}.updates_every"),
+                    "updates_every",
+                    every,
+                    "how often a status update is due during this phase, e.g. updates_every: 15m",
+                );
+            }
             if i > 0 {
                 let prev = &rb.phases[i - 1];
                 if p.from <= prev.from {
@@ -999,6 +1026,14 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        if let Some(ack) = rb.escalation.ack_expires {
+            self.reminder(
+                "escalation.ack_expires",
+                "ack_expires",
+                ack,
+                "an acknowledged alert not resolved within this long escalates again, e.g. ack_expires: 30m",
+            );
+        }
         if let Some(n) = &rb.escalation.notify
             && n.command.is_empty()
         {
@@ -1006,6 +1041,78 @@ impl<'a> Checker<'a> {
                 "escalation.notify.command",
                 "notify command is empty",
                 "name a program, e.g. command: [./scripts/notify.sh]; the alert arrives on its stdin as JSON",
+            );
+        }
+    }
+
+    /// A reminder interval (`updates_every`, `ack_expires`) from a minute to a day.
+    fn reminder(&mut self, path: &str, key: &str, span: Span, hint: &str) {
+        if !(MIN_REMINDER_SECS..=MAX_REMINDER_SECS).contains(&span.secs()) {
+            self.err(path, format!("{key} {span} is outside 1m to 24h"), hint);
+        }
+    }
+
+    /// `roles:`: valid, unique ids, and names to show.
+    fn roles(&mut self, rb: &Runbook) {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, r) in rb.roles.iter().enumerate() {
+            if self.full() {
+                break;
+            }
+            let path = format!("roles[{i}]");
+            if let Err((msg, hint)) = check_role_id(&r.id) {
+                self.err(&format!("{path}.id"), msg, hint);
+            }
+            if let Some(first) = seen.get(r.id.as_str()) {
+                let line = self.line_of(&format!("roles[{first}].id"));
+                self.err(
+                    &format!("{path}.id"),
+                    format!("duplicate role id `{}`", r.id),
+                    format!("first defined on line {line}; role ids must be unique"),
+                );
+            } else {
+                seen.insert(&r.id, i);
+            }
+            self.non_empty(&format!("{path}.name"), &r.name, "role name");
+            if let Some(w) = &r.who {
+                self.non_empty(&format!("{path}.who"), w, "who");
+            }
+            if let Some(c) = &r.contact {
+                self.non_empty(&format!("{path}.contact"), c, "contact");
+            }
+        }
+    }
+
+    /// `go_no_go:`: a phase that exists, and someone to vote.
+    fn go_no_go(&mut self, rb: &Runbook) {
+        let Some(g) = &rb.go_no_go else { return };
+        let phases: Vec<&str> = rb.phases.iter().map(|p| p.name.as_str()).collect();
+        if !phases.contains(&g.phase.as_str()) {
+            let hint = if phases.is_empty() {
+                "no phases are defined under `phases:`".to_string()
+            } else {
+                let list = format!("phases: {}", phases.join(", "));
+                match self.suggest(&g.phase, phases.iter().copied()) {
+                    Some(p) => format!("did you mean `{p}`? {list}"),
+                    None => list,
+                }
+            };
+            self.err(
+                "go_no_go.phase",
+                format!("go_no_go refers to unknown phase `{}`", g.phase),
+                hint,
+            );
+        }
+        if !rb.roles.iter().any(|r| r.votes) {
+            let hint = if rb.roles.is_empty() {
+                "list the war room's roles under `roles:` and add `votes: true` to the roles that must vote"
+            } else {
+                "add `votes: true` to the roles that must vote"
+            };
+            self.err(
+                "go_no_go",
+                "go_no_go needs at least one role with `votes: true`",
+                hint,
             );
         }
     }
@@ -1136,7 +1243,24 @@ fn check_metric_id(id: &str) -> Result<(), (String, String)> {
 }
 
 fn check_item_id(id: &str) -> Result<(), (String, String)> {
-    let hint = "item ids start with a letter, then letters, digits, _ or - (e.g. scale-web)";
+    check_word_id(
+        id,
+        "item id",
+        "item ids start with a letter, then letters, digits, _ or - (e.g. scale-web)",
+    )
+}
+
+/// Role ids follow the item id rule.
+fn check_role_id(id: &str) -> Result<(), (String, String)> {
+    check_word_id(
+        id,
+        "role id",
+        "role ids start with a letter, then letters, digits, _ or - (e.g. web-owner)",
+    )
+}
+
+/// A letter first, then letters, digits, _ or -: ids written to the journal.
+fn check_word_id(id: &str, what: &str, hint: &str) -> Result<(), (String, String)> {
     let mut chars = id.chars();
     let ok = match chars.next() {
         Some(c) => {
@@ -1146,9 +1270,9 @@ fn check_item_id(id: &str) -> Result<(), (String, String)> {
         None => false,
     };
     if id.is_empty() {
-        Err(("item id is empty".into(), hint.into()))
+        Err((format!("{what} is empty"), hint.into()))
     } else if !ok {
-        Err((format!("`{id}` is not a valid item id"), hint.into()))
+        Err((format!("`{id}` is not a valid {what}"), hint.into()))
     } else {
         Ok(())
     }

@@ -910,3 +910,279 @@ fn polling_and_plan_sections_are_checked_where_they_are_written() {
         "bad multiplier",
     );
 }
+
+/// BASE's last line (57): the war room's sections below are appended after it, from line 58.
+const LAST: &str = "    - { at: T+12m, quota: L-B99A9384, usage: 95%, for: 5m }\n";
+
+/// BASE with `tail` appended: exactly one problem, at `line:col`, with exactly this message.
+fn one_after(tail: &str, line: usize, col: usize, message: &str) -> Diagnostic {
+    let d = one(LAST, &format!("{LAST}{tail}"), line, col, message);
+    assert_eq!(d.message, message, "{d}");
+    d
+}
+
+#[test]
+fn the_war_room_vocabulary_loads() {
+    // Without any of it, nothing changes.
+    let rb = parse("t.yaml", BASE).unwrap();
+    assert!(rb.roles.is_empty() && rb.go_no_go.is_none() && rb.role("ic").is_none());
+    assert!(rb.phases.iter().all(|p| p.updates_every.is_none()));
+    assert!(rb.checklists[0].items.iter().all(|i| !i.blocking));
+    assert_eq!(rb.escalation.ack_expires, None);
+
+    let text = BASE
+        .replace(
+            "  - { name: Go/no-go, from: T-15m }",
+            "  - { name: Go/no-go, from: T-15m, updates_every: 5m }",
+        )
+        .replace(
+            "        title: Freeze deploys\n",
+            "        title: Freeze deploys\n        blocking: true\n",
+        )
+        .replace(
+            "  notify: { command: ./scripts/notify.sh --page }\n",
+            "  notify: { command: ./scripts/notify.sh --page }\n  ack_expires: 30m\n",
+        )
+        .replace(
+            LAST,
+            &format!(
+                "{LAST}roles:
+  - {{ id: ic, name: Incident commander, who: Jane Doe, contact: \"#launch-bridge\", votes: true }}
+  - {{ id: scribe, name: Scribe, updates: true }}
+  - {{ id: web-owner, name: Web service owner, contact: \"+1 555 0101\", votes: true }}
+go_no_go: {{ phase: Go/no-go }}
+"
+            ),
+        );
+    let rb = parse("t.yaml", &text).unwrap_or_else(|d| panic!("{}", crate::diag::render(&d)));
+    let ic = rb.role("ic").unwrap();
+    assert_eq!(ic.name, "Incident commander");
+    assert_eq!(ic.who.as_deref(), Some("Jane Doe"));
+    assert_eq!(ic.contact.as_deref(), Some("#launch-bridge"));
+    assert!(ic.votes && !ic.updates);
+    let scribe = rb.role("scribe").unwrap();
+    assert!(!scribe.votes && scribe.updates);
+    assert_eq!(
+        (scribe.who.as_deref(), scribe.contact.as_deref()),
+        (None, None)
+    );
+    let owner = rb.role("web-owner").unwrap();
+    assert_eq!(owner.contact.as_deref(), Some("+1 555 0101"));
+    assert!(owner.votes && !owner.updates);
+    assert_eq!(rb.roles.len(), 3);
+    assert!(rb.role("nobody").is_none());
+    assert_eq!(rb.go_no_go.as_ref().unwrap().phase, "Go/no-go");
+    let every: Vec<_> = rb.phases.iter().map(|p| p.updates_every).collect();
+    assert_eq!(every, [None, Some(crate::time::Span(300)), None]);
+    let blocking: Vec<_> = rb.checklists[0].items.iter().map(|i| i.blocking).collect();
+    assert_eq!(blocking, [false, true]);
+    assert_eq!(rb.escalation.ack_expires, Some(crate::time::Span(1800)));
+
+    // Journals carry items (`ItemAdded`): one that is not blocking is written as before.
+    let plain = serde_json::to_value(&rb.checklists[0].items[0]).unwrap();
+    assert!(plain.get("blocking").is_none(), "{plain}");
+    let flagged = serde_json::to_value(&rb.checklists[0].items[1]).unwrap();
+    assert_eq!(flagged["blocking"], true);
+    let back: crate::runbook::model::Item = serde_json::from_value(plain).unwrap();
+    assert!(!back.blocking);
+}
+
+#[test]
+fn duplicate_role_id() {
+    let d = one_after(
+        "roles:\n  - { id: ic, name: Incident commander }\n  - { id: ic, name: Scribe }\n",
+        60,
+        11,
+        "duplicate role id `ic`",
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("first defined on line 59; role ids must be unique")
+    );
+}
+
+#[test]
+fn role_ids_follow_the_item_id_rule() {
+    let d = one_after(
+        "roles:\n  - { id: \"1st\", name: First responder }\n",
+        59,
+        11,
+        "`1st` is not a valid role id",
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("role ids start with a letter, then letters, digits, _ or - (e.g. web-owner)")
+    );
+    one_after(
+        "roles:\n  - { id: web owner, name: Web service owner }\n",
+        59,
+        11,
+        "`web owner` is not a valid role id",
+    );
+    one_after(
+        "roles:\n  - { id: \"\", name: Scribe }\n",
+        59,
+        11,
+        "role id is empty",
+    );
+    one_after(
+        &format!("roles:\n  - {{ id: r{}, name: Scribe }}\n", "x".repeat(64)),
+        59,
+        11,
+        "a role id is 65 characters long: at most 64 are allowed",
+    );
+    // Letters, digits, _ and - are fine.
+    assert!(
+        problems(
+            LAST,
+            &format!("{LAST}roles:\n  - {{ id: Web_owner-2, name: W }}\n")
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn role_name_is_required_and_not_empty() {
+    one_after(
+        "roles:\n  - { id: ic, name: \"  \" }\n",
+        59,
+        21,
+        "role name is empty",
+    );
+    let d = one(
+        LAST,
+        &format!("{LAST}roles:\n  - {{ id: ic }}\n"),
+        59,
+        5,
+        "missing key `name`",
+    );
+    assert!(d.message.starts_with("roles[0]: "), "{d}");
+}
+
+#[test]
+fn unknown_key_in_a_role() {
+    let d = one(
+        LAST,
+        &format!("{LAST}roles:\n  - {{ id: ic, name: Incident commander, vote: true }}\n"),
+        59,
+        41,
+        "roles[0]: unknown key `vote`",
+    );
+    let hint = d.hint.unwrap();
+    assert!(hint.starts_with("did you mean `votes`?"), "{hint}");
+    assert!(hint.contains("contact"), "{hint}");
+}
+
+#[test]
+fn go_no_go_names_a_phase() {
+    let d = one_after(
+        "roles:\n  - { id: ic, name: Incident commander, votes: true }\ngo_no_go: { phase: Go-no-go }\n",
+        60,
+        20,
+        "go_no_go refers to unknown phase `Go-no-go`",
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("did you mean `Go/no-go`? phases: Pre-flight, Go/no-go, Launch")
+    );
+    let d = one_after(
+        "roles:\n  - { id: ic, name: Incident commander, votes: true }\ngo_no_go: { phase: Liftoff }\n",
+        60,
+        20,
+        "go_no_go refers to unknown phase `Liftoff`",
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("phases: Pre-flight, Go/no-go, Launch")
+    );
+}
+
+#[test]
+fn go_no_go_needs_a_voting_role() {
+    let d = one_after(
+        "roles:\n  - { id: scribe, name: Scribe, updates: true }\ngo_no_go: { phase: Go/no-go }\n",
+        60,
+        11,
+        "go_no_go needs at least one role with `votes: true`",
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("add `votes: true` to the roles that must vote")
+    );
+    let d = one_after(
+        "go_no_go: { phase: Go/no-go }\n",
+        58,
+        11,
+        "go_no_go needs at least one role with `votes: true`",
+    );
+    assert!(d.hint.unwrap().contains("under `roles:`"));
+}
+
+#[test]
+fn updates_every_is_a_minute_to_a_day() {
+    let d = one(
+        "  - { name: Go/no-go, from: T-15m }",
+        "  - { name: Go/no-go, from: T-15m, updates_every: 30s }",
+        9,
+        51,
+        "updates_every 30s is outside 1m to 24h",
+    );
+    assert_eq!(d.message, "updates_every 30s is outside 1m to 24h");
+    assert!(d.hint.unwrap().contains("updates_every: 15m"));
+    one(
+        "  - { name: Go/no-go, from: T-15m }",
+        "  - { name: Go/no-go, from: T-15m, updates_every: 1d1s }",
+        9,
+        51,
+        "updates_every 1d1s is outside 1m to 24h",
+    );
+    for ok in ["1m", "24h"] {
+        let to = format!("  - {{ name: Go/no-go, from: T-15m, updates_every: {ok} }}");
+        assert!(
+            problems("  - { name: Go/no-go, from: T-15m }", &to).is_empty(),
+            "{ok}"
+        );
+    }
+    // A typed field: serde_yaml's own error, located at the value.
+    one(
+        "  - { name: Go/no-go, from: T-15m }",
+        "  - { name: Go/no-go, from: T-15m, updates_every: often }",
+        9,
+        51,
+        "bad duration \"often\"",
+    );
+}
+
+#[test]
+fn ack_expires_is_a_minute_to_a_day() {
+    let d = one(
+        "  notify: { command: ./scripts/notify.sh --page }\n",
+        "  notify: { command: ./scripts/notify.sh --page }\n  ack_expires: 2d\n",
+        54,
+        16,
+        "ack_expires 2d is outside 1m to 24h",
+    );
+    assert_eq!(d.message, "ack_expires 2d is outside 1m to 24h");
+    assert!(d.hint.unwrap().contains("escalates again"));
+    one(
+        "  notify: { command: ./scripts/notify.sh --page }\n",
+        "  notify: { command: ./scripts/notify.sh --page }\n  ack_expires: 0\n",
+        54,
+        16,
+        "ack_expires 0 is outside 1m to 24h",
+    );
+}
+
+#[test]
+fn roles_have_a_count_limit() {
+    let many: String = (0..=super::MAX_ROLES)
+        .map(|i| format!("  - {{ id: r{i}, name: \"\" }}\n"))
+        .collect();
+    // Past the limit nothing else is checked: the empty names are not reported.
+    one_after(
+        &format!("roles:\n{many}"),
+        59,
+        3,
+        "101 roles: at most 100 are allowed",
+    );
+}
