@@ -59,6 +59,9 @@ fn busy_app() -> App {
         allow_writes: false,
         speed: 1.0,
         data_label: None,
+        seat: Default::default(),
+        room: None,
+        role: None,
     };
     let mut app = App::new(
         busy_runbook(),

@@ -53,6 +53,9 @@ pub enum Command {
     /// the date to request it by; the same projection for metrics with thresholds. Exit 1 if
     /// anything is projected critical, 2 if something could not be read
     Plan(PlanArgs),
+    /// A read-only seat in a team's room: everything on screen, no action possible, not
+    /// counted in votes (for executives, support, anyone watching)
+    Watch(WatchArgs),
     /// The team's shared war room on DynamoDB: `room create TABLE` makes the table (on-demand
     /// capacity, TTL on old rooms); running it again is harmless
     #[command(subcommand)]
@@ -72,6 +75,36 @@ pub enum Command {
     },
 }
 
+/// Joining the team's room: one shared log of ticks, notes, acknowledgements, roles, votes and
+/// status updates for everyone in it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RoomArgs {
+    /// Join the team's room NAME: your actions go to its shared log and everyone's come back
+    /// (the first to join fixes its runbook and T-0; later joiners use them)
+    #[arg(long, value_name = "NAME", requires = "room_table", value_parser = crate::room::parse_room_name)]
+    pub room: Option<String>,
+    /// The DynamoDB table rooms live in (`tminus room create TABLE` makes it)
+    #[arg(long, value_name = "TABLE", env = "TMINUS_ROOM_TABLE", value_parser = crate::room::parse_table_name)]
+    pub room_table: Option<String>,
+    /// The runbook role to take (an id from its roles:, e.g. ic, scribe); r changes it later
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The room to watch
+    #[arg(long, value_name = "NAME", value_parser = crate::room::parse_room_name)]
+    pub room: String,
+    /// The DynamoDB table rooms live in
+    #[arg(long, value_name = "TABLE", env = "TMINUS_ROOM_TABLE", value_parser = crate::room::parse_table_name)]
+    pub room_table: String,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// How long until T-0 when a new demo starts (e.g. 90s, 3m, 1h; at most 366d)
@@ -84,6 +117,11 @@ pub struct DemoArgs {
     /// must not page anyone); the JSON says "mode": "simulated"
     #[arg(long)]
     pub notify: bool,
+    #[command(flatten)]
+    pub room: RoomArgs,
+    /// Where the room's table is (with --room)
+    #[command(flatten)]
+    pub aws: AwsArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -112,6 +150,8 @@ pub struct RunArgs {
     /// simulated data must not page anyone); live sessions always notify
     #[arg(long)]
     pub notify: bool,
+    #[command(flatten)]
+    pub room: RoomArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -191,6 +231,8 @@ pub struct RehearseArgs {
     /// With --calibrate: how far back to read, 1h to 90d (default: plan.history, else 14d)
     #[arg(long, value_name = "DURATION", value_parser = crate::capacity::parse_history, requires = "calibrate")]
     pub history: Option<i64>,
+    #[command(flatten)]
+    pub room: RoomArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]

@@ -127,6 +127,9 @@ fn app(rb: Runbook, mode: Mode, now: DateTime<Utc>, past: Vec<Record>) -> App {
             allow_writes: false,
             speed: 1.0,
             data_label: None,
+            seat: Default::default(),
+            room: None,
+            role: None,
         },
         now,
         Box::new(MemoryJournal::default()),
@@ -263,6 +266,7 @@ pub fn journal(data: &[u8]) -> Outcome {
     let note = Record {
         ts: t0(),
         operator: "fuzz".into(),
+        room: None,
         event: crate::journal::Event::Note {
             text: "after the case".into(),
         },
@@ -389,6 +393,9 @@ fn demo_session() -> (Vec<u8>, Vec<u8>) {
             allow_writes: false,
             speed: 1.0,
             data_label: None,
+            seat: Default::default(),
+            room: None,
+            role: None,
         },
         start,
         Box::new(Shared(records.clone())),

@@ -12,6 +12,7 @@ pub mod diag;
 pub mod format;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod join;
 pub mod journal;
 pub mod limits;
 pub mod notify;

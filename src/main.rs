@@ -172,15 +172,51 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .clone()
                 .unwrap_or_else(|| run::default_journal(&args.runbook));
             run::require_terminal()?;
+            let mut runbook = runbook;
+            let mut t0 = t0;
+            let mut seed = args.common.seed;
+            let mut mode = mode;
+            let room = match &args.room.room {
+                Some(name) => {
+                    let yaml =
+                        tminus::limits::read_text(&args.runbook, tminus::limits::MAX_YAML_BYTES)?;
+                    let ours = tminus::join::header(
+                        &runbook.event.name,
+                        yaml.clone(),
+                        t0,
+                        mode.data_kind(),
+                        seed,
+                        &operator(&args.common),
+                        None,
+                    );
+                    let mut j =
+                        join_room(&args.room, name, &aws, ours, &journal_path, &args.common)?;
+                    tminus::join::adopt_runbook(&mut j, Some(&yaml), &mut runbook)?;
+                    t0 = j.meta.t0;
+                    seed = j.meta.seed;
+                    let room_mode = mode_of(&j.meta);
+                    if room_mode != mode {
+                        j.join.notices.push(format!(
+                            "the room's data is {}: this seat follows it",
+                            room_mode.data_kind()
+                        ));
+                        mode = room_mode;
+                    }
+                    Some(j.join)
+                }
+                None => None,
+            };
             let journal = journal::FileJournal::open(&journal_path)?;
             run::run_war_room(
                 Session {
+                    room,
+                    role: args.room.role.clone(),
                     runbook,
                     runbook_path: args.runbook.clone(),
                     t0,
                     operator: operator(&args.common),
                     mode,
-                    seed: args.common.seed,
+                    seed,
                     theme,
                     aws,
                     allow_writes: args.allow_writes,
@@ -195,6 +231,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Rehearse(args) => rehearse(args),
+        Command::Watch(args) => watch(args),
         Command::Replay(args) => replay(args),
         Command::Report(args) => report(args),
         Command::Demo(args) => {
@@ -221,19 +258,50 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let ends = runbook.event.ends_at.map(|e| e.secs()).unwrap_or(3_600);
             // A demo resumes where it was (same T-0, same ticks) until its event is over; then,
             // or with `--fresh`, the old journal is moved aside and a new countdown starts.
+            let mut runbook = runbook;
+            let mut seed = args.common.seed;
+            let room = match &args.room.room {
+                Some(name) => {
+                    let aws = args.aws.settings();
+                    let ours = tminus::join::header(
+                        &runbook.event.name,
+                        DEMO_RUNBOOK.to_string(),
+                        tminus::time::after(now, args.t0_in),
+                        "simulated",
+                        seed,
+                        &operator(&args.common),
+                        None,
+                    );
+                    let mut j =
+                        join_room(&args.room, name, &aws, ours, &journal_path, &args.common)?;
+                    tminus::join::adopt_runbook(&mut j, Some(DEMO_RUNBOOK), &mut runbook)?;
+                    seed = j.meta.seed;
+                    Some((j.join, j.meta.t0))
+                }
+                None => None,
+            };
+            let room_t0 = room.as_ref().map(|(_, t)| *t);
             let journal = journal::FileJournal::open_rotating(&journal_path, now, |past| {
+                // A room's demo keeps its journal while it is the same room's (same T-0).
+                if let Some(t) = room_t0 {
+                    return Ok(demo_t0(past) != Some(t));
+                }
                 Ok(args.fresh
                     || demo_t0(past).is_none_or(|t0| now >= tminus::time::TOffset(ends).at(t0)))
             })?;
-            let t0 = demo_t0(&journal.past).unwrap_or_else(|| tminus::time::after(now, args.t0_in));
+            let t0 = room_t0.unwrap_or_else(|| {
+                demo_t0(&journal.past).unwrap_or_else(|| tminus::time::after(now, args.t0_in))
+            });
             run::run_war_room(
                 Session {
+                    room: room.map(|(j, _)| j),
+                    role: args.room.role.clone(),
                     runbook,
                     runbook_path: DEMO_LABEL.into(),
                     t0,
                     operator: operator(&args.common),
                     mode: Mode::Simulated,
-                    seed: args.common.seed,
+                    seed,
                     theme,
                     aws: Default::default(),
                     allow_writes: false,
@@ -358,7 +426,49 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
             shown(aside)
         );
     }
-    let t0 = runbook.event.starts_at;
+    let mut runbook = runbook;
+    let mut t0 = runbook.event.starts_at;
+    let mut seed = args.common.seed;
+    let mut rehearsal = run::Rehearsal {
+        speed: args.speed,
+        start_at: args.start_at,
+        surprise: args.surprise,
+    };
+    let room = match &args.room.room {
+        Some(name) => {
+            let aws = tminus::source::aws::AwsSettings::resolve(&runbook, &args.aws.settings());
+            let yaml = tminus::limits::read_text(&args.runbook, tminus::limits::MAX_YAML_BYTES)?;
+            // A game day's clock is the room's: every seat sees the same session time.
+            let clock = tminus::room::RoomClock {
+                speed: args.speed,
+                started_at: args.start_at.at(t0),
+                surprise: args.surprise,
+            };
+            let ours = tminus::join::header(
+                &runbook.event.name,
+                yaml.clone(),
+                t0,
+                "rehearsal",
+                seed,
+                &operator(&args.common),
+                Some(clock),
+            );
+            let mut j = join_room(&args.room, name, &aws, ours, &journal_path, &args.common)?;
+            tminus::join::adopt_runbook(&mut j, Some(&yaml), &mut runbook)?;
+            t0 = j.meta.t0;
+            seed = j.meta.seed;
+            if let Some(c) = j.meta.rehearsal {
+                let now = c.session_time(j.meta.created_at, chrono::Utc::now());
+                rehearsal = run::Rehearsal {
+                    speed: c.speed,
+                    start_at: tminus::time::TOffset::between(t0, now),
+                    surprise: c.surprise,
+                };
+            }
+            Some(j.join)
+        }
+        None => None,
+    };
     run::run_war_room(
         Session {
             runbook: runbook.clone(),
@@ -366,19 +476,17 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
             t0,
             operator: operator(&args.common),
             mode: Mode::Rehearsal,
-            seed: args.common.seed,
+            seed,
             theme,
             aws: Default::default(),
             allow_writes: false,
             record: args.common.record_to(None),
             replay: None,
-            rehearsal: Some(run::Rehearsal {
-                speed: args.speed,
-                start_at: args.start_at,
-                surprise: args.surprise,
-            }),
+            rehearsal: Some(rehearsal),
             notify: args.notify,
             calibration,
+            room,
+            role: args.room.role.clone(),
         },
         journal,
     )?;
@@ -389,6 +497,103 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
         score.render(&runbook),
         shown(&journal_path)
     ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Joins the room named by `--room` (the table from `--room-table`).
+fn join_room(
+    args: &tminus::cli::RoomArgs,
+    name: &str,
+    aws: &tminus::source::aws::AwsSettings,
+    ours: tminus::room::RoomMeta,
+    journal_path: &Path,
+    common: &CommonArgs,
+) -> Result<tminus::join::Joined> {
+    let Some(table) = args.room_table.as_deref() else {
+        anyhow::bail!("--room needs --room-table TABLE (or TMINUS_ROOM_TABLE)");
+    };
+    tminus::join::join(
+        aws,
+        table,
+        name,
+        Some(ours),
+        journal_path,
+        tminus::app::room::Seat::Member,
+        &operator(common),
+    )
+}
+
+/// The kind of data a room's seats play.
+fn mode_of(meta: &tminus::room::RoomMeta) -> Mode {
+    match meta.mode.as_str() {
+        "simulated" => Mode::Simulated,
+        "rehearsal" => Mode::Rehearsal,
+        _ => Mode::Live,
+    }
+}
+
+/// `tminus watch`: a read-only seat in a room: its runbook, T-0 and data, no actions, no
+/// pages, not counted in votes.
+fn watch(args: tminus::cli::WatchArgs) -> Result<ExitCode> {
+    let Some(theme) = theme_or_report(&args.common) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let journal_path = args
+        .common
+        .journal
+        .clone()
+        .unwrap_or_else(|| Path::new(".tminus").join(format!("{}.watch.journal", args.room)));
+    run::require_terminal()?;
+    let mut j = tminus::join::join(
+        &args.aws.settings(),
+        &args.room_table,
+        &args.room,
+        None,
+        &journal_path,
+        tminus::app::room::Seat::Watcher,
+        &operator(&args.common),
+    )?;
+    let label = format!("room {}", args.room);
+    let mut runbook = match runbook::parse(&label, DEMO_RUNBOOK) {
+        Ok(r) => r,
+        Err(d) => anyhow::bail!("{}", tminus::diag::render(&d)),
+    };
+    tminus::join::adopt_runbook(&mut j, None, &mut runbook)?;
+    let mode = mode_of(&j.meta);
+    let rehearsal = j.meta.rehearsal.map(|c| {
+        let now = c.session_time(j.meta.created_at, chrono::Utc::now());
+        run::Rehearsal {
+            speed: c.speed,
+            start_at: tminus::time::TOffset::between(j.meta.t0, now),
+            surprise: c.surprise,
+        }
+    });
+    let aws = tminus::source::aws::AwsSettings::resolve(&runbook, &args.aws.settings());
+    let journal = journal::FileJournal::open_rotating(&journal_path, chrono::Utc::now(), |past| {
+        Ok(demo_t0(past) != Some(j.meta.t0))
+    })?;
+    run::run_war_room(
+        Session {
+            runbook,
+            runbook_path: label.into(),
+            t0: j.meta.t0,
+            operator: operator(&args.common),
+            mode,
+            seed: j.meta.seed,
+            theme,
+            aws,
+            allow_writes: false,
+            record: args.common.record_to(None),
+            replay: None,
+            rehearsal,
+            // A watcher never pages.
+            notify: false,
+            calibration: None,
+            room: Some(j.join),
+            role: None,
+        },
+        journal,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -508,6 +713,8 @@ fn replay(args: tminus::cli::ReplayArgs) -> Result<ExitCode> {
             // A replay is a recording already.
             record: tminus::record::RecordTo::Off,
             calibration: None,
+            room: None,
+            role: None,
         },
         journal,
     )?;

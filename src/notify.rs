@@ -147,6 +147,7 @@ mod tests {
         let rec = |event| Record {
             ts,
             operator: "jane".into(),
+            room: None,
             event,
         };
         let key = AlertKey::Metric("p99".into());

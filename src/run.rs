@@ -44,6 +44,38 @@ pub struct Session {
     pub notify: bool,
     /// A rehearsal on the team's own traffic (`rehearse --calibrate` / `--calibration FILE`).
     pub calibration: Option<crate::capacity::calibration::Calibration>,
+    /// The team's room, when joined with `--room` (or watched).
+    pub room: Option<RoomJoin>,
+    /// `--role`: the runbook role to take on start.
+    pub role: Option<String>,
+}
+
+/// A room joined (or watched): the table, the room's name and this seat.
+pub struct RoomJoin {
+    pub table: crate::room::table::Table,
+    pub name: String,
+    /// Unique to this process: the first half of every idempotency key it writes.
+    pub session: String,
+    pub seat: crate::app::room::Seat,
+    /// Why the room could not be reached on start, when the war room opened from the cached
+    /// copy of its header instead.
+    pub offline: Option<String>,
+    /// What joining decided that the operator should read (the room's runbook differs...).
+    pub notices: Vec<String>,
+}
+
+/// A session id unique to this process: time, process id and the operator.
+pub fn session_id(operator: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let who: String = operator
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(16)
+        .collect();
+    format!("{who}-{:x}{:x}", nanos as u64, std::process::id())
 }
 
 /// How a game day runs.
@@ -208,8 +240,21 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         replay,
         record,
         calibration,
+        room,
+        role,
         ..
     } = session;
+    let (room_state, seat, room_link) = match room {
+        Some(j) => (
+            Some(crate::app::room::RoomState::new(
+                j.name.clone(),
+                j.session.clone(),
+            )),
+            j.seat,
+            Some(j),
+        ),
+        None => (None, crate::app::room::Seat::Solo, None),
+    };
     let data_label = (mode == Mode::Live).then(|| {
         let mut label = aws
             .region
@@ -233,6 +278,9 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
             allow_writes,
             speed,
             data_label,
+            seat,
+            room: room_state,
+            role: role.clone(),
         },
         clock.now(),
         Box::new(journal),
@@ -290,10 +338,48 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
             .unwrap_or_default();
         bail!("cannot write the journal: {why}");
     }
+    if let Some(why) = room_link.as_ref().and_then(|j| j.offline.clone()) {
+        notices.push(format!(
+            "the room {} could not be reached ({why}): opened from the journal's copy; actions are queued until it is back",
+            room_link.as_ref().map(|j| j.name.as_str()).unwrap_or_default()
+        ));
+    }
+    if let Some(j) = &room_link {
+        notices.extend(j.notices.iter().cloned());
+    }
     for text in notices {
         app.observe(Event::Note { text: text.clone() });
         app.update(clock.now(), Msg::Notice(text));
     }
+    if let Some(r) = &role {
+        app.take_role_by_id(r);
+    }
+    // The room's sync task: it sends this seat's decisions, reads everyone's, keeps presence.
+    let (room_tx, mut room_rx) = mpsc::channel::<crate::room::RoomUpdate>(256);
+    let mut to_sync: Option<mpsc::UnboundedSender<crate::room::sync::ToSync>> = None;
+    let mut sync_task = None;
+    if let (Some(j), Some(state)) = (room_link, app.room.as_ref()) {
+        let (stx, srx) = mpsc::unbounded_channel();
+        let sync = crate::room::sync::Sync {
+            table: j.table,
+            room: j.name,
+            seat: crate::room::Presence {
+                session: j.session,
+                operator: app.operator.clone(),
+                role: app.my_role().map(str::to_string),
+                watcher: seat == crate::app::room::Seat::Watcher,
+                joined_at: Utc::now(),
+                last_seen: Utc::now(),
+            },
+            seen: state.contiguous_seen(),
+            known: state.known_seqs(),
+            now: Utc::now,
+        };
+        sync_task = Some(tokio::spawn(sync.run(srx, room_tx.clone())));
+        to_sync = Some(stx);
+    }
+    drop(room_tx);
+    let mut role_sent = app.my_role().map(str::to_string);
 
     let (tx, mut rx) = mpsc::channel(1024);
     let notify_tx = tx.clone();
@@ -424,6 +510,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
                 record_update(&mut recorder, &mut app, clock.now(), &update);
                 Msg::Source(update)
             }
+            Some(update) = room_rx.recv() => Msg::Room(update),
             () = tokio::time::sleep(until_next_second(clock.now(), speed)) => Msg::Tick,
             () = any_signal(&mut quit_signals) => break,
         };
@@ -433,8 +520,12 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
             record_update(&mut recorder, &mut app, clock.now(), &update);
             app.update(clock.now(), Msg::Source(update));
         }
+        while let Ok(update) = room_rx.try_recv() {
+            app.update(clock.now(), Msg::Room(update));
+        }
         dispatch_notifications(&mut app, &notify_tx, notify);
         run_commands(&mut app, live_aws.as_ref(), seek.as_deref(), &notify_tx);
+        send_to_room(&mut app, to_sync.as_ref(), &mut role_sent);
     }
     drop(guard);
     let ended_at = clock.now();
@@ -453,7 +544,44 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         app.update(ended_at, Msg::Tick);
         app.act(Event::SessionEnded {});
     }
+    // The room gets what is still queued: the sync task sends it once its channel closes,
+    // within a few seconds; what it cannot send stays queued in the journal for next time.
+    send_to_room(&mut app, to_sync.as_ref(), &mut role_sent);
+    drop(to_sync);
+    if sync_task.is_some() {
+        // Its last round's confirmations, until it ends (its sender closes) or time is up.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
+        while let Ok(Some(u)) = tokio::time::timeout_at(deadline, room_rx.recv()).await {
+            app.update(clock.now(), Msg::Room(u));
+        }
+    }
+    let queued = app.room.as_ref().map(|r| r.queued.len()).unwrap_or(0);
+    if queued > 0 {
+        crate::out::say(format_args!(
+            "tminus: {queued} action(s) not yet confirmed by the room: kept in the journal {}, sent when you next join",
+            app.journal_location()
+        ));
+    }
     Ok(Outcome { ended_at })
+}
+
+/// Hands the sync task what the war room queued for the room, and the seat's role when it
+/// changed.
+fn send_to_room(
+    app: &mut App,
+    to_sync: Option<&mpsc::UnboundedSender<crate::room::sync::ToSync>>,
+    role_sent: &mut Option<String>,
+) {
+    let outgoing = app.take_room_outgoing();
+    let Some(tx) = to_sync else { return };
+    for o in outgoing {
+        let _ = tx.send(crate::room::sync::ToSync::Send(o));
+    }
+    let role = app.my_role().map(str::to_string);
+    if role != *role_sent {
+        let _ = tx.send(crate::room::sync::ToSync::Role(role.clone()));
+        *role_sent = role;
+    }
 }
 
 /// Signals whose default action ends the process: each closes the war room the normal way, so
@@ -578,10 +706,22 @@ fn run_commands(
 /// `enabled` is false, as in a rehearsal without --notify).
 fn dispatch_notifications(app: &mut App, tx: &mpsc::Sender<crate::source::Update>, enabled: bool) {
     let records = app.take_outbox();
-    let Some(notify) = app.runbook.escalation.notify.as_ref().filter(|_| enabled) else {
+    let Some(notify) = app
+        .runbook
+        .escalation
+        .notify
+        .as_ref()
+        .filter(|_| enabled && app.seat.may_page())
+    else {
         return;
     };
+    // In a room every seat sees the same alerts; one seat pages for them all. A status update
+    // is posted by the seat that wrote it.
+    let pager = app.room.as_ref().is_none_or(|r| r.is_pager(Utc::now()));
     for r in &records {
+        if !pager && !matches!(r.event, Event::StatusUpdate { .. }) {
+            continue;
+        }
         if let Some(n) = crate::notify::notification(&app.runbook.event.name, app.mode, r)
             && let Ok(payload) = serde_json::to_vec(&n)
         {

@@ -86,8 +86,13 @@ pub struct Alert {
     pub opened_at: DateTime<Utc>,
     /// Who acknowledged it and when; an acknowledged alert stops escalating.
     pub acked: Option<(String, DateTime<Utc>)>,
-    /// Index into the runbook's escalation levels of the highest level reached, if any.
+    /// Index into the runbook's escalation levels of the level reached, if any (the highest
+    /// reached, unless an operator moved it by hand).
     pub level: Option<usize>,
+    /// When the escalation last moved and to which level: the clock to the next level runs
+    /// from here (an escalation, a move by hand, an acknowledgement lapsing). `None`: from
+    /// `opened_at`.
+    pub escalated_at: Option<(DateTime<Utc>, usize)>,
     pub closed_at: Option<DateTime<Utc>>,
     /// The signal cleared and breached again while the alert was open, this many times: the
     /// alert stayed one episode instead of opening again each time.

@@ -653,6 +653,9 @@ fn war_room(rb: &Runbook, now: DateTime<Utc>) -> App {
             allow_writes: false,
             speed: 1.0,
             data_label: None,
+            seat: Default::default(),
+            room: None,
+            role: None,
         },
         now,
         Box::new(MemoryJournal::default()),
@@ -1781,6 +1784,7 @@ fn note(who: &str, text: &str) -> tminus::journal::Record {
     tminus::journal::Record {
         ts: Utc::now(),
         operator: who.into(),
+        room: None,
         event: tminus::journal::Event::Note { text: text.into() },
     }
 }

@@ -56,6 +56,7 @@ fn journal(dir: &Path) -> PathBuf {
     let mut lines = vec![tminus::journal::Record {
         ts: t0,
         operator: "jane".into(),
+        room: None,
         event: tminus::journal::Event::SessionStarted {
             runbook: runbook.display().to_string(),
             event_name: "Bounds".into(),
@@ -71,6 +72,7 @@ fn journal(dir: &Path) -> PathBuf {
         lines.push(tminus::journal::Record {
             ts: t0 + chrono::Duration::seconds(i),
             operator: "jane".into(),
+            room: None,
             event: tminus::journal::Event::Note {
                 text: format!("note {i}: {}", "x".repeat(200)),
             },

@@ -158,6 +158,7 @@ checklists:
         serde_json::to_string(&Record {
             ts: t0 + chrono::Duration::minutes(m),
             operator: "jane".into(),
+            room: None,
             event,
         })
         .unwrap()

@@ -24,6 +24,9 @@ fn app(t0: DateTime<Utc>, now: DateTime<Utc>) -> App {
         allow_writes: false,
         speed: 1.0,
         data_label: None,
+        seat: Default::default(),
+        room: None,
+        role: None,
     };
     App::new(
         runbook,

@@ -28,6 +28,7 @@ fn write_journal(path: &Path, records: impl IntoIterator<Item = (i64, Event)>) {
             serde_json::to_string(&Record {
                 ts: t(s),
                 operator: "jane".into(),
+                room: None,
                 event,
             })
             .unwrap()
@@ -334,6 +335,7 @@ checklists:
             serde_json::to_string(&Record {
                 ts: t(s),
                 operator: who.clone(),
+                room: None,
                 event,
             })
             .unwrap()
@@ -428,6 +430,7 @@ fn a_demo_journal_is_reviewed_from_any_directory() {
     let started = Record {
         ts: t(-180),
         operator: "jane".into(),
+        room: None,
         event: Event::SessionStarted {
             runbook: "runbooks/demo.yaml".into(),
             event_name: "Spring Sale Launch (demo)".into(),

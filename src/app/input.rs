@@ -65,6 +65,64 @@ impl App {
                 }
                 return;
             }
+            Overlay::Vote { go, text } => {
+                match key.code {
+                    KeyCode::Esc => self.ui.overlay = Overlay::None,
+                    KeyCode::Enter => self.submit_vote(),
+                    KeyCode::Tab | KeyCode::BackTab => *go = !*go,
+                    KeyCode::Backspace => {
+                        text.pop();
+                    }
+                    KeyCode::Char(c)
+                        if !key.modifiers.contains(KeyModifiers::CONTROL)
+                            && text.chars().count() < 500 =>
+                    {
+                        text.push(c)
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            Overlay::StatusUpdate { field, texts } => {
+                match key.code {
+                    KeyCode::Esc => self.ui.overlay = Overlay::None,
+                    // Enter moves to the next field; on the last it posts.
+                    KeyCode::Enter if *field < 2 => *field += 1,
+                    KeyCode::Enter => self.submit_update(),
+                    KeyCode::Tab | KeyCode::Down => *field = (*field + 1) % 3,
+                    KeyCode::BackTab | KeyCode::Up => *field = (*field + 2) % 3,
+                    KeyCode::Backspace => {
+                        texts[*field].pop();
+                    }
+                    KeyCode::Char(c)
+                        if !key.modifiers.contains(KeyModifiers::CONTROL)
+                            && texts[*field].chars().count() < 500 =>
+                    {
+                        texts[*field].push(c)
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            Overlay::PickRole { selected } => {
+                let n = self.runbook.roles.len();
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('q') => self.ui.overlay = Overlay::None,
+                    KeyCode::Down | KeyCode::Char('j') if n > 0 => *selected = (*selected + 1) % n,
+                    KeyCode::Up | KeyCode::Char('k') if n > 0 => {
+                        *selected = (*selected + n - 1) % n
+                    }
+                    KeyCode::Enter => {
+                        let pick = self.runbook.roles.get(*selected).map(|r| r.id.clone());
+                        self.ui.overlay = Overlay::None;
+                        if let Some(id) = pick {
+                            self.take_role_by_id(&id);
+                        }
+                    }
+                    _ => {}
+                }
+                return;
+            }
             Overlay::None => {}
         }
 
@@ -104,6 +162,23 @@ impl App {
                 };
             }
             KeyCode::Char('a') => self.acknowledge_top(),
+            KeyCode::Char('v') => self.start_vote(),
+            KeyCode::Char('u') => self.start_update(),
+            KeyCode::Char('e') => self.move_escalation(true),
+            KeyCode::Char('E') => self.move_escalation(false),
+            KeyCode::Char('r') => {
+                if !self.seat.can_act() {
+                    self.flash("watching: this seat is read-only".into());
+                } else if self.runbook.roles.is_empty() {
+                    self.flash("the runbook has no roles: add roles: to it".into());
+                } else {
+                    let selected = self
+                        .my_role()
+                        .and_then(|r| self.runbook.roles.iter().position(|x| x.id == r))
+                        .unwrap_or(0);
+                    self.ui.overlay = Overlay::PickRole { selected };
+                }
+            }
             KeyCode::Char('i') => self.start_increase(),
             KeyCode::Char(']') if self.mode == Mode::Replay => {
                 self.commands.push(Command::Seek { secs: 300 });

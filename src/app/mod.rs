@@ -3,8 +3,10 @@
 pub mod alerts;
 mod ingest;
 mod input;
+pub mod room;
 mod rules;
 pub mod state;
+pub mod team;
 pub mod update;
 
 pub use state::*;

@@ -70,6 +70,32 @@ impl App {
             self.sync_alert(key, wanted);
         }
 
+        // An acknowledgement that was not followed by a resolution in time lapses: the alert
+        // climbs to the next level at once and keeps escalating.
+        let mut lapsed = Vec::new();
+        if let Some(expires) = self.runbook.escalation.ack_expires {
+            for a in self.open_alerts() {
+                if let Some((_, at)) = &a.acked
+                    && (self.now - *at).num_seconds() >= expires.secs()
+                {
+                    lapsed.push((a.key.clone(), a.level));
+                }
+            }
+        }
+        for (key, level) in lapsed {
+            self.observe(Event::AlertAckExpired { key: key.clone() });
+            let next = level.map_or(0, |l| l + 1);
+            if let Some(lvl) = self.runbook.escalation.levels.get(next) {
+                let (who, contact) = (lvl.who.clone(), lvl.contact.clone());
+                self.observe(Event::AlertEscalated {
+                    key,
+                    level: next,
+                    who,
+                    contact,
+                });
+            }
+        }
+
         let levels = &self.runbook.escalation.levels;
         let mut escalations = Vec::new();
         for a in self
@@ -77,7 +103,8 @@ impl App {
             .iter()
             .filter(|a| a.is_open() && a.acked.is_none())
         {
-            let reached = alerts::escalation_level(levels, (self.now - a.opened_at).num_seconds());
+            let elapsed = super::team::escalation_elapsed(levels, a, self.now);
+            let reached = alerts::escalation_level(levels, elapsed);
             if let Some(l) = reached
                 && a.level.is_none_or(|cur| l > cur)
             {
@@ -92,6 +119,17 @@ impl App {
         }
         for e in escalations {
             self.observe(e);
+        }
+
+        // The scribe is reminded once when the status update falls due.
+        let due = self.update_due().filter(|d| d.overdue).map(|d| d.due_at);
+        if due != self.update_reminded && due.is_some() {
+            self.update_reminded = due;
+            if self.posts_updates() && self.seat.can_act() {
+                self.flash(
+                    "status update due: press u to post conditions, actions and needs".into(),
+                );
+            }
         }
     }
 

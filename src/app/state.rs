@@ -230,6 +230,10 @@ pub struct ItemState {
     pub changed: Option<(String, DateTime<Utc>)>,
     /// Ticked by its `verify:` rule.
     pub auto: bool,
+    /// Where the record that set it stands in the room's order (`Local` outside rooms).
+    pub pos: crate::app::room::Pos,
+    /// Who set it, when it came through the room: for showing conflicts.
+    pub by: Option<crate::app::room::Doer>,
 }
 
 impl Default for ItemState {
@@ -239,6 +243,8 @@ impl Default for ItemState {
             skip_reason: None,
             changed: None,
             auto: false,
+            pos: Default::default(),
+            by: None,
         }
     }
 }
@@ -328,6 +334,20 @@ pub enum Overlay {
     IncreaseQuota {
         quota: usize,
         text: String,
+    },
+    /// A go/no-go vote: GO or NO-GO (Tab switches) and the reason typed so far.
+    Vote {
+        go: bool,
+        text: String,
+    },
+    /// A status update: conditions, actions, needs; `field` is the one being typed.
+    StatusUpdate {
+        field: usize,
+        texts: [String; 3],
+    },
+    /// Taking a role from the runbook: the one selected.
+    PickRole {
+        selected: usize,
     },
 }
 
@@ -425,6 +445,43 @@ pub struct App {
     pub plan: Option<crate::capacity::Plan>,
     /// What each phase's live polling costs (`tminus cost`), computed once for the cost meter.
     pub phase_costs: Vec<crate::source::aws::plan::PhaseCost>,
+    /// Alone, a member of a team room, or watching one.
+    pub seat: crate::app::room::Seat,
+    /// The team's room, when this war room is in one.
+    pub room: Option<crate::app::room::RoomState>,
+    /// The go/no-go poll: each role's standing vote.
+    pub votes: BTreeMap<String, VoteState>,
+    /// Which role each operator holds (their latest `role_taken`).
+    pub roles_held: BTreeMap<String, RoleHeld>,
+    /// Who acknowledged each open alert, and where that stands in the room's order.
+    pub(crate) ack_pos: std::collections::HashMap<
+        crate::app::alerts::AlertKey,
+        (crate::app::room::Pos, crate::app::room::Doer),
+    >,
+    /// The latest status update: when and by whom.
+    pub last_update: Option<(DateTime<Utc>, String)>,
+    /// The role this operator asked for with `--role`, taken once the session has started.
+    pub wanted_role: Option<String>,
+    /// The due time of the status update the scribe was last reminded of.
+    pub(crate) update_reminded: Option<DateTime<Utc>>,
+}
+
+/// A role's standing vote in the go/no-go poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoteState {
+    pub vote: crate::journal::Vote,
+    pub reason: String,
+    pub operator: String,
+    pub at: DateTime<Utc>,
+    pub pos: crate::app::room::Pos,
+    pub by: Option<crate::app::room::Doer>,
+}
+
+/// The role an operator holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleHeld {
+    pub role: String,
+    pub pos: crate::app::room::Pos,
 }
 
 impl App {

@@ -78,6 +78,9 @@ fn app_at(now: DateTime<Utc>, journal: SharedJournal, past: Vec<Record>) -> App 
         allow_writes: false,
         speed: 1.0,
         data_label: None,
+        seat: Default::default(),
+        room: None,
+        role: None,
     };
     App::new(runbook, opts, now, Box::new(journal), past)
 }
@@ -336,6 +339,7 @@ fn per_item_overdue_alerts_from_older_journals_are_closed() {
     let old = Record {
         ts: at - Duration::minutes(5),
         operator: "jane".into(),
+        room: None,
         event: Event::AlertOpened {
             key: AlertKey::Overdue("freeze".into()),
             severity: Severity::Warn,
@@ -526,6 +530,9 @@ fn a_sparse_counter_with_no_datapoints_reads_zero_and_its_alert_closes() {
         allow_writes: false,
         speed: 1.0,
         data_label: None,
+        seat: Default::default(),
+        room: None,
+        role: None,
     };
     let mut app = App::new(runbook, opts, at, Box::new(j.clone()), vec![]);
     let p = |m: i64, v: f64| Sample {
@@ -1006,6 +1013,9 @@ fn settled_times_at_the_end_of_time_do_not_overflow() {
         allow_writes: false,
         speed: 1.0,
         data_label: None,
+        seat: Default::default(),
+        room: None,
+        role: None,
     };
     let mut app = App::new(
         runbook,

@@ -34,6 +34,8 @@ pub enum Msg {
     },
     Resize(u16, u16),
     Source(Update),
+    /// What the room's sync task reported.
+    Room(crate::room::RoomUpdate),
     /// Something the event loop wants the operator to read (a recording that stopped).
     Notice(String),
 }
@@ -90,6 +92,12 @@ pub struct AppOptions {
     pub speed: f64,
     /// Where live data comes from, for the header.
     pub data_label: Option<String>,
+    /// Alone, in a team room, or watching one.
+    pub seat: super::room::Seat,
+    /// The room, when `seat` is in one.
+    pub room: Option<super::room::RoomState>,
+    /// `--role`: the role to take once the session has started.
+    pub role: Option<String>,
 }
 
 impl App {
@@ -139,15 +147,27 @@ impl App {
             faults_journalled: Default::default(),
             plan: None,
             phase_costs: Vec::new(),
+            seat: opts.seat,
+            room: opts.room,
+            votes: BTreeMap::new(),
+            roles_held: BTreeMap::new(),
+            ack_pos: Default::default(),
+            last_update: None,
+            wanted_role: opts.role,
+            update_reminded: None,
         };
         // Only live sessions poll AWS; nothing else shows what polling costs.
         if app.mode == Mode::Live {
             app.phase_costs = crate::source::aws::plan::cost_by_phase(&app.runbook);
         }
         app.verify = app.verify_rules();
-        for r in &past {
-            app.apply(r);
+        // Each record at its place in the room's order, so a restart settles conflicts as the
+        // log did (this war room's own records still queued stay after everything else).
+        let synced = super::room::synced_seqs(&past);
+        for (n, r) in past.iter().enumerate() {
+            app.apply_at(r, super::room::position(r, &synced, n as u64));
         }
+        app.restore_room(&past);
         // Alerts restored as open resume their episode, so hysteresis and the clear time carry
         // over a restart instead of the alert opening again.
         let open: Vec<(AlertKey, Severity, u32)> = app
@@ -243,6 +263,7 @@ impl App {
                 self.dirty = true;
             }
             Msg::Source(u) => self.on_source(u),
+            Msg::Room(u) => self.on_room(u),
             Msg::Notice(text) => self.flash(text),
         }
         self.evaluate_time_rules();
@@ -251,11 +272,20 @@ impl App {
     /// An operator's action: journalled and, only once it is durably written, applied. On a
     /// failed write the action is refused and the operator told why (typed text is kept).
     /// Records still waiting to be saved go first, so the journal keeps the order of events.
+    /// In a room the decision is queued for the shared log once it is on disk; a watching seat
+    /// makes no decisions at all.
     pub fn act(&mut self, event: Event) -> bool {
-        let (record, written) = self.write(event);
+        if event.is_decision() && !self.seat.can_act() {
+            self.flash(
+                "watching: this seat is read-only (join with tminus run --room to act)".into(),
+            );
+            return false;
+        }
+        let (record, pos, written) = self.write(event);
         match written {
             Ok(()) => {
-                self.apply(&record);
+                self.apply_at(&record, pos);
+                self.queue_for_room(&record, pos);
                 self.outbox.push(record);
                 true
             }
@@ -271,36 +301,40 @@ impl App {
     /// on (the notify command still pages) at once; when the journal cannot be written it
     /// waits in `unsaved`, shown as NOT SAVED, and is written, in order, as soon as it can be.
     pub fn observe(&mut self, event: Event) {
-        let (record, written) = self.write(event);
+        let (record, pos, written) = self.write(event);
         if let Err(e) = written {
-            if self.unsaved.len() >= UNSAVED_KEPT {
-                // A journal that has failed for this long: the oldest waiting record is lost;
-                // say so rather than grow without bound.
-                self.unsaved.pop_front();
-                self.unsaved_dropped += 1;
-            }
-            self.unsaved.push_back(record.clone());
-            self.flash(format!(
-                "NOT SAVED: {} event(s) waiting for the journal: {e:#}",
-                self.unsaved.len()
-            ));
+            self.keep_unsaved(record.clone(), &e);
         }
-        self.apply(&record);
+        self.apply_at(&record, pos);
+        self.queue_for_room(&record, pos);
         self.outbox.push(record);
     }
 
-    /// The record for `event` now, and whether it reached the journal (after every record
+    /// Keeps a record the journal refused, to write in order once it can; shown as NOT SAVED.
+    pub(super) fn keep_unsaved(&mut self, record: Record, e: &anyhow::Error) {
+        if self.unsaved.len() >= UNSAVED_KEPT {
+            // A journal that has failed for this long: the oldest waiting record is lost;
+            // say so rather than grow without bound.
+            self.unsaved.pop_front();
+            self.unsaved_dropped += 1;
+        }
+        self.unsaved.push_back(record);
+        self.flash(format!(
+            "NOT SAVED: {} event(s) waiting for the journal: {e:#}",
+            self.unsaved.len()
+        ));
+    }
+
+    /// The record for `event` now (stamped for the room if it is a decision made in one),
+    /// its place in the room's order, and whether it reached the journal (after every record
     /// still waiting, so the journal keeps the order of events).
-    fn write(&mut self, event: Event) -> (Record, anyhow::Result<()>) {
-        let record = Record {
-            ts: self.now,
-            operator: self.operator.clone(),
-            event,
-        };
+    fn write(&mut self, event: Event) -> (Record, super::room::Pos, anyhow::Result<()>) {
+        let mut record = Record::new(self.now, self.operator.clone(), event);
+        let pos = self.stamp(&mut record);
         let written = self
             .flush_unsaved()
             .and_then(|()| self.journal.append(&record));
-        (record, written)
+        (record, pos, written)
     }
 
     /// Writes the records waiting for the journal, oldest first, stopping at the first failure.
@@ -318,11 +352,21 @@ impl App {
         self.dirty = true;
     }
 
-    /// Applies a journal record to the state: used for live actions and for start-up replay.
-    pub(super) fn apply(&mut self, r: &Record) {
+    /// Applies a journal record to the state at its place in the room's order (`Pos::Local`
+    /// outside rooms): used for live actions, records from the room and start-up replay.
+    pub(super) fn apply_at(&mut self, r: &Record, pos: super::room::Pos) {
         self.dirty = true;
         match &r.event {
             Event::SessionStarted { .. } | Event::Note { .. } | Event::SessionEnded {} => {}
+            // Bookkeeping for the room's order: never on the timeline.
+            Event::RoomSynced { .. } => return,
+            Event::RoleTaken { role } => self.take_role(r, role, pos),
+            Event::VoteCast { role, vote, reason } => self.cast_vote(r, role, *vote, reason, pos),
+            Event::StatusUpdate { .. } => {
+                if self.last_update.as_ref().is_none_or(|(t, _)| r.ts >= *t) {
+                    self.last_update = Some((r.ts, r.operator.clone()));
+                }
+            }
             // Kept off the timeline: in a game day the operators have to find faults for
             // themselves; the score reveals them.
             Event::FaultInjected { fault, .. } => {
@@ -346,11 +390,15 @@ impl App {
                 }
             }
             Event::PhaseEntered { phase } => self.last_phase_journalled = Some(phase.clone()),
-            Event::ItemDone { item, auto } => self.set_item(item, ItemStatus::Done, None, r, *auto),
-            Event::ItemInProgress { item } => {
-                self.set_item(item, ItemStatus::InProgress, None, r, false)
+            Event::ItemDone { item, auto } => {
+                self.set_item(item, ItemStatus::Done, None, r, *auto, pos)
             }
-            Event::ItemReopened { item } => self.set_item(item, ItemStatus::Todo, None, r, false),
+            Event::ItemInProgress { item } => {
+                self.set_item(item, ItemStatus::InProgress, None, r, false, pos)
+            }
+            Event::ItemReopened { item } => {
+                self.set_item(item, ItemStatus::Todo, None, r, false, pos)
+            }
             Event::ItemAdded { checklist, item } => {
                 if let Some((c, _)) = self.runbook.add_item(checklist, item.clone()) {
                     self.items
@@ -358,15 +406,25 @@ impl App {
                     self.items[c].push(ItemState::default());
                 }
             }
-            Event::ItemSkipped { item, reason } => {
-                self.set_item(item, ItemStatus::Skipped, Some(reason.clone()), r, false)
-            }
+            Event::ItemSkipped { item, reason } => self.set_item(
+                item,
+                ItemStatus::Skipped,
+                Some(reason.clone()),
+                r,
+                false,
+                pos,
+            ),
+            Event::AlertAcknowledged { key } => self.acknowledge(r, key, pos),
             Event::AlertOpened { .. }
             | Event::AlertSeverity { .. }
             | Event::AlertFlapping { .. }
             | Event::AlertEscalated { .. }
-            | Event::AlertAcknowledged { .. }
+            | Event::AlertLevelSet { .. }
+            | Event::AlertAckExpired { .. }
             | Event::AlertClosed { .. } => {
+                if let Event::AlertClosed { key } | Event::AlertAckExpired { key } = &r.event {
+                    self.ack_pos.remove(key);
+                }
                 crate::journal::fold_alert(&mut self.alerts, r);
                 let closed = self.alerts.iter().filter(|a| !a.is_open()).count();
                 if closed > CLOSED_ALERTS_KEPT
@@ -382,6 +440,8 @@ impl App {
         self.timeline.push_back(r.clone());
     }
 
+    /// Sets an item from a record, unless a record later in the room's order already set it
+    /// (then this one is kept on the timeline, marked as lost).
     pub(super) fn set_item(
         &mut self,
         id: &str,
@@ -389,18 +449,115 @@ impl App {
         reason: Option<String>,
         r: &Record,
         auto: bool,
+        pos: super::room::Pos,
     ) {
-        for (c, list) in self.runbook.checklists.iter().enumerate() {
-            if let Some(i) = list.items.iter().position(|it| it.id == id) {
-                self.items[c][i] = ItemState {
-                    status,
-                    skip_reason: reason,
-                    changed: Some((r.operator.clone(), r.ts)),
-                    auto,
-                };
-                return;
+        let Some((c, i)) = self
+            .runbook
+            .checklists
+            .iter()
+            .enumerate()
+            .find_map(|(c, list)| list.items.iter().position(|it| it.id == id).map(|i| (c, i)))
+        else {
+            // An item removed from the runbook since it was journalled: nothing to show.
+            return;
+        };
+        let current = self.items[c][i].clone();
+        let doer = super::room::Doer::of(r, pos);
+        if !pos.wins_over(current.pos) {
+            if let (Some(d), Some(cur)) = (&doer, &current.by) {
+                self.settle_conflict(d, cur, "change to this item");
+            }
+            return;
+        }
+        if let (Some(prev), Some(d)) = (&current.by, &doer) {
+            self.settle_conflict(prev, d, "change to this item");
+        }
+        self.items[c][i] = ItemState {
+            status,
+            skip_reason: reason,
+            changed: Some((r.operator.clone(), r.ts)),
+            auto,
+            pos,
+            by: doer,
+        };
+    }
+
+    /// An acknowledgement: the first in the room's order stands; a later one is kept on the
+    /// timeline as a duplicate.
+    fn acknowledge(&mut self, r: &Record, key: &AlertKey, pos: super::room::Pos) {
+        let doer = super::room::Doer::of(r, pos);
+        let open = self
+            .alerts
+            .iter()
+            .rposition(|a| a.is_open() && &a.key == key);
+        if let Some(i) = open
+            && self.alerts[i].acked.is_some()
+            && let Some((cur_pos, cur)) = self.ack_pos.get(key).cloned()
+            && let Some(d) = &doer
+        {
+            if pos < cur_pos && pos != super::room::Pos::Local {
+                // Earlier in the log than the one shown (ours, still queued): it stands.
+                self.alerts[i].acked = Some((r.operator.clone(), r.ts));
+                self.ack_pos.insert(key.clone(), (pos, d.clone()));
+                self.settle_conflict(d, &cur, "acknowledgement");
+            } else {
+                self.settle_conflict(&cur, d, "acknowledgement");
+            }
+        } else {
+            crate::journal::fold_alert(&mut self.alerts, r);
+            if let Some(d) = doer {
+                self.ack_pos.insert(key.clone(), (pos, d));
             }
         }
-        // An item removed from the runbook since it was journalled: nothing to show.
+    }
+
+    fn take_role(&mut self, r: &Record, role: &str, pos: super::room::Pos) {
+        let wins = self
+            .roles_held
+            .get(&r.operator)
+            .is_none_or(|held| pos.wins_over(held.pos));
+        if wins {
+            self.roles_held.insert(
+                r.operator.clone(),
+                RoleHeld {
+                    role: role.to_string(),
+                    pos,
+                },
+            );
+        }
+    }
+
+    fn cast_vote(
+        &mut self,
+        r: &Record,
+        role: &str,
+        vote: crate::journal::Vote,
+        reason: &str,
+        pos: super::room::Pos,
+    ) {
+        let doer = super::room::Doer::of(r, pos);
+        let current = self.votes.get(role).cloned();
+        if let Some(cur) = &current
+            && !pos.wins_over(cur.pos)
+        {
+            if let (Some(d), Some(c)) = (&doer, &cur.by) {
+                self.settle_conflict(d, c, "vote for this role");
+            }
+            return;
+        }
+        if let (Some(prev), Some(d)) = (current.as_ref().and_then(|c| c.by.as_ref()), &doer) {
+            self.settle_conflict(prev, d, "vote for this role");
+        }
+        self.votes.insert(
+            role.to_string(),
+            VoteState {
+                vote,
+                reason: reason.to_string(),
+                operator: r.operator.clone(),
+                at: r.ts,
+                pos,
+                by: doer,
+            },
+        );
     }
 }

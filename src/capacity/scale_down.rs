@@ -176,6 +176,7 @@ checklists:
         let rec = |m: i64, event: Event| Record {
             ts: t0 + Duration::minutes(m),
             operator: "jane".into(),
+            room: None,
             event,
         };
         let done = |id: &str| Event::ItemDone {

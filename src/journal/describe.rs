@@ -59,6 +59,16 @@ fn item_title<'a>(runbook: &'a Runbook, id: &'a str) -> &'a str {
         .unwrap_or(id)
 }
 
+/// A role by the name the runbook gives it (its id when the runbook has no such role).
+pub fn role_name(runbook: &Runbook, id: &str) -> String {
+    runbook
+        .roles
+        .iter()
+        .find(|r| r.id == id)
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|| id.to_string())
+}
+
 /// What an alert is about, by the names the runbook gives it.
 pub fn key_label(runbook: &Runbook, key: &AlertKey) -> String {
     match key {
@@ -130,6 +140,41 @@ pub fn describe(runbook: &Runbook, e: &Event) -> String {
             key_label(runbook, key)
         ),
         Event::AlertAcknowledged { key } => format!("acknowledged {}", key_label(runbook, key)),
+        Event::AlertLevelSet {
+            key,
+            level,
+            who,
+            contact,
+        } => format!(
+            "moved {} to L{} by hand: call {who} ({contact})",
+            key_label(runbook, key),
+            level + 1
+        ),
+        Event::AlertAckExpired { key } => format!(
+            "acknowledgement of {} lapsed (not resolved in time): escalating again",
+            key_label(runbook, key)
+        ),
+        Event::RoleTaken { role } => format!("took the role {}", role_name(runbook, role)),
+        Event::VoteCast { role, vote, reason } => {
+            let reason = if reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {reason}")
+            };
+            format!(
+                "voted {} as {}{reason}",
+                vote.label(),
+                role_name(runbook, role)
+            )
+        }
+        Event::StatusUpdate {
+            conditions,
+            actions,
+            needs,
+        } => format!(
+            "status update · conditions: {conditions} · actions: {actions} · needs: {needs}"
+        ),
+        Event::RoomSynced { id, seq } => format!("room took {id} at #{seq}"),
         Event::AlertClosed { key } => format!("resolved {}", key_label(runbook, key)),
         Event::QuotaIncreaseRequested {
             service,

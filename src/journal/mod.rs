@@ -25,8 +25,56 @@ use crate::vocab::{AlertKey, Severity};
 pub struct Record {
     pub ts: DateTime<Utc>,
     pub operator: String,
+    /// Where the record stands in a team room's shared log (`--room`); absent outside rooms
+    /// and on what this war room observed for itself (alerts, phases, data-verified ticks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<RoomStamp>,
     #[serde(flatten)]
     pub event: Event,
+}
+
+impl Record {
+    /// A record outside any room's log.
+    pub fn new(ts: DateTime<Utc>, operator: impl Into<String>, event: Event) -> Record {
+        Record {
+            ts,
+            operator: operator.into(),
+            room: None,
+            event,
+        }
+    }
+}
+
+/// A record's place in the room's shared log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomStamp {
+    /// Idempotency key, `<session>:<n>`: the same on every retry of the write.
+    pub id: String,
+    /// Its sequence number in the room, once known (a record written here waits for
+    /// `room_synced`; one read from the room has it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The last sequence number its writer had folded when acting: a record whose `base` is
+    /// below another's `seq` on the same target was made without seeing it (concurrent).
+    #[serde(default)]
+    pub base: u64,
+}
+
+/// A go/no-go vote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vote {
+    Go,
+    NoGo,
+}
+
+impl Vote {
+    pub fn label(self) -> &'static str {
+        match self {
+            Vote::Go => "GO",
+            Vote::NoGo => "NO-GO",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,6 +178,41 @@ pub enum Event {
     AlertClosed {
         key: AlertKey,
     },
+    /// An operator took a role from the runbook's `roles:` (one role per operator at a time).
+    RoleTaken {
+        role: String,
+    },
+    /// A go/no-go vote, for the role the operator holds.
+    VoteCast {
+        role: String,
+        vote: Vote,
+        #[serde(default)]
+        reason: String,
+    },
+    /// The scribe's structured status update (also handed to the notify command).
+    StatusUpdate {
+        conditions: String,
+        actions: String,
+        needs: String,
+    },
+    /// An operator moved an alert's escalation by hand: to `level` (an index into the
+    /// runbook's levels), up or down; the escalation clock restarts from here.
+    AlertLevelSet {
+        key: AlertKey,
+        level: usize,
+        who: String,
+        contact: String,
+    },
+    /// An acknowledged alert not resolved within `escalation.ack_expires`: the
+    /// acknowledgement lapses and escalation resumes.
+    AlertAckExpired {
+        key: AlertKey,
+    },
+    /// The room took this war room's record `id` at `seq` (kept so a restart knows the order).
+    RoomSynced {
+        id: String,
+        seq: u64,
+    },
     /// An operator confirmed a quota increase request (only with --allow-writes).
     QuotaIncreaseRequested {
         service: String,
@@ -144,6 +227,55 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request_id: Option<String>,
     },
+}
+
+impl Event {
+    /// Whether the record is an operator's decision, shared with the team's room: ticks,
+    /// notes, acknowledgements, roles, votes, status updates, escalation by hand, quota
+    /// requests. Everything else (alerts, phases, data-verified ticks, the plan's items) each
+    /// war room observes for itself from the same data, so the room never holds one alert per
+    /// instance.
+    pub fn is_decision(&self) -> bool {
+        match self {
+            Event::ItemDone { auto, .. } => !auto,
+            Event::ItemInProgress { .. }
+            | Event::ItemReopened { .. }
+            | Event::ItemSkipped { .. }
+            | Event::Note { .. }
+            | Event::AlertAcknowledged { .. }
+            | Event::AlertLevelSet { .. }
+            | Event::RoleTaken { .. }
+            | Event::VoteCast { .. }
+            | Event::StatusUpdate { .. }
+            | Event::QuotaIncreaseRequested { .. }
+            | Event::QuotaRequestStatus { .. } => true,
+            Event::SessionStarted { .. }
+            | Event::SessionEnded {}
+            | Event::FaultInjected { .. }
+            | Event::FaultRecovered { .. }
+            | Event::PhaseEntered { .. }
+            | Event::ItemAdded { .. }
+            | Event::AlertOpened { .. }
+            | Event::AlertSeverity { .. }
+            | Event::AlertFlapping { .. }
+            | Event::AlertEscalated { .. }
+            | Event::AlertAckExpired { .. }
+            | Event::AlertClosed { .. }
+            | Event::RoomSynced { .. } => false,
+        }
+    }
+
+    /// The checklist item a decision is about, if any: the target whose latest record in the
+    /// log wins.
+    pub fn item(&self) -> Option<&str> {
+        match self {
+            Event::ItemDone { item, .. }
+            | Event::ItemInProgress { item }
+            | Event::ItemReopened { item }
+            | Event::ItemSkipped { item, .. } => Some(item),
+            _ => None,
+        }
+    }
 }
 
 /// Folds one journal record into the alert episodes, oldest first: the one rule the war room
@@ -171,6 +303,7 @@ pub fn fold_alert(alerts: &mut Vec<crate::vocab::Alert>, r: &Record) -> bool {
                 opened_at: r.ts,
                 acked: None,
                 level: None,
+                escalated_at: None,
                 closed_at: None,
                 flaps: 0,
                 worst: *severity,
@@ -198,7 +331,24 @@ pub fn fold_alert(alerts: &mut Vec<crate::vocab::Alert>, r: &Record) -> bool {
         }
         Event::AlertEscalated { key, level, .. } => {
             if let Some(i) = open(alerts, key) {
-                alerts[i].level = alerts[i].level.max(Some(*level));
+                let a = &mut alerts[i];
+                if a.level.is_none_or(|l| *level > l) {
+                    a.level = Some(*level);
+                    a.escalated_at = Some((r.ts, *level));
+                }
+            }
+        }
+        Event::AlertLevelSet { key, level, .. } => {
+            if let Some(i) = open(alerts, key) {
+                alerts[i].level = Some(*level);
+                alerts[i].escalated_at = Some((r.ts, *level));
+            }
+        }
+        Event::AlertAckExpired { key } => {
+            if let Some(i) = open(alerts, key) {
+                let a = &mut alerts[i];
+                a.acked = None;
+                a.escalated_at = a.level.map(|l| (r.ts, l));
             }
         }
         Event::AlertAcknowledged { key } => {
@@ -633,6 +783,7 @@ mod tests {
                 .unwrap()
                 .to_utc(),
             operator: "jane".into(),
+            room: None,
             event,
         }
     }

@@ -71,6 +71,7 @@ mod unit_tests {
                 .unwrap()
                 .to_utc(),
             operator: "jane".into(),
+            room: None,
             event: Event::SessionStarted {
                 runbook: "r.yaml".into(),
                 event_name: "E".into(),

@@ -88,6 +88,9 @@ fn play() -> (Runbook, Vec<Record>) {
             allow_writes: false,
             speed: 1.0,
             data_label: None,
+            seat: Default::default(),
+            room: None,
+            role: None,
         },
         clock.now(),
         Box::new(journal.clone()),
@@ -274,6 +277,9 @@ fn fault_records_stay_off_the_timeline_and_are_written_once() {
             allow_writes: false,
             speed: 1.0,
             data_label: None,
+            seat: Default::default(),
+            room: None,
+            role: None,
         },
         t0() + Duration::minutes(6),
         Box::new(journal.clone()),
@@ -317,6 +323,7 @@ fn alerts_no_fault_explains_are_listed_once_with_a_count() {
             records.push(Record {
                 ts,
                 operator: "jane".into(),
+                room: None,
                 event,
             });
         }
@@ -349,6 +356,7 @@ checklists:
     let rec = |s: i64, event| Record {
         ts: t0() + Duration::seconds(s),
         operator: "jane\u{1b}]0;op\u{7}\u{2066}".into(),
+        room: None,
         event,
     };
     let records = vec![
@@ -411,6 +419,7 @@ fn a_fault_at_the_end_of_time_does_not_overflow() {
     records.push(Record {
         ts,
         operator: "jane".into(),
+        room: None,
         event: Event::FaultInjected {
             fault: "forever".into(),
             description: "x".into(),
@@ -424,6 +433,7 @@ fn a_fault_at_the_end_of_time_does_not_overflow() {
     records.push(Record {
         ts,
         operator: "jane".into(),
+        room: None,
         event: Event::AlertOpened {
             key,
             severity: crate::app::alerts::Severity::Warn,

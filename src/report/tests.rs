@@ -38,6 +38,7 @@ fn rec(at: i64, who: &str, event: Event) -> Record {
     Record {
         ts: t(at),
         operator: who.into(),
+        room: None,
         event,
     }
 }
@@ -347,6 +348,9 @@ fn the_war_room_the_report_and_the_score_agree_on_an_alert_reopened_after_a_cras
             allow_writes: false,
             speed: 1.0,
             data_label: None,
+            seat: Default::default(),
+            room: None,
+            role: None,
         },
         t(600),
         Box::new(crate::journal::MemoryJournal::default()),

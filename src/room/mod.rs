@@ -13,8 +13,13 @@
 //! - Item 0 holds the room itself: the runbook's text and T-0, fixed by the first session.
 //! - Every item carries `ttl` (epoch seconds): a finished room ages out of the table.
 //!
-//! `table` is the I/O: the DynamoDB client behind the calls this protocol makes.
+//! - Presence lives beside the log, in the partition `<room>#seats`: one item per seat,
+//!   rewritten every few seconds (who, their role, watching or not, last seen).
+//!
+//! `table` is the I/O: the DynamoDB client behind the calls this protocol makes; `sync` the
+//! task that runs them for a war room while it is open.
 
+pub mod sync;
 pub mod table;
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +30,38 @@ use crate::journal::Record;
 /// review and the scale-down.
 pub const TTL_SECS: i64 = 30 * 86_400;
 
+/// `--room NAME`: letters, digits, `.`, `_` and `-`, at most 100 (it is part of every key).
+pub fn parse_room_name(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 100
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{:?}: a room name is 1 to 100 letters, digits, '.', '_' or '-' (e.g. spring-sale)",
+            crate::text::clean(s)
+        ))
+    }
+}
+
+/// `--room-table TABLE`: DynamoDB's table-name rule (3 to 255 of letters, digits, `.`, `_`,
+/// `-`).
+pub fn parse_table_name(s: &str) -> Result<String, String> {
+    let ok = (3..=255).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{:?}: a DynamoDB table name is 3 to 255 letters, digits, '.', '_' or '-'",
+            crate::text::clean(s)
+        ))
+    }
+}
+
 /// The room's own item (seq 0): what every joiner runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoomMeta {
@@ -33,6 +70,83 @@ pub struct RoomMeta {
     pub t0: chrono::DateTime<chrono::Utc>,
     pub created_by: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Where the room's data comes from: "live", "simulated" or "rehearsal". Every seat plays
+    /// the same: a simulated room's seats run the same simulator with the same seed.
+    #[serde(default = "live")]
+    pub mode: String,
+    #[serde(default)]
+    pub seed: u64,
+    /// A rehearsal's clock: how fast, and where on the runbook's timeline it stood at
+    /// `created_at`, so every seat's scaled clock shows the same time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rehearsal: Option<RoomClock>,
+}
+
+fn live() -> String {
+    "live".into()
+}
+
+/// A rehearsal room's shared clock.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RoomClock {
+    pub speed: f64,
+    /// The session time at `RoomMeta::created_at`.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default)]
+    pub surprise: bool,
+}
+
+impl RoomClock {
+    /// The session time at wall time `now`.
+    pub fn session_time(
+        &self,
+        created_at: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
+        let real_ms = (now - created_at).num_milliseconds().max(0) as f64;
+        let ms = (real_ms * self.speed).min(366.0 * 86_400_000.0) as i64;
+        self.started_at + chrono::Duration::milliseconds(ms)
+    }
+}
+
+/// What the sync task tells the war room.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoomUpdate {
+    /// New records of the log, in order (others', and this war room's own that landed).
+    Entries(Vec<Entry>),
+    /// This war room's record `id` is in the log at `seq`.
+    Synced { id: String, seq: u64 },
+    /// The table answered, or failed.
+    Link {
+        at: chrono::DateTime<chrono::Utc>,
+        error: Option<String>,
+    },
+    /// Who is in the room.
+    Seats(Vec<Presence>),
+}
+
+/// One seat's presence item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Presence {
+    pub session: String,
+    pub operator: String,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub watcher: bool,
+    pub joined_at: chrono::DateTime<chrono::Utc>,
+    pub last_seen: chrono::DateTime<chrono::Utc>,
+}
+
+/// A seat's sort key in `<room>#seats`: a stable number from its session id (FNV-1a), within
+/// the 53 bits every JSON reader keeps exact.
+pub fn seat_number(session: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in session.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h & ((1 << 53) - 1)
 }
 
 /// One record of the shared log, where it sits and who wrote it.
@@ -56,10 +170,20 @@ pub struct Outgoing {
 #[derive(Debug, Default)]
 pub struct Follower {
     pub seen: u64,
-    ids: std::collections::HashSet<String>,
+    /// Every key seen, with its place in the log.
+    ids: std::collections::HashMap<String, u64>,
 }
 
 impl Follower {
+    /// A follower that already holds the log up to `seen` and the keys in `known` (what a
+    /// war room's local journal has from an earlier run).
+    pub fn resume(seen: u64, known: impl IntoIterator<Item = (String, u64)>) -> Follower {
+        Follower {
+            seen,
+            ids: known.into_iter().collect(),
+        }
+    }
+
     /// Takes newly read entries (any order, possibly overlapping what was seen); returns the
     /// ones not seen before, in log order, to fold.
     pub fn take(&mut self, mut entries: Vec<Entry>) -> Vec<Entry> {
@@ -70,7 +194,8 @@ impl Follower {
                 continue;
             }
             self.seen = e.seq;
-            if self.ids.insert(e.id.clone()) {
+            if !self.ids.contains_key(&e.id) {
+                self.ids.insert(e.id.clone(), e.seq);
                 out.push(e);
             }
         }
@@ -79,7 +204,12 @@ impl Follower {
 
     /// Whether a record with this key is already in the log (a retried write that landed).
     pub fn has(&self, id: &str) -> bool {
-        self.ids.contains(id)
+        self.ids.contains_key(id)
+    }
+
+    /// Where the record with this key is in the log, if it is.
+    pub fn seq_of(&self, id: &str) -> Option<u64> {
+        self.ids.get(id).copied()
     }
 }
 
@@ -92,11 +222,11 @@ mod tests {
         Entry {
             seq,
             id: id.into(),
-            record: Record {
-                ts: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
-                operator: "jane".into(),
-                event: Event::Note { text: id.into() },
-            },
+            record: Record::new(
+                chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+                "jane",
+                Event::Note { text: id.into() },
+            ),
         }
     }
 

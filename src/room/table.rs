@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Utc};
 
-use super::{Entry, Follower, Outgoing, RoomMeta, TTL_SECS};
+use super::{Entry, Follower, Outgoing, Presence, RoomMeta, TTL_SECS};
 use crate::journal::Record;
 
 /// The most pages one read follows: at DynamoDB's 1 MB a page, enough for any war room's
@@ -192,6 +192,30 @@ impl Table {
         }
     }
 
+    /// The room's header if the room exists (a watcher reads it; it never creates a room).
+    pub async fn read_room(&self, room: &str) -> Result<Option<RoomMeta>, String> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key("room", s(room))
+            .key("seq", n(0))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| explain("reading the room", &e))?;
+        match got
+            .item()
+            .and_then(|i| i.get("meta"))
+            .and_then(|v| v.as_s().ok())
+        {
+            Some(text) => serde_json::from_str(text)
+                .map(Some)
+                .map_err(|e| format!("room {room:?}: {e}")),
+            None => Ok(None),
+        }
+    }
+
     /// Every record after `after`, in order (consistent reads, pages followed).
     pub async fn read_after(&self, room: &str, after: u64) -> Result<Vec<Entry>, String> {
         let mut out = Vec::new();
@@ -235,8 +259,8 @@ impl Table {
         let json = serde_json::to_string(&out.record).map_err(|e| e.to_string())?;
         let mut missed = Vec::new();
         for _ in 0..MAX_ATTEMPTS {
-            if follower.has(&out.id) {
-                return Ok((follower.seen, missed));
+            if let Some(seq) = follower.seq_of(&out.id) {
+                return Ok((seq, missed));
             }
             let seq = follower.seen + 1;
             let put = self
@@ -273,6 +297,44 @@ impl Table {
         Err(format!(
             "writing to the room: lost the race {MAX_ATTEMPTS} times in a row; queued, will retry"
         ))
+    }
+}
+
+impl Table {
+    /// Writes this seat's presence item (every few seconds while the war room is open).
+    pub async fn put_seat(&self, room: &str, seat: &Presence) -> Result<(), String> {
+        let json = serde_json::to_string(seat).map_err(|e| e.to_string())?;
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .item("room", s(format!("{room}#seats")))
+            .item("seq", n(super::seat_number(&seat.session)))
+            .item("seat", s(json))
+            .item("ttl", n(seat.last_seen.timestamp() + TTL_SECS))
+            .send()
+            .await
+            .map_err(|e| explain("writing presence", &e))?;
+        Ok(())
+    }
+
+    /// Every seat's presence item (one page: a room has tens of seats, not thousands).
+    pub async fn seats(&self, room: &str) -> Result<Vec<Presence>, String> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("#r = :r")
+            .expression_attribute_names("#r", "room")
+            .expression_attribute_values(":r", s(format!("{room}#seats")))
+            .send()
+            .await
+            .map_err(|e| explain("reading presence", &e))?;
+        Ok(page
+            .items()
+            .iter()
+            .filter_map(|i| i.get("seat")?.as_s().ok())
+            .filter_map(|text| serde_json::from_str(text).ok())
+            .collect())
     }
 }
 

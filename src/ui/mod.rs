@@ -12,7 +12,10 @@ pub mod layout;
 pub mod metrics;
 pub mod overlay;
 pub mod quotas;
+pub mod role_pick;
+pub mod status_update;
 pub mod timeline;
+pub mod vote;
 
 /// The one sanitiser and column fitter, shared with the commands that print to stdout.
 pub use crate::text;

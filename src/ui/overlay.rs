@@ -27,6 +27,13 @@ pub const KEYS: &[(&str, &str)] = &[
     ("s", "skip the item, with a reason"),
     ("n", "add a note to the timeline"),
     ("a", "acknowledge the top alert (stops its escalation)"),
+    ("e  E", "escalate the top alert one level / back one level"),
+    (
+        "r",
+        "take a role from the runbook (incident commander, scribe...)",
+    ),
+    ("v", "vote GO or NO-GO in the go/no-go poll (voting roles)"),
+    ("u", "post a status update: conditions, actions, needs"),
     (
         "i",
         "request a quota increase (quota pane; needs --allow-writes)",
@@ -44,10 +51,15 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Overlay::Input { purpose, text } => input(f, area, app, theme, purpose, text),
         Overlay::ConfirmQuit => confirm_quit(f, area, app, theme),
         Overlay::IncreaseQuota { quota, text } => increase(f, area, app, theme, *quota, text),
+        Overlay::Vote { go, text } => super::vote::render(f, area, app, theme, *go, text),
+        Overlay::StatusUpdate { field, texts } => {
+            super::status_update::render(f, area, app, theme, *field, texts)
+        }
+        Overlay::PickRole { selected } => super::role_pick::render(f, area, app, theme, *selected),
     }
 }
 
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
         .flex(Flex::Center)
         .areas(area);
@@ -57,7 +69,7 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     r
 }
 
-fn dialog<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+pub(super) fn dialog<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
     Block::bordered()
         .border_type(BorderType::Double)
         .border_style(theme.border(true))
@@ -85,6 +97,13 @@ fn help(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ("journal", app.journal_location()),
         ("runbook", app.runbook_path.clone()),
         ("operator", app.operator.clone()),
+        (
+            "room",
+            match &app.room {
+                Some(r) => format!("{} ({})", r.name, app.seat.label()),
+                None => "none (solo)".into(),
+            },
+        ),
         ("T-0", app.t0.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
         ("data", app.mode.label().to_lowercase()),
         (

@@ -71,6 +71,9 @@ fn app_in(mode: Mode, now: DateTime<Utc>) -> App {
         allow_writes: false,
         speed: 1.0,
         data_label: None,
+        seat: Default::default(),
+        room: None,
+        role: None,
     };
     App::new(
         runbook,
@@ -864,6 +867,7 @@ fn hostile_text_never_reaches_a_cell_and_columns_stay_aligned() {
     let note = |s: i64, who: &str, text: &str| crate::journal::Record {
         ts: now - Duration::seconds(s),
         operator: who.into(),
+        room: None,
         event: crate::journal::Event::Note { text: text.into() },
     };
     let past = vec![
@@ -884,6 +888,9 @@ fn hostile_text_never_reaches_a_cell_and_columns_stay_aligned() {
         allow_writes: false,
         speed: 1.0,
         data_label: None,
+        seat: Default::default(),
+        room: None,
+        role: None,
     };
     let mut app = App::new(runbook, opts, now, Box::new(MemoryJournal::default()), past);
     for (w, h) in [(80, 30), (120, 40), (160, 48), (250, 70)] {

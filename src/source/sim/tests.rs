@@ -667,6 +667,9 @@ fn the_demo_tells_its_story_in_the_app() {
         allow_writes: false,
         speed: 1.0,
         data_label: None,
+        seat: Default::default(),
+        room: None,
+        role: None,
     };
     let mut app = crate::app::App::new(
         rb.clone(),
