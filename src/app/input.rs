@@ -123,6 +123,15 @@ impl App {
                 }
                 return;
             }
+            Overlay::AlertCard => {
+                match key.code {
+                    KeyCode::Char('e') => self.move_escalation(true),
+                    KeyCode::Char('E') => self.move_escalation(false),
+                    KeyCode::Char('a') => self.acknowledge_top(),
+                    _ => self.ui.overlay = Overlay::None,
+                }
+                return;
+            }
             Overlay::None => {}
         }
 
@@ -163,6 +172,13 @@ impl App {
             }
             KeyCode::Char('a') => self.acknowledge_top(),
             KeyCode::Char('v') => self.start_vote(),
+            KeyCode::Char('c') => {
+                if self.top_alert().is_some() {
+                    self.ui.overlay = Overlay::AlertCard;
+                } else {
+                    self.flash("no open alert".into());
+                }
+            }
             KeyCode::Char('u') => self.start_update(),
             KeyCode::Char('e') => self.move_escalation(true),
             KeyCode::Char('E') => self.move_escalation(false),

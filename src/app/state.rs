@@ -349,6 +349,8 @@ pub enum Overlay {
     PickRole {
         selected: usize,
     },
+    /// The banner's alert in full: the whole escalation ladder, who and how to reach them.
+    AlertCard,
 }
 
 /// Work the app asks the event loop to do outside itself (it never calls AWS directly).

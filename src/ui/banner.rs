@@ -93,6 +93,20 @@ pub fn line<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
         }
         None => {}
     }
+    // The next rung, and when it is reached if nobody acknowledges; c shows the whole ladder.
+    if let Some(next) = app.ladder(alert).into_iter().find(|r| !r.reached)
+        && let Some(at) = next.at
+    {
+        tail.push(Span::styled(
+            format!(
+                " · next L{} {} in {}",
+                next.level + 1,
+                text::clean(next.who),
+                crate::time::Span((at - app.now).num_seconds().max(0))
+            ),
+            theme.muted(),
+        ));
+    }
     tail.push(Span::styled(
         format!(
             " · open {}",

@@ -27,6 +27,10 @@ pub fn render(f: &mut Frame, area: Rect, digits: Digits, app: &App, theme: &Them
             Span::styled(format!(" {clock} "), clock_style),
             Span::styled(next_phase(app), theme.muted()),
         ];
+        for line in team_lines(app, theme) {
+            spans.push(Span::styled(" · ", theme.muted()));
+            spans.extend(line.spans);
+        }
         for (label, time) in zones {
             spans.push(Span::styled("  ", theme.muted()));
             spans.push(Span::styled(label, theme.muted()));
@@ -59,6 +63,7 @@ pub fn render(f: &mut Frame, area: Rect, digits: Digits, app: &App, theme: &Them
         Span::raw("  "),
         Span::styled(next_phase(app), theme.muted()),
     ])];
+    lines.extend(team_lines(app, theme));
     let label_w = zones.iter().map(|(l, _)| text::width(l)).max().unwrap_or(0);
     for (label, time) in zones {
         lines.push(Line::from(vec![
@@ -146,6 +151,132 @@ fn title_line<'a>(app: &App, theme: &Theme, width: u16) -> Line<'a> {
     left.push(Span::raw(" ".repeat(gap)));
     left.extend(right);
     Line::from(left)
+}
+
+/// The team's state, a line each when there is something to say: the go/no-go poll and the
+/// status-update cadence; the room, who is in it and whether this seat's actions are queued.
+pub fn team_lines<'a>(app: &App, theme: &Theme) -> Vec<Line<'a>> {
+    use crate::app::team::Verdict;
+    let mut lines = Vec::new();
+    let mut decisions: Vec<Span> = Vec::new();
+    if let Some(poll) = app.poll() {
+        let n = poll.required.len();
+        let (label, style) = match poll.verdict {
+            Verdict::NotOpen => (
+                format!("go/no-go opens with {}", text::clean(poll.phase)),
+                theme.muted(),
+            ),
+            Verdict::Waiting => (
+                format!("go/no-go {}/{n} GO · waiting", poll.go_votes()),
+                theme.warn(),
+            ),
+            Verdict::NoGo => {
+                let who = poll
+                    .no_go()
+                    .map(|r| {
+                        let reason = r.vote.map(|v| v.reason.as_str()).unwrap_or_default();
+                        format!("{}: {}", text::clean(r.name), text::clean(reason))
+                    })
+                    .unwrap_or_default();
+                (
+                    format!("NO-GO ({who})"),
+                    theme.crit().add_modifier(Modifier::BOLD),
+                )
+            }
+            Verdict::Blocked => (
+                format!(
+                    "go/no-go {n}/{n} GO · {} blocking item(s) not done",
+                    poll.blocking_left.len()
+                ),
+                theme.warn(),
+            ),
+            Verdict::Go => (
+                format!("GO ✓ {n}/{n} and every blocking item done"),
+                theme.ok().add_modifier(Modifier::BOLD),
+            ),
+        };
+        decisions.push(Span::styled(label, style));
+    }
+    if let Some(due) = app.update_due() {
+        if !decisions.is_empty() {
+            decisions.push(Span::styled(" · ", theme.muted()));
+        }
+        if due.overdue {
+            decisions.push(Span::styled(
+                format!(
+                    "UPDATE OVERDUE {} (u)",
+                    crate::time::Span((app.now - due.due_at).num_seconds().max(0))
+                ),
+                theme
+                    .warn()
+                    .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            ));
+        } else {
+            decisions.push(Span::styled(
+                format!(
+                    "update due in {}",
+                    crate::time::Span((due.due_at - app.now).num_seconds().max(0))
+                ),
+                theme.muted(),
+            ));
+        }
+    }
+    if !decisions.is_empty() {
+        lines.push(Line::from(decisions));
+    }
+    if let Some(room) = &app.room {
+        let mut spans = vec![Span::styled(
+            format!("room {} ", text::clean(&room.name)),
+            theme.accent(),
+        )];
+        let here: Vec<String> = room
+            .seats
+            .iter()
+            .filter(|s| {
+                (app.now - s.last_seen).num_seconds() < crate::app::room::SEAT_GONE_AFTER_SECS
+            })
+            .map(|s| {
+                let role = app
+                    .roles_held
+                    .get(&s.operator)
+                    .map(|r| r.role.clone())
+                    .or(s.role.clone());
+                match (s.watcher, role) {
+                    (true, _) => format!("{} (watching)", text::clean(&s.operator)),
+                    (false, Some(r)) => {
+                        format!("{} ({})", text::clean(&s.operator), text::clean(&r))
+                    }
+                    (false, None) => text::clean(&s.operator).into_owned(),
+                }
+            })
+            .collect();
+        if !here.is_empty() {
+            spans.push(Span::styled(
+                format!("· {} here: {} ", here.len(), here.join(", ")),
+                theme.base(),
+            ));
+        }
+        if app.seat == crate::app::room::Seat::Watcher {
+            spans.push(Span::styled("· WATCHING (read-only) ", theme.stale()));
+        }
+        match (&room.link.error, room.queued.len()) {
+            (Some((e, since)), q) => spans.push(Span::styled(
+                format!(
+                    "· ROOM UNREACHABLE {} ago: {} · {q} queued",
+                    crate::time::age_label((app.now - *since).num_seconds()),
+                    text::clean(e)
+                ),
+                theme.crit().add_modifier(Modifier::BOLD),
+            )),
+            (None, 0) if room.link.last_ok.is_some() => {
+                spans.push(Span::styled("· in sync", theme.ok()))
+            }
+            (None, 0) => spans.push(Span::styled("· connecting", theme.muted())),
+            (None, q) => spans.push(Span::styled(format!("· {q} queued"), theme.warn())),
+        }
+        lines.push(Line::from(spans));
+    }
+    lines
 }
 
 /// "REHEARSAL ×10", "REHEARSAL ×2.5"; just "REHEARSAL" at real time.

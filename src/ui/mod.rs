@@ -2,6 +2,7 @@
 //! recomputed from the terminal size on every frame and shared with mouse hit-testing.
 
 pub mod alarms;
+pub mod alert_card;
 pub mod banner;
 pub mod chart;
 pub mod checklist;

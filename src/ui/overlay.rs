@@ -27,6 +27,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("s", "skip the item, with a reason"),
     ("n", "add a note to the timeline"),
     ("a", "acknowledge the top alert (stops its escalation)"),
+    ("c", "the top alert's card: the whole escalation ladder"),
     ("e  E", "escalate the top alert one level / back one level"),
     (
         "r",
@@ -56,6 +57,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             super::status_update::render(f, area, app, theme, *field, texts)
         }
         Overlay::PickRole { selected } => super::role_pick::render(f, area, app, theme, *selected),
+        Overlay::AlertCard => super::alert_card::render(f, area, app, theme),
     }
 }
 

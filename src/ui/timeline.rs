@@ -64,13 +64,24 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
             );
             let who = format!("{} ", text::fit(&r.operator, op_w));
             let what_w = width.saturating_sub(text::width(&when) + text::width(&who));
+            // How the room settled it, and whether it is still on its way there.
+            let mut what = describe(&app.runbook, &r.event);
+            let mut style = event_style(theme, &r.event);
+            if let Some(note) = app.conflict_note(r) {
+                what.push_str(&format!(" · {note}"));
+                if note.starts_with("lost") {
+                    style = theme
+                        .muted()
+                        .add_modifier(ratatui::style::Modifier::CROSSED_OUT);
+                }
+            }
+            if app.is_queued(r) {
+                what.push_str(" · queued for the room");
+            }
             Line::from(vec![
                 Span::styled(when, theme.muted().patch(base)),
                 Span::styled(who, theme.muted().patch(base)),
-                Span::styled(
-                    text::fit(&describe(&app.runbook, &r.event), what_w),
-                    event_style(theme, &r.event).patch(base),
-                ),
+                Span::styled(text::fit(&what, what_w), style.patch(base)),
             ])
         }
     });
