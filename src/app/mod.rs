@@ -11,4 +11,6 @@ pub mod update;
 
 pub use state::*;
 #[cfg(test)]
+mod team_tests;
+#[cfg(test)]
 mod tests;
