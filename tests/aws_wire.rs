@@ -1807,6 +1807,9 @@ fn room_create_is_harmless_twice_and_three_writers_converge_on_one_log() {
             t0: Utc::now(),
             created_by: who.into(),
             created_at: Utc::now(),
+            mode: "live".into(),
+            seed: 0,
+            rehearsal: None,
         };
         let first = t
             .open_room("sale", &meta("jane"), Utc::now())
@@ -1889,4 +1892,265 @@ fn room_create_is_harmless_twice_and_three_writers_converge_on_one_log() {
     };
     assert!(run().contains("created"));
     assert!(run().contains("already there"));
+}
+
+/// A journal the test can read after the war room has it.
+#[derive(Clone, Default)]
+struct SharedJournal(std::rc::Rc<std::cell::RefCell<Vec<tminus::journal::Record>>>);
+
+impl tminus::journal::JournalSink for SharedJournal {
+    fn append(&mut self, r: &tminus::journal::Record) -> anyhow::Result<()> {
+        self.0.borrow_mut().push(r.clone());
+        Ok(())
+    }
+    fn location(&self) -> String {
+        "(shared)".into()
+    }
+}
+
+const TEAM_RUNBOOK: &str = r#"
+event: { name: wire team, starts_at: 2026-12-01T17:00:00Z }
+roles:
+  - { id: ic, name: Incident commander, votes: true }
+checklists:
+  - name: Pre-flight
+    items:
+      - { id: a, title: Item A }
+      - { id: b, title: Item B }
+      - { id: c, title: Item C }
+"#;
+
+/// One seat of a room in this process: its war room, its journal and its sync task's ends.
+struct TestSeat {
+    app: App,
+    journal: SharedJournal,
+    to_sync: Option<tokio::sync::mpsc::UnboundedSender<tminus::room::sync::ToSync>>,
+    from_sync: tokio::sync::mpsc::Receiver<tminus::room::RoomUpdate>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestSeat {
+    fn start(e: &Emulator, table: &str, who: &str) -> TestSeat {
+        use tminus::app::room::{RoomState, Seat};
+        let journal = SharedJournal::default();
+        let rb = tminus::runbook::parse("team.yaml", TEAM_RUNBOOK).unwrap();
+        let app = App::new(
+            rb,
+            AppOptions {
+                runbook_path: "team.yaml".into(),
+                t0: DateTime::parse_from_rfc3339("2026-12-01T17:00:00Z")
+                    .unwrap()
+                    .to_utc(),
+                operator: who.into(),
+                mode: Mode::Simulated,
+                allow_writes: false,
+                speed: 1.0,
+                data_label: None,
+                seat: Seat::Member,
+                room: Some(RoomState::new("wire", format!("{who}-1"))),
+                role: None,
+            },
+            Utc::now(),
+            Box::new(journal.clone()),
+            Vec::new(),
+        );
+        let (stx, srx) = tokio::sync::mpsc::unbounded_channel();
+        let (rtx, rrx) = tokio::sync::mpsc::channel(256);
+        let sync = tminus::room::sync::Sync {
+            table: room_table(e, table),
+            room: "wire".into(),
+            seat: tminus::room::Presence {
+                session: format!("{who}-1"),
+                operator: who.into(),
+                role: None,
+                watcher: false,
+                joined_at: Utc::now(),
+                last_seen: Utc::now(),
+            },
+            seen: 0,
+            known: Vec::new(),
+            now: Utc::now,
+        };
+        let task = tokio::spawn(sync.run(srx, rtx));
+        TestSeat {
+            app,
+            journal,
+            to_sync: Some(stx),
+            from_sync: rrx,
+            task,
+        }
+    }
+
+    /// What the event loop does each round: fold the room's news, hand over what is queued.
+    fn pump(&mut self) {
+        while let Ok(u) = self.from_sync.try_recv() {
+            self.app.update(Utc::now(), Msg::Room(u));
+        }
+        for o in self.app.take_room_outgoing() {
+            if let Some(tx) = &self.to_sync {
+                tx.send(tminus::room::sync::ToSync::Send(o)).unwrap();
+            }
+        }
+    }
+
+    fn items(&self) -> Vec<String> {
+        self.app
+            .visible_items()
+            .iter()
+            .map(|r| format!("{}={:?}", r.item.id, r.state.status))
+            .collect()
+    }
+
+    fn queued(&self) -> usize {
+        self.app.room.as_ref().unwrap().queued.len()
+    }
+}
+
+#[test]
+fn three_seats_acting_on_the_same_items_through_a_partition_converge_on_one_state() {
+    use tminus::journal::Event;
+    let mut e = Emulator::start();
+    let rt = runtime();
+    rt.block_on(async {
+        let t = room_table(&e, "team-rooms");
+        t.create().await.unwrap();
+        let mut seats: Vec<TestSeat> = ["ann", "bob", "cat"]
+            .iter()
+            .map(|w| TestSeat::start(&e, "team-rooms", w))
+            .collect();
+        // Deterministic actions: every seat ticks and unticks the same three items and notes.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rand = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut notes = Vec::new();
+        let act = |seat: &mut TestSeat, r: u64, notes: &mut Vec<String>| {
+            let item = ["a", "b", "c"][(r % 3) as usize].to_string();
+            let who = seat.app.operator.clone();
+            match (r >> 8) % 3 {
+                0 => seat.app.act(Event::ItemDone { item, auto: false }),
+                1 => seat.app.act(Event::ItemReopened { item }),
+                _ => {
+                    let text = format!("{who} note {}", notes.len());
+                    notes.push(text.clone());
+                    seat.app.act(Event::Note { text })
+                }
+            };
+        };
+        // 1. Connected: 3 s of actions, a few a second per seat.
+        for _ in 0..30 {
+            for s in seats.iter_mut() {
+                let r = rand();
+                act(s, r, &mut notes);
+                s.pump();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // 2. Partition: the table is unreachable; the seats go on acting, their actions queued.
+        e.stop_gateway();
+        for _ in 0..20 {
+            for s in seats.iter_mut() {
+                let r = rand();
+                act(s, r, &mut notes);
+                s.pump();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Let the sync tasks notice (their calls fail or time out within 5 s).
+        for _ in 0..80 {
+            for s in seats.iter_mut() {
+                s.pump();
+            }
+            if seats.iter().all(|s| {
+                s.app
+                    .room
+                    .as_ref()
+                    .is_some_and(|r| r.link.error.is_some())
+            }) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for s in &seats {
+            let room = s.app.room.as_ref().unwrap();
+            assert!(room.link.error.is_some(), "{} says the room is unreachable", s.app.operator);
+            assert!(s.queued() > 0, "{} kept its actions queued", s.app.operator);
+        }
+        // 3. Heal: everything queued goes through, in order, once.
+        e.start_gateway();
+        let healed = std::time::Instant::now();
+        let deadline = healed + Duration::from_secs(30);
+        loop {
+            for s in seats.iter_mut() {
+                s.pump();
+            }
+            let log = t.read_after("wire", 0).await.unwrap();
+            let settled = seats.iter().all(|s| {
+                s.queued() == 0 && s.app.room.as_ref().unwrap().seen == log.len() as u64
+            });
+            if settled {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "did not converge after healing");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        eprintln!("converged {:?} after the heal", healed.elapsed());
+        let log = t.read_after("wire", 0).await.unwrap();
+        // One contiguous log, every action once.
+        assert_eq!(
+            log.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            (1..=log.len() as u64).collect::<Vec<_>>()
+        );
+        let mut ids: Vec<&str> = log.iter().map(|e| e.id.as_str()).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "nothing written twice");
+        assert_eq!(n, 150, "every action of 50 rounds x 3 seats is in the log");
+        // Every seat holds the same state: the log's fold.
+        let first = seats[0].items();
+        for s in &seats {
+            assert_eq!(s.items(), first, "{} converged", s.app.operator);
+            // Every note once in each seat's journal.
+            let mut seen: Vec<String> = s
+                .journal
+                .0
+                .borrow()
+                .iter()
+                .filter_map(|r| match &r.event {
+                    Event::Note { text } => Some(text.clone()),
+                    _ => None,
+                })
+                .collect();
+            seen.sort();
+            let mut want = notes.clone();
+            want.sort();
+            assert_eq!(seen, want, "{}'s journal has every note once", s.app.operator);
+        }
+        // The state is the log's own fold: the last record per item wins.
+        let mut last = std::collections::BTreeMap::new();
+        for en in &log {
+            match &en.record.event {
+                Event::ItemDone { item, .. } => {
+                    last.insert(item.clone(), "Done");
+                }
+                Event::ItemReopened { item } => {
+                    last.insert(item.clone(), "Todo");
+                }
+                _ => {}
+            }
+        }
+        for (item, st) in last {
+            assert!(first.contains(&format!("{item}={st}")), "{item}: {first:?}");
+        }
+        for s in seats.iter_mut() {
+            s.to_sync = None;
+        }
+        for s in seats {
+            let _ = tokio::time::timeout(Duration::from_secs(10), s.task).await;
+        }
+    });
 }
