@@ -1830,7 +1830,10 @@ fn room_create_is_harmless_twice_and_three_writers_converge_on_one_log() {
                         id: format!("{who}:{i}"),
                         record: note(who, &format!("{who}-{i:02}")),
                     };
-                    let (_, m) = t.append("sale", &mut f, &out, Utc::now()).await.unwrap();
+                    let mut m = Vec::new();
+                    t.append("sale", &mut f, &out, Utc::now(), &mut m)
+                        .await
+                        .unwrap();
                     missed += m.len();
                     tokio::task::yield_now().await;
                 }
@@ -1877,7 +1880,9 @@ fn room_create_is_harmless_twice_and_three_writers_converge_on_one_log() {
             id: "ann:3".into(),
             record: note("ann", "ann-03"),
         };
-        t.append("sale", &mut f, &again, Utc::now()).await.unwrap();
+        t.append("sale", &mut f, &again, Utc::now(), &mut Vec::new())
+            .await
+            .unwrap();
         assert_eq!(t.read_after("sale", 0).await.unwrap().len(), 60);
     });
 
@@ -2064,19 +2069,21 @@ fn three_seats_acting_on_the_same_items_through_a_partition_converge_on_one_stat
             for s in seats.iter_mut() {
                 s.pump();
             }
-            if seats.iter().all(|s| {
-                s.app
-                    .room
-                    .as_ref()
-                    .is_some_and(|r| r.link.error.is_some())
-            }) {
+            if seats
+                .iter()
+                .all(|s| s.app.room.as_ref().is_some_and(|r| r.link.error.is_some()))
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         for s in &seats {
             let room = s.app.room.as_ref().unwrap();
-            assert!(room.link.error.is_some(), "{} says the room is unreachable", s.app.operator);
+            assert!(
+                room.link.error.is_some(),
+                "{} says the room is unreachable",
+                s.app.operator
+            );
             assert!(s.queued() > 0, "{} kept its actions queued", s.app.operator);
         }
         // 3. Heal: everything queued goes through, in order, once.
@@ -2088,13 +2095,16 @@ fn three_seats_acting_on_the_same_items_through_a_partition_converge_on_one_stat
                 s.pump();
             }
             let log = t.read_after("wire", 0).await.unwrap();
-            let settled = seats.iter().all(|s| {
-                s.queued() == 0 && s.app.room.as_ref().unwrap().seen == log.len() as u64
-            });
+            let settled = seats
+                .iter()
+                .all(|s| s.queued() == 0 && s.app.room.as_ref().unwrap().seen == log.len() as u64);
             if settled {
                 break;
             }
-            assert!(std::time::Instant::now() < deadline, "did not converge after healing");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "did not converge after healing"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         eprintln!("converged {:?} after the heal", healed.elapsed());
@@ -2128,7 +2138,11 @@ fn three_seats_acting_on_the_same_items_through_a_partition_converge_on_one_stat
             seen.sort();
             let mut want = notes.clone();
             want.sort();
-            assert_eq!(seen, want, "{}'s journal has every note once", s.app.operator);
+            assert_eq!(
+                seen, want,
+                "{}'s journal has every note once",
+                s.app.operator
+            );
         }
         // The state is the log's own fold: the last record per item wins.
         let mut last = std::collections::BTreeMap::new();

@@ -125,12 +125,19 @@ impl Sync {
         tx: &mpsc::Sender<RoomUpdate>,
     ) -> Result<(), String> {
         while let Some(out) = queue.front() {
-            let (seq, missed) = call(self.table.append(&self.room, follower, out, (self.now)()))
-                .await
-                .map_err(|e| format!("{e} ({} queued)", queue.len()))?;
+            // Filled as the records are read, so a call that fails or times out after reading
+            // still hands them on (the follower has moved past them).
+            let mut missed = Vec::new();
+            let appended =
+                call(
+                    self.table
+                        .append(&self.room, follower, out, (self.now)(), &mut missed),
+                )
+                .await;
             if !missed.is_empty() {
                 let _ = tx.send(RoomUpdate::Entries(missed)).await;
             }
+            let seq = appended.map_err(|e| format!("{e} ({} queued)", queue.len()))?;
             let _ = tx
                 .send(RoomUpdate::Synced {
                     id: out.id.clone(),

@@ -246,21 +246,23 @@ impl Table {
         Ok(out)
     }
 
-    /// Appends `out` at the next free place; returns its place and what others wrote before
-    /// it that `follower` had not seen (to fold first). A write that had landed before (a
-    /// retry) is found, not repeated.
+    /// Appends `out` at the next free place and returns its place. What others wrote before
+    /// it that `follower` had not seen goes into `missed` (to fold first), as soon as it is
+    /// read: the follower has moved past it, so it must reach the war room even when this
+    /// call fails or is cut short later. A write that had landed before (a retry) is found,
+    /// not repeated.
     pub async fn append(
         &self,
         room: &str,
         follower: &mut Follower,
         out: &Outgoing,
         now: DateTime<Utc>,
-    ) -> Result<(u64, Vec<Entry>), String> {
+        missed: &mut Vec<Entry>,
+    ) -> Result<u64, String> {
         let json = serde_json::to_string(&out.record).map_err(|e| e.to_string())?;
-        let mut missed = Vec::new();
         for _ in 0..MAX_ATTEMPTS {
             if let Some(seq) = follower.seq_of(&out.id) {
-                return Ok((seq, missed));
+                return Ok(seq);
             }
             let seq = follower.seen + 1;
             let put = self
@@ -282,7 +284,7 @@ impl Table {
                         id: out.id.clone(),
                         record: out.record.clone(),
                     }]);
-                    return Ok((seq, missed));
+                    return Ok(seq);
                 }
                 Err(e)
                     if e.as_service_error()
