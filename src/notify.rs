@@ -25,7 +25,12 @@ pub struct Notification<'a> {
     /// "live", "simulated", "rehearsal": a script can tell a demo from the real thing.
     pub mode: &'static str,
     pub kind: &'static str,
-    pub key: &'a AlertKey,
+    /// What the alert is about; absent on a status update.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<&'a AlertKey>,
+    /// A status update's three parts, to post to chat.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<StatusFields<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub severity: Option<Severity>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,7 +45,16 @@ pub struct Notification<'a> {
     pub operator: &'a str,
 }
 
-/// The notification for a journal record, if it is one worth paging about.
+/// A status update as the notify command gets it.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct StatusFields<'a> {
+    pub conditions: &'a str,
+    pub actions: &'a str,
+    pub needs: &'a str,
+}
+
+/// The notification for a journal record, if it is one worth paging about (or, for a status
+/// update, posting).
 pub fn notification<'a>(
     event_name: &'a str,
     mode: crate::app::Mode,
@@ -50,7 +64,8 @@ pub fn notification<'a>(
         event: event_name,
         mode: mode.data_kind(),
         kind,
-        key,
+        key: Some(key),
+        update: None,
         severity: None,
         message: None,
         level: None,
@@ -88,6 +103,28 @@ pub fn notification<'a>(
             who: Some(who),
             contact: Some(contact),
             ..base("alert_escalated", key)
+        }),
+        Event::StatusUpdate {
+            conditions,
+            actions,
+            needs,
+        } => Some(Notification {
+            event: event_name,
+            mode: mode.data_kind(),
+            kind: "status_update",
+            key: None,
+            update: Some(StatusFields {
+                conditions,
+                actions,
+                needs,
+            }),
+            severity: None,
+            message: None,
+            level: None,
+            who: None,
+            contact: None,
+            at: r.ts,
+            operator: &r.operator,
         }),
         _ => None,
     }
@@ -217,5 +254,25 @@ mod tests {
             panic!("no health update")
         };
         assert!(error.unwrap().contains("cannot start"));
+    }
+
+    #[test]
+    fn a_status_update_goes_to_the_notify_command_with_its_three_parts() {
+        let r = Record::new(
+            chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            "raj",
+            Event::StatusUpdate {
+                conditions: "all green".into(),
+                actions: "scaling web".into(),
+                needs: "nothing".into(),
+            },
+        );
+        let n = notification("Sale", crate::app::Mode::Live, &r).unwrap();
+        let json = serde_json::to_value(&n).unwrap();
+        assert_eq!(json["kind"], "status_update");
+        assert_eq!(json["update"]["conditions"], "all green");
+        assert_eq!(json["update"]["needs"], "nothing");
+        assert_eq!(json["operator"], "raj");
+        assert!(json.get("key").is_none());
     }
 }

@@ -2168,3 +2168,111 @@ fn three_seats_acting_on_the_same_items_through_a_partition_converge_on_one_stat
         }
     });
 }
+
+/// The room's figures for BENCHMARKS.md (run by scripts/bench-room, release build): time for
+/// an action to reach another seat (p50, p99), append throughput for one and three writers,
+/// and the calls an idle seat makes a minute (the DynamoDB cost of a room).
+#[test]
+#[ignore = "a benchmark: scripts/bench-room runs it"]
+fn room_benchmark() {
+    use tminus::journal::Event;
+    let e = Emulator::start();
+    let rt = runtime();
+    rt.block_on(async {
+        let t = room_table(&e, "bench-rooms");
+        t.create().await.unwrap();
+        let mut a = TestSeat::start(&e, "bench-rooms", "ann");
+        let mut b = TestSeat::start(&e, "bench-rooms", "bob");
+        // 1. Latency: ann notes, bob's war room folds it; 200 times, 50 ms apart.
+        let mut lat = Vec::new();
+        for i in 0..200 {
+            let text = format!("n{i}");
+            a.app.act(Event::Note { text: text.clone() });
+            let start = std::time::Instant::now();
+            a.pump();
+            loop {
+                a.pump();
+                b.pump();
+                let got = b.app.timeline.iter().any(|r| {
+                    matches!(&r.event, Event::Note { text: t } if *t == text)
+                });
+                if got {
+                    break;
+                }
+                assert!(start.elapsed() < Duration::from_secs(10));
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            lat.push(start.elapsed().as_secs_f64() * 1000.0);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        lat.sort_by(f64::total_cmp);
+        let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+        println!(
+            "BENCH action to another seat: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms over {} actions",
+            pct(0.5),
+            pct(0.99),
+            lat[lat.len() - 1],
+            lat.len()
+        );
+        // 2. Throughput: appends as fast as the table takes them, one writer, then three.
+        for writers in [1usize, 3] {
+            let n_each = 300 / writers;
+            let start = std::time::Instant::now();
+            let run = |w: usize| {
+                let t = room_table(&e, "bench-rooms");
+                async move {
+                    let mut f = tminus::room::Follower::default();
+                    f.take(t.read_after("thru", 0).await.unwrap());
+                    for i in 0..n_each {
+                        let out = tminus::room::Outgoing {
+                            id: format!("w{writers}-{w}:{i}"),
+                            record: note("w", "x"),
+                        };
+                        // Losing the race 32 times in a row gives up (the sync task keeps the
+                        // record queued and tries again): so does this.
+                        let mut tries = 0;
+                        while t
+                            .append("thru", &mut f, &out, Utc::now(), &mut Vec::new())
+                            .await
+                            .is_err()
+                        {
+                            tries += 1;
+                            assert!(tries < 100);
+                        }
+                    }
+                }
+            };
+            match writers {
+                1 => run(0).await,
+                _ => {
+                    tokio::join!(run(0), run(1), run(2));
+                }
+            }
+            let secs = start.elapsed().as_secs_f64();
+            println!(
+                "BENCH append throughput, {writers} writer(s): {:.0} records/s ({} in {secs:.1} s)",
+                (n_each * writers) as f64 / secs,
+                n_each * writers
+            );
+        }
+        // 3. An idle seat's calls a minute, counted at the emulator.
+        e.reset();
+        let idle = Duration::from_secs(30);
+        let start = std::time::Instant::now();
+        while start.elapsed() < idle {
+            a.pump();
+            b.pump();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let per_min = |op: &str| e.calls(op) as f64 / 2.0 * (60.0 / idle.as_secs_f64());
+        let (q, p) = (per_min("Query"), per_min("PutItem"));
+        println!("BENCH idle seat: {q:.0} Query/min, {p:.0} PutItem/min");
+        // On-demand, us-east-1: USD 0.125 per million read units (a consistent read of up to
+        // 4 KB is one), USD 0.625 per million write units (up to 1 KB each).
+        let seats = 10.0;
+        let usd = seats * 60.0 * (q * 0.125 + p * 0.625) / 1e6;
+        println!("BENCH ten-person room, idle: USD {usd:.4} an hour in reads and writes");
+        drop(a);
+        drop(b);
+    });
+}

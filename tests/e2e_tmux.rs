@@ -1108,3 +1108,426 @@ fn a_game_day_on_your_own_traffic_reads_history_once_then_plays_offline() {
     });
     quit(&t);
 }
+
+// Team rooms (issue 10): seats of one room in separate terminals, the room's log in DynamoDB
+// (moto behind the gateway, on loopback).
+
+/// Test credentials for the emulator, whatever the machine's AWS environment holds.
+const AWS_ENV: &str =
+    "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true";
+const ROOM_TABLE: &str = "tminus-e2e-rooms";
+/// Wide enough that the header's team line, beside the countdown's digits, is not cut.
+const SEAT_W: u16 = 200;
+const SEAT_H: u16 = 35;
+
+impl Tmux {
+    /// Starts `tminus <args>` as `operator`, journalling to this test's own journal, with the
+    /// emulator's credentials.
+    fn start_seat(&self, args: &str, operator: &str) {
+        let cmd = format!(
+            "cd {} && exec env {AWS_ENV} {BIN} {args} --journal {} --operator {operator}",
+            self.dir.path().display(),
+            self.journal().display()
+        );
+        self.spawn(&cmd, SEAT_W, SEAT_H);
+    }
+
+    /// One key, without the pause `keys` makes after it (for timing).
+    fn key_now(&self, key: &str) {
+        self.tmux(&["send-keys", "-t", "e2e", key]);
+    }
+
+    /// Waits for the war room's countdown; if tminus ended instead, fails with what it printed
+    /// (the scrollback of the dead pane).
+    fn wait_running(&self, what: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = self.screen();
+            if running(&s) {
+                return s;
+            }
+            if self.format("#{pane_dead}") == "1" || Instant::now() >= deadline {
+                let out = self.tmux(&["capture-pane", "-p", "-S", "-100", "-t", "e2e"]);
+                panic!(
+                    "{what} did not open (pane dead: {}); it printed:\n{}",
+                    self.format("#{pane_dead}"),
+                    out.trim()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The header: the title line and the lines beside the countdown (the team's lines).
+    fn header(&self) -> String {
+        self.screen().lines().take(5).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// `tminus room create` against the emulator.
+fn create_room_table(aws: &support::Emulator) {
+    let out = Command::new(BIN)
+        .args(["room", "create", ROOM_TABLE, "--region", "us-east-1"])
+        .args(["--endpoint-url", &aws.endpoint_url()])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "room create: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The arguments that put a seat in `room` of the emulator's table.
+fn room_args(aws: &support::Emulator, room: &str) -> String {
+    format!(
+        "--room {room} --room-table {ROOM_TABLE} --region us-east-1 --endpoint-url {}",
+        aws.endpoint_url()
+    )
+}
+
+/// Whether the checklist row of `title` shows the item ticked (`[x]`) or open (`[ ]`); none
+/// when the row is not on screen. The box is followed by one status character (a space, or
+/// `!` on an overdue item), then the title: the timeline's and banner's mentions of the same
+/// title carry no box.
+fn ticked(screen: &str, title: &str) -> Option<bool> {
+    let key: String = title.chars().take(12).collect();
+    screen.lines().find_map(|line| {
+        [("[x]", true), ("[ ]", false)]
+            .iter()
+            .find_map(|(mark, done)| {
+                line.match_indices(mark).find_map(|(at, _)| {
+                    let mut rest = line[at + mark.len()..].chars();
+                    rest.next();
+                    rest.as_str().starts_with(&key).then_some(*done)
+                })
+            })
+    })
+}
+
+/// Waits (polling every 100 ms, at most `secs`) until `seat` shows `title` ticked or not.
+fn wait_ticked(seat: &Tmux, secs: u64, title: &str, done: bool) -> String {
+    seat.wait_for_up_to(secs, &format!("{title:?} shown ticked={done}"), |s| {
+        ticked(s, title) == Some(done)
+    })
+}
+
+/// How many records of `item` a journal holds, ticks and reopenings: (done, reopened).
+fn item_records(path: &Path, item: &str) -> (usize, usize) {
+    let records = journal::read(path).unwrap();
+    let done = records
+        .iter()
+        .filter(|r| matches!(&r.event, Event::ItemDone { item: i, .. } if i == item))
+        .count();
+    let reopened = records
+        .iter()
+        .filter(|r| matches!(&r.event, Event::ItemReopened { item: i } if i == item))
+        .count();
+    (done, reopened)
+}
+
+/// The journal's tick of `item`: there must be exactly one.
+fn the_tick(path: &Path, item: &str) -> journal::Record {
+    let ticks: Vec<journal::Record> = journal::read(path)
+        .unwrap()
+        .into_iter()
+        .filter(|r| matches!(&r.event, Event::ItemDone { item: i, .. } if i == item))
+        .collect();
+    assert_eq!(ticks.len(), 1, "{}: {ticks:#?}", path.display());
+    ticks.into_iter().next().unwrap()
+}
+
+/// The seq the room gave a record: its own stamp (read from the room) or the `room_synced`
+/// record its writer kept.
+fn seq_in_journal(path: &Path, record: &journal::Record) -> Option<u64> {
+    let stamp = record.room.as_ref()?;
+    stamp.seq.or_else(|| {
+        journal::read(path)
+            .unwrap()
+            .into_iter()
+            .find_map(|r| match r.event {
+                Event::RoomSynced { id, seq } if id == stamp.id => Some(seq),
+                _ => None,
+            })
+    })
+}
+
+/// Two seats of the room `sale`, ann's (first: it fixes the runbook and T-0) and raj's, both
+/// in the room (each header says "2 here").
+fn two_seats(aws: &support::Emulator, name: &str) -> (Tmux, Tmux) {
+    create_room_table(aws);
+    let a = Tmux::new(&format!("{name}-a"));
+    let b = Tmux::new(&format!("{name}-b"));
+    let args = format!("demo {}", room_args(aws, "sale"));
+    a.start_seat(&args, "ann");
+    a.wait_running("ann's war room");
+    b.start_seat(&args, "raj");
+    for seat in [&a, &b] {
+        seat.wait_for_up_to(20, "both seats in the room, in sync", |s| {
+            s.contains("room sale · 2 here: ") && s.contains("· in sync")
+        });
+    }
+    (a, b)
+}
+
+#[test]
+fn two_war_rooms_in_one_room_see_each_others_ticks_within_two_seconds() {
+    let aws = support::Emulator::start();
+    let (a, b) = two_seats(&aws, "room2");
+    let items = demo_items();
+    let (first, second) = (&items[0], &items[1]);
+    let s = b.screen();
+    assert_eq!(ticked(&s, &first.1), Some(false), "{s}");
+    let hb = b.header();
+    assert!(hb.contains("ann") && hb.contains("raj"), "{hb}");
+
+    // ann ticks the selected item (the checklist has the focus, its first item is selected).
+    let sent = Instant::now();
+    a.key_now("Space");
+    let s = b.wait_for_up_to(10, "ann's tick on raj's screen", |s| {
+        ticked(s, &first.1) == Some(true)
+    });
+    let latency = sent.elapsed();
+    eprintln!("room: ann's tick on raj's screen after {latency:?}");
+    assert!(
+        latency < Duration::from_secs(2),
+        "ann's tick took {latency:?} to reach raj's screen:\n{s}"
+    );
+    assert_eq!(done_items(&a.journal()), vec![first.0.clone()]);
+    assert_eq!(ticked(&a.screen(), &first.1), Some(true));
+    // raj's timeline says who ticked it.
+    let key: String = first.1.chars().take(12).collect();
+    let row = s
+        .lines()
+        .find(|l| l.contains(&format!("ticked \"{key}")))
+        .unwrap_or_else(|| panic!("no tick in raj's timeline:\n{s}"));
+    assert!(row.contains(" ann "), "the tick row names ann: {row}");
+
+    // raj unticks it, then ticks the next item: ann sees both.
+    let sent = Instant::now();
+    b.key_now("Space");
+    let s = wait_ticked(&a, 10, &first.1, false);
+    let untick = sent.elapsed();
+    eprintln!("room: raj's untick on ann's screen after {untick:?}");
+    assert!(untick < Duration::from_secs(2), "{untick:?}:\n{s}");
+    b.keys(&["j"]);
+    let sent = Instant::now();
+    b.key_now("Space");
+    let s = wait_ticked(&a, 10, &second.1, true);
+    let tick = sent.elapsed();
+    eprintln!("room: raj's tick on ann's screen after {tick:?}");
+    assert!(tick < Duration::from_secs(2), "{tick:?}:\n{s}");
+    assert_eq!(ticked(&s, &first.1), Some(false), "{s}");
+    let row = s
+        .lines()
+        .find(|l| l.contains(&format!("reopened \"{key}")))
+        .unwrap_or_else(|| panic!("no reopening in ann's timeline:\n{s}"));
+    assert!(row.contains(" raj "), "the reopening row names raj: {row}");
+    for seat in [&a, &b] {
+        seat.wait_for("in sync, nothing queued", |s| {
+            s.contains("· in sync") && !s.contains("queued")
+        });
+    }
+
+    quit(&a);
+    quit(&b);
+    // Each journal holds each decision exactly once, with its place in the room's log, under
+    // the same idempotency key on both seats.
+    for (item, done, reopened) in [(&first.0, 1, 1), (&second.0, 1, 0)] {
+        for seat in [&a, &b] {
+            assert_eq!(
+                item_records(&seat.journal(), item),
+                (done, reopened),
+                "{item} in {}",
+                seat.journal().display()
+            );
+        }
+    }
+    for item in [&first.0, &second.0] {
+        let (in_a, in_b) = (the_tick(&a.journal(), item), the_tick(&b.journal(), item));
+        assert_eq!(in_a.operator, in_b.operator);
+        let (sa, sb) = (in_a.room.as_ref(), in_b.room.as_ref());
+        assert!(
+            sa.is_some() && sa.map(|s| &s.id) == sb.map(|s| &s.id),
+            "{sa:?} {sb:?}"
+        );
+        let (qa, qb) = (
+            seq_in_journal(&a.journal(), &in_a),
+            seq_in_journal(&b.journal(), &in_b),
+        );
+        assert!(qa.is_some() && qa == qb, "seq {qa:?} / {qb:?}");
+    }
+    assert_eq!(the_tick(&b.journal(), &first.0).operator, "ann");
+    assert_eq!(the_tick(&a.journal(), &second.0).operator, "raj");
+}
+
+#[test]
+fn a_watcher_sees_everything_and_can_do_nothing() {
+    let aws = support::Emulator::start();
+    create_room_table(&aws);
+    let m = Tmux::new("roomwatch-m");
+    let w = Tmux::new("roomwatch-w");
+    m.start_seat(&format!("demo {}", room_args(&aws, "sale")), "ann");
+    m.wait_running("ann's war room");
+    w.start_seat(
+        &format!(
+            "watch --room sale --room-table {ROOM_TABLE} --region us-east-1 --endpoint-url {}",
+            aws.endpoint_url()
+        ),
+        "wes",
+    );
+    let s = w.wait_running("the watcher's war room");
+    assert!(s.contains("WATCHING"), "{s}");
+    for seat in [&m, &w] {
+        seat.wait_for_up_to(20, "both seats in the room", |s| {
+            s.contains("2 here: ") && s.contains("wes (watching)") && s.contains("· in sync")
+        });
+    }
+    let items = demo_items();
+    let first = &items[0];
+
+    // Each action key is refused, and said so; `v` (refused in its own words) between them
+    // makes each refusal a fresh message on the footer.
+    let footer = |s: &str| s.lines().last().unwrap_or("").to_string();
+    let not_voting = |s: &str| footer(s).contains("watching: a watcher's seat does not vote");
+    let read_only = |s: &str| footer(s).contains("watching: this seat is read-only");
+    for action in [
+        &["Space"][..],
+        &["a"],
+        &["u"],
+        &["n", "-l:from the watcher", "Enter"],
+    ] {
+        w.keys(&["v"]);
+        w.wait_for_up_to(5, "the vote refused", not_voting);
+        for k in action {
+            match k.strip_prefix("-l:") {
+                Some(text) => drop(w.tmux(&["send-keys", "-t", "e2e", "-l", text])),
+                None => w.keys(&[k]),
+            }
+        }
+        let s = w.wait_for_up_to(5, &format!("{action:?} refused"), read_only);
+        assert_eq!(ticked(&s, &first.1), Some(false), "{s}");
+        w.keys(&["Escape"]);
+    }
+    // Nothing reached the room: not the member's screen, not its journal (its cache of the
+    // room), not the watcher's own journal.
+    std::thread::sleep(Duration::from_secs(2));
+    let s = m.screen();
+    assert_eq!(ticked(&s, &first.1), Some(false), "{s}");
+    assert!(!s.contains("from the watcher"), "{s}");
+    let from_wes: Vec<journal::Record> = journal::read(&m.journal())
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.operator == "wes" || r.room.as_ref().is_some_and(|s| s.id.starts_with("wes")))
+        .collect();
+    assert!(
+        from_wes.is_empty(),
+        "the watcher reached the room: {from_wes:#?}"
+    );
+    let decisions: Vec<journal::Record> = journal::read(&w.journal())
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.event.is_decision())
+        .collect();
+    assert!(decisions.is_empty(), "the watcher decided: {decisions:#?}");
+    // ann has decided nothing yet: any decision in her journal came from the room.
+    let in_room: Vec<journal::Record> = journal::read(&m.journal())
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.event.is_decision())
+        .collect();
+    assert!(in_room.is_empty(), "the room got decisions: {in_room:#?}");
+
+    // What the member does, the watcher sees.
+    let sent = Instant::now();
+    m.key_now("Space");
+    let s = wait_ticked(&w, 10, &first.1, true);
+    let latency = sent.elapsed();
+    eprintln!("room: ann's tick on the watcher's screen after {latency:?}");
+    let key: String = first.1.chars().take(12).collect();
+    assert!(
+        s.lines()
+            .any(|l| l.contains(&format!("ticked \"{key}")) && l.contains(" ann ")),
+        "{s}"
+    );
+    assert!(latency < Duration::from_secs(2), "{latency:?}:\n{s}");
+    quit(&w);
+    quit(&m);
+    assert_eq!(item_records(&w.journal(), &first.0), (1, 0));
+    assert_eq!(the_tick(&w.journal(), &first.0).operator, "ann");
+}
+
+#[test]
+fn a_seat_cut_off_from_the_room_queues_and_sends_when_it_is_back() {
+    let mut aws = support::Emulator::start();
+    let (a, b) = two_seats(&aws, "roomcut");
+    let items = demo_items();
+    let first = &items[0];
+
+    // The room's table goes away for everyone; ann ticks meanwhile.
+    aws.stop_gateway();
+    a.keys(&["Space"]);
+    assert_eq!(done_items(&a.journal()), vec![first.0.clone()]);
+    let s = a.wait_for_up_to(10, "ann's seat saying the room is unreachable", |s| {
+        s.contains("ROOM UNREACHABLE") && s.contains("queued for the room")
+    });
+    assert_eq!(ticked(&s, &first.1), Some(true), "shown ticked here:\n{s}");
+    // The header says how many of this seat's actions wait for the room. Checked at the end,
+    // so that the partition and the heal are exercised whatever it shows.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut header = a.header();
+    while !header.contains("1 queued") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        header = a.header();
+    }
+    let header_counted = header.contains("1 queued");
+    // The war room still answers keys: the focus moves to the metrics and back.
+    a.keys(&["2"]);
+    a.wait_for_up_to(5, "the metrics focused", |s| s.contains("┏ 2 Metrics"));
+    a.keys(&["1"]);
+    a.wait_for_up_to(5, "the checklist focused", |s| s.contains("┏ 1 Checklist"));
+    // raj never saw it.
+    let s = b.screen();
+    assert_eq!(
+        ticked(&s, &first.1),
+        Some(false),
+        "raj saw a tick the room never had:\n{s}"
+    );
+    assert_eq!(item_records(&b.journal(), &first.0), (0, 0));
+
+    // The room is back: the tick goes out by itself, once.
+    aws.start_gateway();
+    let healed = Instant::now();
+    let s = wait_ticked(&b, 10, &first.1, true);
+    eprintln!(
+        "room: after the partition, ann's tick on raj's screen {:?} after the heal",
+        healed.elapsed()
+    );
+    assert!(
+        s.lines()
+            .any(|l| l.contains(" ann ") && l.contains("ticked \"")),
+        "{s}"
+    );
+    let s = a.wait_for_up_to(10, "ann's seat back in sync", |s| {
+        s.contains("· in sync") && !s.contains("queued") && !s.contains("UNREACHABLE")
+    });
+    assert_eq!(ticked(&s, &first.1), Some(true), "{s}");
+    quit(&a);
+    quit(&b);
+    assert_eq!(item_records(&b.journal(), &first.0), (1, 0));
+    assert_eq!(item_records(&a.journal(), &first.0), (1, 0));
+    let tick = the_tick(&b.journal(), &first.0);
+    assert_eq!(tick.operator, "ann");
+    assert!(
+        tick.room.as_ref().is_some_and(|s| s.seq.is_some()),
+        "{tick:?}"
+    );
+    assert!(
+        header_counted,
+        "while the room was unreachable the header never said \"1 queued\":\n{header}"
+    );
+}
