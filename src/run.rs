@@ -575,7 +575,7 @@ fn send_to_room(
     let outgoing = app.take_room_outgoing();
     let Some(tx) = to_sync else { return };
     for o in outgoing {
-        let _ = tx.send(crate::room::sync::ToSync::Send(o));
+        let _ = tx.send(crate::room::sync::ToSync::Send(Box::new(o)));
     }
     let role = app.my_role().map(str::to_string);
     if role != *role_sent {

@@ -1993,7 +1993,8 @@ impl TestSeat {
         }
         for o in self.app.take_room_outgoing() {
             if let Some(tx) = &self.to_sync {
-                tx.send(tminus::room::sync::ToSync::Send(o)).unwrap();
+                tx.send(tminus::room::sync::ToSync::Send(Box::new(o)))
+                    .unwrap();
             }
         }
     }

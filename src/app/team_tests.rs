@@ -464,7 +464,7 @@ fn the_poll_reads_go_only_when_every_voting_role_said_go_and_blocking_items_are_
     ];
     app.update(
         now,
-        Msg::Room(RoomUpdate::Entries(entries.drain(..).collect())),
+        Msg::Room(RoomUpdate::Entries(std::mem::take(&mut entries))),
     );
     assert_eq!(app.poll().unwrap().verdict, Verdict::NoGo);
     assert_eq!(app.holders("web"), ["raj"]);

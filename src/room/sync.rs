@@ -27,7 +27,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToSync {
     /// A decision to append, in the order made.
-    Send(Outgoing),
+    Send(Box<Outgoing>),
     /// The role this seat now holds (for presence).
     Role(Option<String>),
 }
@@ -111,7 +111,7 @@ impl Sync {
 
     fn take(&mut self, m: ToSync, queue: &mut VecDeque<Outgoing>) {
         match m {
-            ToSync::Send(o) => queue.push_back(o),
+            ToSync::Send(o) => queue.push_back(*o),
             ToSync::Role(r) => self.seat.role = r,
         }
     }
