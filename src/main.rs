@@ -176,6 +176,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let mut t0 = t0;
             let mut seed = args.common.seed;
             let mut mode = mode;
+            let mut room_text = None;
             let room = match &args.room.room {
                 Some(name) => {
                     let yaml =
@@ -194,6 +195,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     tminus::join::adopt_runbook(&mut j, Some(&yaml), &mut runbook)?;
                     t0 = j.meta.t0;
                     seed = j.meta.seed;
+                    room_text = Some(j.meta.runbook_yaml.clone());
                     let room_mode = mode_of(&j.meta);
                     if room_mode != mode {
                         j.join.notices.push(format!(
@@ -211,6 +213,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Session {
                     room,
                     role: args.room.role.clone(),
+                    runbook_text: room_text,
                     runbook,
                     runbook_path: args.runbook.clone(),
                     t0,
@@ -260,6 +263,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             // or with `--fresh`, the old journal is moved aside and a new countdown starts.
             let mut runbook = runbook;
             let mut seed = args.common.seed;
+            let mut demo_text = None;
             let room = match &args.room.room {
                 Some(name) => {
                     let aws = args.aws.settings();
@@ -276,6 +280,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                         join_room(&args.room, name, &aws, ours, &journal_path, &args.common)?;
                     tminus::join::adopt_runbook(&mut j, Some(DEMO_RUNBOOK), &mut runbook)?;
                     seed = j.meta.seed;
+                    demo_text = Some(j.meta.runbook_yaml.clone());
                     Some((j.join, j.meta.t0))
                 }
                 None => None,
@@ -296,6 +301,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Session {
                     room: room.map(|(j, _)| j),
                     role: args.room.role.clone(),
+                    runbook_text: demo_text,
                     runbook,
                     runbook_path: DEMO_LABEL.into(),
                     t0,
@@ -434,6 +440,7 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
         start_at: args.start_at,
         surprise: args.surprise,
     };
+    let mut rehearse_text = None;
     let room = match &args.room.room {
         Some(name) => {
             let aws = tminus::source::aws::AwsSettings::resolve(&runbook, &args.aws.settings());
@@ -457,6 +464,7 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
             tminus::join::adopt_runbook(&mut j, Some(&yaml), &mut runbook)?;
             t0 = j.meta.t0;
             seed = j.meta.seed;
+            rehearse_text = Some(j.meta.runbook_yaml.clone());
             if let Some(c) = j.meta.rehearsal {
                 let now = c.session_time(j.meta.created_at, chrono::Utc::now());
                 rehearsal = run::Rehearsal {
@@ -487,6 +495,7 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
             calibration,
             room,
             role: args.room.role.clone(),
+            runbook_text: rehearse_text,
         },
         journal,
     )?;
@@ -589,6 +598,7 @@ fn watch(args: tminus::cli::WatchArgs) -> Result<ExitCode> {
             // A watcher never pages.
             notify: false,
             calibration: None,
+            runbook_text: Some(j.meta.runbook_yaml.clone()),
             room: Some(j.join),
             role: None,
         },
@@ -715,6 +725,7 @@ fn replay(args: tminus::cli::ReplayArgs) -> Result<ExitCode> {
             calibration: None,
             room: None,
             role: None,
+            runbook_text: None,
         },
         journal,
     )?;

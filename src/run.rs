@@ -48,6 +48,9 @@ pub struct Session {
     pub room: Option<RoomJoin>,
     /// `--role`: the runbook role to take on start.
     pub role: Option<String>,
+    /// The runbook's text when it did not come from `runbook_path` (a room's), for the
+    /// recording.
+    pub runbook_text: Option<String>,
 }
 
 /// A room joined (or watched): the table, the room's name and this seat.
@@ -242,6 +245,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         calibration,
         room,
         role,
+        runbook_text,
         ..
     } = session;
     let (room_state, seat, room_link) = match room {
@@ -455,7 +459,9 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         Some(path) => {
             // The file as written (the model's own serialisation need not read back); the
             // demo's is built in.
-            let yaml = if runbook_path == Path::new(DEMO_RUNBOOK_PATH) {
+            let yaml = if let Some(text) = &runbook_text {
+                text.clone()
+            } else if runbook_path == Path::new(DEMO_RUNBOOK_PATH) {
                 DEMO_RUNBOOK_TEXT.to_string()
             } else {
                 crate::limits::read_text(&runbook_path, crate::limits::MAX_YAML_BYTES)

@@ -464,6 +464,8 @@ pub struct App {
     pub last_update: Option<(DateTime<Utc>, String)>,
     /// The role this operator asked for with `--role`, taken once the session has started.
     pub wanted_role: Option<String>,
+    /// When this war room first opened (its journal's first session, else now).
+    pub opened_at: DateTime<Utc>,
     /// The due time of the status update the scribe was last reminded of.
     pub(crate) update_reminded: Option<DateTime<Utc>>,
 }

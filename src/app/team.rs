@@ -221,9 +221,11 @@ impl App {
         let phase = &self.runbook.phases[p];
         let every = phase.updates_every?;
         let phase_start = phase.from.at(self.t0);
+        // From the phase's start, the last update, or when this war room first opened: a
+        // room opened mid-phase is not already late.
         let since = match &self.last_update {
             Some((t, _)) if *t >= phase_start => *t,
-            _ => phase_start,
+            _ => phase_start.max(self.opened_at),
         };
         let due_at = crate::time::after(since, every);
         Some(UpdateDue {

@@ -155,6 +155,11 @@ impl App {
             last_update: None,
             wanted_role: opts.role,
             update_reminded: None,
+            opened_at: past
+                .iter()
+                .find(|r| matches!(r.event, Event::SessionStarted { .. }))
+                .map(|r| r.ts)
+                .unwrap_or(now),
         };
         // Only live sessions poll AWS; nothing else shows what polling costs.
         if app.mode == Mode::Live {

@@ -120,17 +120,9 @@ pub struct QuotaRow {
 /// (when, quota value if reported, usage if reported) from one recorded update.
 type QuotaReading = (DateTime<Utc>, Option<f64>, Option<f64>);
 
+/// An operator's decision (the room's rule), but not what AWS said back about a request.
 fn is_operator_action(e: &Event) -> bool {
-    matches!(
-        e,
-        Event::ItemDone { auto: false, .. }
-            | Event::ItemInProgress { .. }
-            | Event::ItemReopened { .. }
-            | Event::ItemSkipped { .. }
-            | Event::Note { .. }
-            | Event::AlertAcknowledged { .. }
-            | Event::QuotaIncreaseRequested { .. }
-    )
+    e.is_decision() && !matches!(e, Event::QuotaRequestStatus { .. })
 }
 
 /// The review of the last session in `records`, with metric data from `recording` if given.
@@ -184,7 +176,12 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
 
     let timeline = session
         .iter()
-        .filter(|r| !matches!(r.event, Event::SessionStarted { .. }))
+        .filter(|r| {
+            !matches!(
+                r.event,
+                Event::SessionStarted { .. } | Event::RoomSynced { .. }
+            )
+        })
         .map(|r| TimelineRow {
             at: r.ts,
             operator: r.operator.clone(),

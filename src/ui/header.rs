@@ -260,14 +260,20 @@ pub fn team_lines<'a>(app: &App, theme: &Theme) -> Vec<Line<'a>> {
             spans.push(Span::styled("· WATCHING (read-only) ", theme.stale()));
         }
         match (&room.link.error, room.queued.len()) {
-            (Some((e, since)), q) => spans.push(Span::styled(
-                format!(
-                    "· ROOM UNREACHABLE {} ago: {} · {q} queued",
-                    crate::time::age_label((app.now - *since).num_seconds()),
-                    text::clean(e)
-                ),
-                theme.crit().add_modifier(Modifier::BOLD),
-            )),
+            (Some((e, since)), q) => {
+                // The count first: the reason can be long and is cut at the edge.
+                spans.push(Span::styled(
+                    format!(
+                        "· ROOM UNREACHABLE for {} · {q} queued",
+                        crate::time::Span((app.now - *since).num_seconds().max(0))
+                    ),
+                    theme.crit().add_modifier(Modifier::BOLD),
+                ));
+                spans.push(Span::styled(
+                    format!(" · {}", text::clean(e)),
+                    theme.muted(),
+                ));
+            }
             (None, 0) if room.link.last_ok.is_some() => {
                 spans.push(Span::styled("· in sync", theme.ok()))
             }
