@@ -465,13 +465,8 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
             t0 = j.meta.t0;
             seed = j.meta.seed;
             rehearse_text = Some(j.meta.runbook_yaml.clone());
-            if let Some(c) = j.meta.rehearsal {
-                let now = c.session_time(j.meta.created_at, chrono::Utc::now());
-                rehearsal = run::Rehearsal {
-                    speed: c.speed,
-                    start_at: tminus::time::TOffset::between(t0, now),
-                    surprise: c.surprise,
-                };
+            if let Some(r) = room_rehearsal(&j.meta) {
+                rehearsal = r;
             }
             Some(j.join)
         }
@@ -532,6 +527,18 @@ fn join_room(
     )
 }
 
+/// A game-day room's clock for a seat joining now: the room's speed, at the session time the
+/// room's clock shows.
+fn room_rehearsal(meta: &tminus::room::RoomMeta) -> Option<run::Rehearsal> {
+    let c = meta.rehearsal?;
+    let now = c.session_time(meta.created_at, chrono::Utc::now());
+    Some(run::Rehearsal {
+        speed: c.speed,
+        start_at: tminus::time::TOffset::between(meta.t0, now),
+        surprise: c.surprise,
+    })
+}
+
 /// The kind of data a room's seats play.
 fn mode_of(meta: &tminus::room::RoomMeta) -> Mode {
     match meta.mode.as_str() {
@@ -569,14 +576,7 @@ fn watch(args: tminus::cli::WatchArgs) -> Result<ExitCode> {
     };
     tminus::join::adopt_runbook(&mut j, None, &mut runbook)?;
     let mode = mode_of(&j.meta);
-    let rehearsal = j.meta.rehearsal.map(|c| {
-        let now = c.session_time(j.meta.created_at, chrono::Utc::now());
-        run::Rehearsal {
-            speed: c.speed,
-            start_at: tminus::time::TOffset::between(j.meta.t0, now),
-            surprise: c.surprise,
-        }
-    });
+    let rehearsal = room_rehearsal(&j.meta);
     let aws = tminus::source::aws::AwsSettings::resolve(&runbook, &args.aws.settings());
     let journal = journal::FileJournal::open_rotating(&journal_path, chrono::Utc::now(), |past| {
         Ok(demo_t0(past) != Some(j.meta.t0))

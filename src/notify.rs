@@ -60,11 +60,11 @@ pub fn notification<'a>(
     mode: crate::app::Mode,
     r: &'a Record,
 ) -> Option<Notification<'a>> {
-    let base = |kind, key| Notification {
+    let plain = |kind| Notification {
         event: event_name,
         mode: mode.data_kind(),
         kind,
-        key: Some(key),
+        key: None,
         update: None,
         severity: None,
         message: None,
@@ -73,6 +73,10 @@ pub fn notification<'a>(
         contact: None,
         at: r.ts,
         operator: &r.operator,
+    };
+    let base = |kind, key: &'a AlertKey| Notification {
+        key: Some(key),
+        ..plain(kind)
     };
     match &r.event {
         Event::AlertOpened {
@@ -109,22 +113,12 @@ pub fn notification<'a>(
             actions,
             needs,
         } => Some(Notification {
-            event: event_name,
-            mode: mode.data_kind(),
-            kind: "status_update",
-            key: None,
             update: Some(StatusFields {
                 conditions,
                 actions,
                 needs,
             }),
-            severity: None,
-            message: None,
-            level: None,
-            who: None,
-            contact: None,
-            at: r.ts,
-            operator: &r.operator,
+            ..plain("status_update")
         }),
         _ => None,
     }
