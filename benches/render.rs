@@ -61,7 +61,6 @@ fn busy_app() -> App {
         data_label: None,
         seat: Default::default(),
         room: None,
-        role: None,
     };
     let mut app = App::new(
         busy_runbook(),

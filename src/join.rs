@@ -107,6 +107,7 @@ pub fn join(
             seat,
             offline,
             notices: Vec::new(),
+            runbook_yaml: meta.runbook_yaml.clone(),
         },
         meta,
     })
@@ -142,17 +143,18 @@ pub fn header(
     }
 }
 
-/// Makes this seat run what the room runs: its runbook (when the text differs from ours, the
-/// room's is used, and its notify command never runs here: it came over the network), and
-/// says so in `notices`.
-pub fn adopt_runbook(
+/// The runbook this seat runs: `ours` when its text is the room's, else the room's (and its
+/// notify command never runs here: it came over the network), said in `notices`. A watcher
+/// has no runbook of its own (`None`).
+pub fn room_runbook(
     joined: &mut Joined,
-    ours_yaml: Option<&str>,
-    runbook: &mut crate::runbook::Runbook,
-) -> Result<()> {
-    if ours_yaml == Some(joined.meta.runbook_yaml.as_str()) {
-        return Ok(());
-    }
+    ours: Option<(&str, crate::runbook::Runbook)>,
+) -> Result<crate::runbook::Runbook> {
+    let ours_yaml = match ours {
+        Some((yaml, rb)) if yaml == joined.meta.runbook_yaml => return Ok(rb),
+        Some((yaml, _)) => Some(yaml),
+        None => None,
+    };
     let label = format!("room {}", joined.join.name);
     let mut rb = crate::limits::check_yaml(&label, &joined.meta.runbook_yaml)
         .map_err(|d| anyhow::anyhow!("{}", crate::diag::render(&[d])))
@@ -173,6 +175,5 @@ pub fn adopt_runbook(
             joined.meta.created_by, joined.meta.event_name
         ));
     }
-    *runbook = rb;
-    Ok(())
+    Ok(rb)
 }

@@ -173,10 +173,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .unwrap_or_else(|| run::default_journal(&args.runbook));
             run::require_terminal()?;
             let mut runbook = runbook;
-            let mut t0 = t0;
-            let mut seed = args.common.seed;
-            let mut mode = mode;
-            let mut room_text = None;
+            let (mut t0, mut seed, mut mode) = (t0, args.common.seed, mode);
             let room = match &args.room.room {
                 Some(name) => {
                     let yaml =
@@ -190,12 +187,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                         &operator(&args.common),
                         None,
                     );
-                    let mut j =
-                        join_room(&args.room, name, &aws, ours, &journal_path, &args.common)?;
-                    tminus::join::adopt_runbook(&mut j, Some(&yaml), &mut runbook)?;
-                    t0 = j.meta.t0;
-                    seed = j.meta.seed;
-                    room_text = Some(j.meta.runbook_yaml.clone());
+                    let (mut j, rb) = join_room(
+                        &args.room,
+                        name,
+                        &aws,
+                        ours,
+                        &yaml,
+                        runbook,
+                        &journal_path,
+                        &args.common,
+                    )?;
+                    runbook = rb;
+                    (t0, seed) = (j.meta.t0, j.meta.seed);
                     let room_mode = mode_of(&j.meta);
                     if room_mode != mode {
                         j.join.notices.push(format!(
@@ -213,7 +216,6 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Session {
                     room,
                     role: args.room.role.clone(),
-                    runbook_text: room_text,
                     runbook,
                     runbook_path: args.runbook.clone(),
                     t0,
@@ -263,10 +265,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             // or with `--fresh`, the old journal is moved aside and a new countdown starts.
             let mut runbook = runbook;
             let mut seed = args.common.seed;
-            let mut demo_text = None;
             let room = match &args.room.room {
                 Some(name) => {
-                    let aws = args.aws.settings();
                     let ours = tminus::join::header(
                         &runbook.event.name,
                         DEMO_RUNBOOK.to_string(),
@@ -276,11 +276,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                         &operator(&args.common),
                         None,
                     );
-                    let mut j =
-                        join_room(&args.room, name, &aws, ours, &journal_path, &args.common)?;
-                    tminus::join::adopt_runbook(&mut j, Some(DEMO_RUNBOOK), &mut runbook)?;
+                    let (j, rb) = join_room(
+                        &args.room,
+                        name,
+                        &args.aws.settings(),
+                        ours,
+                        DEMO_RUNBOOK,
+                        runbook,
+                        &journal_path,
+                        &args.common,
+                    )?;
+                    runbook = rb;
                     seed = j.meta.seed;
-                    demo_text = Some(j.meta.runbook_yaml.clone());
                     Some((j.join, j.meta.t0))
                 }
                 None => None,
@@ -301,7 +308,6 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Session {
                     room: room.map(|(j, _)| j),
                     role: args.room.role.clone(),
-                    runbook_text: demo_text,
                     runbook,
                     runbook_path: DEMO_LABEL.into(),
                     t0,
@@ -440,7 +446,6 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
         start_at: args.start_at,
         surprise: args.surprise,
     };
-    let mut rehearse_text = None;
     let room = match &args.room.room {
         Some(name) => {
             let aws = tminus::source::aws::AwsSettings::resolve(&runbook, &args.aws.settings());
@@ -460,11 +465,18 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
                 &operator(&args.common),
                 Some(clock),
             );
-            let mut j = join_room(&args.room, name, &aws, ours, &journal_path, &args.common)?;
-            tminus::join::adopt_runbook(&mut j, Some(&yaml), &mut runbook)?;
-            t0 = j.meta.t0;
-            seed = j.meta.seed;
-            rehearse_text = Some(j.meta.runbook_yaml.clone());
+            let (j, rb) = join_room(
+                &args.room,
+                name,
+                &aws,
+                ours,
+                &yaml,
+                runbook,
+                &journal_path,
+                &args.common,
+            )?;
+            runbook = rb;
+            (t0, seed) = (j.meta.t0, j.meta.seed);
             if let Some(r) = room_rehearsal(&j.meta) {
                 rehearsal = r;
             }
@@ -490,7 +502,6 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
             calibration,
             room,
             role: args.room.role.clone(),
-            runbook_text: rehearse_text,
         },
         journal,
     )?;
@@ -504,19 +515,24 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Joins the room named by `--room` (the table from `--room-table`).
+/// Joins the room named by `--room` (the table from `--room-table`) as a member, offering
+/// `ours` as its header; the runbook returned is `runbook` (whose text is `yaml`), or the
+/// room's when the room runs another.
+#[allow(clippy::too_many_arguments)]
 fn join_room(
     args: &tminus::cli::RoomArgs,
     name: &str,
     aws: &tminus::source::aws::AwsSettings,
     ours: tminus::room::RoomMeta,
+    yaml: &str,
+    runbook: Runbook,
     journal_path: &Path,
     common: &CommonArgs,
-) -> Result<tminus::join::Joined> {
+) -> Result<(tminus::join::Joined, Runbook)> {
     let Some(table) = args.room_table.as_deref() else {
         anyhow::bail!("--room needs --room-table TABLE (or TMINUS_ROOM_TABLE)");
     };
-    tminus::join::join(
+    let mut j = tminus::join::join(
         aws,
         table,
         name,
@@ -524,7 +540,9 @@ fn join_room(
         journal_path,
         tminus::app::room::Seat::Member,
         &operator(common),
-    )
+    )?;
+    let runbook = tminus::join::room_runbook(&mut j, Some((yaml, runbook)))?;
+    Ok((j, runbook))
 }
 
 /// A game-day room's clock for a seat joining now: the room's speed, at the session time the
@@ -570,11 +588,7 @@ fn watch(args: tminus::cli::WatchArgs) -> Result<ExitCode> {
         &operator(&args.common),
     )?;
     let label = format!("room {}", args.room);
-    let mut runbook = match runbook::parse(&label, DEMO_RUNBOOK) {
-        Ok(r) => r,
-        Err(d) => anyhow::bail!("{}", tminus::diag::render(&d)),
-    };
-    tminus::join::adopt_runbook(&mut j, None, &mut runbook)?;
+    let runbook = tminus::join::room_runbook(&mut j, None)?;
     let mode = mode_of(&j.meta);
     let rehearsal = room_rehearsal(&j.meta);
     let aws = tminus::source::aws::AwsSettings::resolve(&runbook, &args.aws.settings());
@@ -598,7 +612,6 @@ fn watch(args: tminus::cli::WatchArgs) -> Result<ExitCode> {
             // A watcher never pages.
             notify: false,
             calibration: None,
-            runbook_text: Some(j.meta.runbook_yaml.clone()),
             room: Some(j.join),
             role: None,
         },
@@ -725,7 +738,6 @@ fn replay(args: tminus::cli::ReplayArgs) -> Result<ExitCode> {
             calibration: None,
             room: None,
             role: None,
-            runbook_text: None,
         },
         journal,
     )?;

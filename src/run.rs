@@ -48,9 +48,6 @@ pub struct Session {
     pub room: Option<RoomJoin>,
     /// `--role`: the runbook role to take on start.
     pub role: Option<String>,
-    /// The runbook's text when it did not come from `runbook_path` (a room's), for the
-    /// recording.
-    pub runbook_text: Option<String>,
 }
 
 /// A room joined (or watched): the table, the room's name and this seat.
@@ -65,6 +62,8 @@ pub struct RoomJoin {
     pub offline: Option<String>,
     /// What joining decided that the operator should read (the room's runbook differs...).
     pub notices: Vec<String>,
+    /// The room's runbook text: what this seat runs, and what its recording keeps.
+    pub runbook_yaml: String,
 }
 
 /// A session id unique to this process: time, process id and the operator.
@@ -245,9 +244,9 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         calibration,
         room,
         role,
-        runbook_text,
         ..
     } = session;
+    let runbook_text = room.as_ref().map(|j| j.runbook_yaml.clone());
     let (room_state, seat, room_link) = match room {
         Some(j) => (
             Some(crate::app::room::RoomState::new(
@@ -284,7 +283,6 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
             data_label,
             seat,
             room: room_state,
-            role: role.clone(),
         },
         clock.now(),
         Box::new(journal),
@@ -361,10 +359,9 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
     // The room's sync task: it sends this seat's decisions, reads everyone's, keeps presence.
     let (room_tx, mut room_rx) = mpsc::channel::<crate::room::RoomUpdate>(256);
     let mut to_sync: Option<mpsc::UnboundedSender<crate::room::sync::ToSync>> = None;
-    let mut sync_task = None;
     if let (Some(j), Some(state)) = (room_link, app.room.as_ref()) {
         let (stx, srx) = mpsc::unbounded_channel();
-        let sync = crate::room::sync::Sync {
+        let sync = crate::room::sync::SyncTask {
             table: j.table,
             room: j.name,
             seat: crate::room::Presence {
@@ -379,7 +376,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
             known: state.known_seqs(),
             now: Utc::now,
         };
-        sync_task = Some(tokio::spawn(sync.run(srx, room_tx.clone())));
+        tokio::spawn(sync.run(srx, room_tx.clone()));
         to_sync = Some(stx);
     }
     drop(room_tx);
@@ -554,12 +551,11 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
     // within a few seconds; what it cannot send stays queued in the journal for next time.
     send_to_room(&mut app, to_sync.as_ref(), &mut role_sent);
     drop(to_sync);
-    if sync_task.is_some() {
-        // Its last round's confirmations, until it ends (its sender closes) or time is up.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
-        while let Ok(Some(u)) = tokio::time::timeout_at(deadline, room_rx.recv()).await {
-            app.update(clock.now(), Msg::Room(u));
-        }
+    // Its last round's confirmations, until it ends (its sender closes: at once when there
+    // is no room) or time is up.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
+    while let Ok(Some(u)) = tokio::time::timeout_at(deadline, room_rx.recv()).await {
+        app.update(clock.now(), Msg::Room(u));
     }
     let queued = app.room.as_ref().map(|r| r.queued.len()).unwrap_or(0);
     if queued > 0 {

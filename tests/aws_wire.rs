@@ -655,7 +655,6 @@ fn war_room(rb: &Runbook, now: DateTime<Utc>) -> App {
             data_label: None,
             seat: Default::default(),
             room: None,
-            role: None,
         },
         now,
         Box::new(MemoryJournal::default()),
@@ -1953,7 +1952,6 @@ impl TestSeat {
                 data_label: None,
                 seat: Seat::Member,
                 room: Some(RoomState::new("wire", format!("{who}-1"))),
-                role: None,
             },
             Utc::now(),
             Box::new(journal.clone()),
@@ -1961,7 +1959,7 @@ impl TestSeat {
         );
         let (stx, srx) = tokio::sync::mpsc::unbounded_channel();
         let (rtx, rrx) = tokio::sync::mpsc::channel(256);
-        let sync = tminus::room::sync::Sync {
+        let sync = tminus::room::sync::SyncTask {
             table: room_table(e, table),
             room: "wire".into(),
             seat: tminus::room::Presence {

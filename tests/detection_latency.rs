@@ -135,7 +135,6 @@ fn observe(
                 data_label: None,
                 seat: Default::default(),
                 room: None,
-                role: None,
             },
             Utc::now(),
             Box::new(MemoryJournal::default()),

@@ -26,7 +26,6 @@ fn app(t0: DateTime<Utc>, now: DateTime<Utc>) -> App {
         data_label: None,
         seat: Default::default(),
         room: None,
-        role: None,
     };
     App::new(
         runbook,

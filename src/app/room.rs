@@ -125,11 +125,6 @@ impl RoomState {
         (format!("{}:{}", self.session, self.next), self.next)
     }
 
-    /// Whether the room has `id` (a record this war room wrote or read).
-    pub fn knows(&self, id: &str) -> bool {
-        self.known.contains_key(id)
-    }
-
     /// The first seq from which the room must be read again on start: every seq below it is in
     /// the local journal.
     pub fn contiguous_seen(&self) -> u64 {
@@ -341,27 +336,18 @@ impl App {
         let (_, n) = room.queued.remove(at).unwrap_or_default();
         room.known.insert(id.to_string(), Some(seq));
         room.seen = room.seen.max(seq);
-        // Pending(n) now has its place in the log.
-        for items in &mut self.items {
-            for st in items.iter_mut() {
-                if st.pos == Pos::Pending(n) {
-                    st.pos = Pos::Log(seq);
-                }
-            }
-        }
-        for v in self.votes.values_mut() {
-            if v.pos == Pos::Pending(n) {
-                v.pos = Pos::Log(seq);
-            }
-        }
-        for r in self.roles_held.values_mut() {
-            if r.pos == Pos::Pending(n) {
-                r.pos = Pos::Log(seq);
-            }
-        }
-        for a in self.ack_pos.values_mut() {
-            if a.0 == Pos::Pending(n) {
-                a.0 = Pos::Log(seq);
+        // Pending(n) now has its place in the log, wherever it set something.
+        let doers = self
+            .items
+            .iter_mut()
+            .flatten()
+            .filter_map(|st| st.by.as_mut())
+            .chain(self.votes.values_mut().filter_map(|v| v.by.as_mut()))
+            .chain(self.roles_held.values_mut().filter_map(|r| r.by.as_mut()))
+            .chain(self.acked_by.values_mut());
+        for d in doers {
+            if d.pos == Pos::Pending(n) {
+                d.pos = Pos::Log(seq);
             }
         }
         // Kept so a restart knows the order; never shown.
@@ -375,19 +361,26 @@ impl App {
         ));
     }
 
-    /// Records how a conflict went, on both records: `later` (in the log's order) replaced
-    /// or beat `earlier` without its writer having seen it.
-    pub(super) fn settle_conflict(&mut self, earlier: &Doer, later: &Doer, what: &str) {
+    /// Records how a conflict went, on both records, when `later` (in the log's order) was
+    /// made without its writer having seen `earlier`: the later wins for what the latest record
+    /// sets (`later_wins`), the earlier for what the first one does (an acknowledgement).
+    pub(super) fn settle_conflict(
+        &mut self,
+        earlier: &Doer,
+        later: &Doer,
+        later_wins: bool,
+        what: &str,
+    ) {
         if !earlier.concurrent_with(later) {
             return;
         }
         let Some(room) = self.room.as_mut() else {
             return;
         };
-        let (winner, loser) = if what == "acknowledgement" {
-            (earlier, later)
-        } else {
+        let (winner, loser) = if later_wins {
             (later, earlier)
+        } else {
+            (earlier, later)
         };
         room.note_conflict(
             &loser.id,
@@ -432,6 +425,11 @@ pub struct Doer {
 }
 
 impl Doer {
+    /// Where what `doer` set stands: `Local` when no record of the room's log set it.
+    pub fn pos_of(doer: Option<&Doer>) -> Pos {
+        doer.map_or(Pos::Local, |d| d.pos)
+    }
+
     /// A stamped record at `pos`; none for records outside the room's log.
     pub fn of(record: &Record, pos: Pos) -> Option<Doer> {
         let s = record.room.as_ref()?;

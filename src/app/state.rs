@@ -230,10 +230,16 @@ pub struct ItemState {
     pub changed: Option<(String, DateTime<Utc>)>,
     /// Ticked by its `verify:` rule.
     pub auto: bool,
-    /// Where the record that set it stands in the room's order (`Local` outside rooms).
-    pub pos: crate::app::room::Pos,
-    /// Who set it, when it came through the room: for showing conflicts.
+    /// Who set it and where that record stands in the room's order (`None`: a record outside
+    /// the room's log, such as a data-verified tick or anything outside rooms).
     pub by: Option<crate::app::room::Doer>,
+}
+
+impl ItemState {
+    /// Where the record that set it stands in the room's order.
+    pub fn pos(&self) -> crate::app::room::Pos {
+        crate::app::room::Doer::pos_of(self.by.as_ref())
+    }
 }
 
 impl Default for ItemState {
@@ -243,7 +249,6 @@ impl Default for ItemState {
             skip_reason: None,
             changed: None,
             auto: false,
-            pos: Default::default(),
             by: None,
         }
     }
@@ -456,14 +461,10 @@ pub struct App {
     /// Which role each operator holds (their latest `role_taken`).
     pub roles_held: BTreeMap<String, RoleHeld>,
     /// Who acknowledged each open alert, and where that stands in the room's order.
-    pub(crate) ack_pos: std::collections::HashMap<
-        crate::app::alerts::AlertKey,
-        (crate::app::room::Pos, crate::app::room::Doer),
-    >,
+    pub(crate) acked_by:
+        std::collections::HashMap<crate::app::alerts::AlertKey, crate::app::room::Doer>,
     /// The latest status update: when and by whom.
     pub last_update: Option<(DateTime<Utc>, String)>,
-    /// The role this operator asked for with `--role`, taken once the session has started.
-    pub wanted_role: Option<String>,
     /// When this war room first opened (its journal's first session, else now).
     pub opened_at: DateTime<Utc>,
     /// The due time of the status update the scribe was last reminded of.
@@ -477,7 +478,7 @@ pub struct VoteState {
     pub reason: String,
     pub operator: String,
     pub at: DateTime<Utc>,
-    pub pos: crate::app::room::Pos,
+    /// Where the vote stands in the room's order (`None` outside rooms).
     pub by: Option<crate::app::room::Doer>,
 }
 
@@ -485,7 +486,8 @@ pub struct VoteState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleHeld {
     pub role: String,
-    pub pos: crate::app::room::Pos,
+    /// Where taking it stands in the room's order (`None` outside rooms).
+    pub by: Option<crate::app::room::Doer>,
 }
 
 impl App {

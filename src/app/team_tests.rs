@@ -77,7 +77,6 @@ fn seat(operator: &str, seat: Seat, now: DateTime<Utc>, journal: Shared, past: V
         data_label: None,
         seat,
         room,
-        role: None,
     };
     App::new(runbook, opts, now, Box::new(journal), past)
 }
@@ -283,6 +282,45 @@ fn two_people_ticking_and_unticking_one_item_end_as_the_log_orders_them_and_the_
     assert_eq!(status(&cat, "freeze"), ItemStatus::Todo);
     let r = cat.timeline.back().unwrap();
     assert_eq!(cat.conflict_note(r), None);
+}
+
+#[test]
+fn a_conflict_with_an_own_record_the_room_already_took_is_shown_on_this_seat_too() {
+    // Ann's tick lands at seq 1 before raj's untick, made without seeing it, arrives at seq 2:
+    // raj's wins (later in the log), and ann's seat shows the conflict as every other does.
+    let now = t0() - Duration::hours(1);
+    let mut ann = seat("ann", Seat::Member, now, Shared::default(), vec![]);
+    ann.act(done("freeze"));
+    let mine = ann.take_room_outgoing().remove(0);
+    ann.update(
+        now,
+        Msg::Room(RoomUpdate::Synced {
+            id: mine.id.clone(),
+            seq: 1,
+        }),
+    );
+    let raj = remote("raj", 1, 2, 0, now, reopen("freeze"));
+    ann.update(now, Msg::Room(RoomUpdate::Entries(vec![raj])));
+    assert_eq!(status(&ann, "freeze"), ItemStatus::Todo);
+    let tick = ann
+        .timeline
+        .iter()
+        .find(|r| r.operator == "ann" && matches!(r.event, Event::ItemDone { .. }))
+        .unwrap();
+    let note = ann.conflict_note(tick).unwrap_or_default().to_string();
+    assert!(note.starts_with("lost to raj"), "{note:?}");
+}
+
+#[test]
+fn observed_notes_stay_on_this_seat() {
+    // What the war room itself notes (a repaired journal, the room unreachable on start) is
+    // not a decision anyone made: it does not go to the room.
+    let now = t0() - Duration::hours(1);
+    let mut app = seat("ann", Seat::Member, now, Shared::default(), vec![]);
+    app.observe(Event::Note {
+        text: "the journal's last line was cut short".into(),
+    });
+    assert!(app.take_room_outgoing().is_empty());
 }
 
 #[test]

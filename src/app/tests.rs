@@ -80,7 +80,6 @@ fn app_at(now: DateTime<Utc>, journal: SharedJournal, past: Vec<Record>) -> App 
         data_label: None,
         seat: Default::default(),
         room: None,
-        role: None,
     };
     App::new(runbook, opts, now, Box::new(journal), past)
 }
@@ -532,7 +531,6 @@ fn a_sparse_counter_with_no_datapoints_reads_zero_and_its_alert_closes() {
         data_label: None,
         seat: Default::default(),
         room: None,
-        role: None,
     };
     let mut app = App::new(runbook, opts, at, Box::new(j.clone()), vec![]);
     let p = |m: i64, v: f64| Sample {
@@ -1015,7 +1013,6 @@ fn settled_times_at_the_end_of_time_do_not_overflow() {
         data_label: None,
         seat: Default::default(),
         room: None,
-        role: None,
     };
     let mut app = App::new(
         runbook,

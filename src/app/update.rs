@@ -96,8 +96,6 @@ pub struct AppOptions {
     pub seat: super::room::Seat,
     /// The room, when `seat` is in one.
     pub room: Option<super::room::RoomState>,
-    /// `--role`: the role to take once the session has started.
-    pub role: Option<String>,
 }
 
 impl App {
@@ -151,9 +149,8 @@ impl App {
             room: opts.room,
             votes: BTreeMap::new(),
             roles_held: BTreeMap::new(),
-            ack_pos: Default::default(),
+            acked_by: Default::default(),
             last_update: None,
-            wanted_role: opts.role,
             update_reminded: None,
             opened_at: past
                 .iter()
@@ -286,7 +283,7 @@ impl App {
             );
             return false;
         }
-        let (record, pos, written) = self.write(event);
+        let (record, pos, written) = self.write(event, true);
         match written {
             Ok(()) => {
                 self.apply_at(&record, pos);
@@ -305,13 +302,14 @@ impl App {
     /// check verified by data): it happened whether or not the disk takes it. Applied and sent
     /// on (the notify command still pages) at once; when the journal cannot be written it
     /// waits in `unsaved`, shown as NOT SAVED, and is written, in order, as soon as it can be.
+    /// It is this war room's own observation: never sent to a room (every seat observes for
+    /// itself).
     pub fn observe(&mut self, event: Event) {
-        let (record, pos, written) = self.write(event);
+        let (record, pos, written) = self.write(event, false);
         if let Err(e) = written {
             self.keep_unsaved(record.clone(), &e);
         }
         self.apply_at(&record, pos);
-        self.queue_for_room(&record, pos);
         self.outbox.push(record);
     }
 
@@ -330,12 +328,20 @@ impl App {
         ));
     }
 
-    /// The record for `event` now (stamped for the room if it is a decision made in one),
-    /// its place in the room's order, and whether it reached the journal (after every record
-    /// still waiting, so the journal keeps the order of events).
-    fn write(&mut self, event: Event) -> (Record, super::room::Pos, anyhow::Result<()>) {
+    /// The record for `event` now (stamped for the room when it is an operator's decision,
+    /// `decided`, made in one), its place in the room's order, and whether it reached the
+    /// journal (after every record still waiting, so the journal keeps the order of events).
+    fn write(
+        &mut self,
+        event: Event,
+        decided: bool,
+    ) -> (Record, super::room::Pos, anyhow::Result<()>) {
         let mut record = Record::new(self.now, self.operator.clone(), event);
-        let pos = self.stamp(&mut record);
+        let pos = if decided {
+            self.stamp(&mut record)
+        } else {
+            super::room::Pos::Local
+        };
         let written = self
             .flush_unsaved()
             .and_then(|()| self.journal.append(&record));
@@ -428,7 +434,7 @@ impl App {
             | Event::AlertAckExpired { .. }
             | Event::AlertClosed { .. } => {
                 if let Event::AlertClosed { key } | Event::AlertAckExpired { key } = &r.event {
-                    self.ack_pos.remove(key);
+                    self.acked_by.remove(key);
                 }
                 crate::journal::fold_alert(&mut self.alerts, r);
                 let closed = self.alerts.iter().filter(|a| !a.is_open()).count();
@@ -466,29 +472,46 @@ impl App {
             // An item removed from the runbook since it was journalled: nothing to show.
             return;
         };
-        let current = self.items[c][i].clone();
         let doer = super::room::Doer::of(r, pos);
-        if !pos.wins_over(current.pos) {
-            if let (Some(d), Some(cur)) = (&doer, &current.by) {
-                self.settle_conflict(d, cur, "change to this item");
-            }
+        if !self.latest_wins(
+            self.items[c][i].by.clone(),
+            doer.as_ref(),
+            "change to this item",
+        ) {
             return;
-        }
-        if let (Some(prev), Some(d)) = (&current.by, &doer) {
-            self.settle_conflict(prev, d, "change to this item");
         }
         self.items[c][i] = ItemState {
             status,
             skip_reason: reason,
             changed: Some((r.operator.clone(), r.ts)),
             auto,
-            pos,
             by: doer,
         };
     }
 
+    /// The one rule for a target that the latest record sets (an item, a role's vote, an
+    /// operator's role): whether `new` replaces what `current` set, by the room's order, with
+    /// a conflict noted on both when they were made without seeing each other.
+    fn latest_wins(
+        &mut self,
+        current: Option<super::room::Doer>,
+        new: Option<&super::room::Doer>,
+        what: &str,
+    ) -> bool {
+        let new_pos = super::room::Doer::pos_of(new);
+        let wins = new_pos.wins_over(super::room::Doer::pos_of(current.as_ref()));
+        if let (Some(cur), Some(new)) = (&current, new) {
+            if wins {
+                self.settle_conflict(cur, new, true, what);
+            } else {
+                self.settle_conflict(new, cur, true, what);
+            }
+        }
+        wins
+    }
+
     /// An acknowledgement: the first in the room's order stands; a later one is kept on the
-    /// timeline as a duplicate.
+    /// timeline, marked as lost.
     fn acknowledge(&mut self, r: &Record, key: &AlertKey, pos: super::room::Pos) {
         let doer = super::room::Doer::of(r, pos);
         let open = self
@@ -497,36 +520,35 @@ impl App {
             .rposition(|a| a.is_open() && &a.key == key);
         if let Some(i) = open
             && self.alerts[i].acked.is_some()
-            && let Some((cur_pos, cur)) = self.ack_pos.get(key).cloned()
+            && let Some(cur) = self.acked_by.get(key).cloned()
             && let Some(d) = &doer
         {
-            if pos < cur_pos && pos != super::room::Pos::Local {
+            if pos < cur.pos {
                 // Earlier in the log than the one shown (ours, still queued): it stands.
                 self.alerts[i].acked = Some((r.operator.clone(), r.ts));
-                self.ack_pos.insert(key.clone(), (pos, d.clone()));
-                self.settle_conflict(d, &cur, "acknowledgement");
+                self.acked_by.insert(key.clone(), d.clone());
+                self.settle_conflict(d, &cur, false, "acknowledgement");
             } else {
-                self.settle_conflict(&cur, d, "acknowledgement");
+                self.settle_conflict(&cur, d, false, "acknowledgement");
             }
         } else {
             crate::journal::fold_alert(&mut self.alerts, r);
             if let Some(d) = doer {
-                self.ack_pos.insert(key.clone(), (pos, d));
+                self.acked_by.insert(key.clone(), d);
             }
         }
     }
 
     fn take_role(&mut self, r: &Record, role: &str, pos: super::room::Pos) {
-        let wins = self
-            .roles_held
-            .get(&r.operator)
-            .is_none_or(|held| pos.wins_over(held.pos));
-        if wins {
+        let doer = super::room::Doer::of(r, pos);
+        let current = self.roles_held.get(&r.operator).and_then(|h| h.by.clone());
+        // One operator's own records never conflict with each other: the later one holds.
+        if self.latest_wins(current, doer.as_ref(), "role") {
             self.roles_held.insert(
                 r.operator.clone(),
                 RoleHeld {
                     role: role.to_string(),
-                    pos,
+                    by: doer,
                 },
             );
         }
@@ -541,17 +563,9 @@ impl App {
         pos: super::room::Pos,
     ) {
         let doer = super::room::Doer::of(r, pos);
-        let current = self.votes.get(role).cloned();
-        if let Some(cur) = &current
-            && !pos.wins_over(cur.pos)
-        {
-            if let (Some(d), Some(c)) = (&doer, &cur.by) {
-                self.settle_conflict(d, c, "vote for this role");
-            }
+        let current = self.votes.get(role).and_then(|v| v.by.clone());
+        if !self.latest_wins(current, doer.as_ref(), "vote for this role") {
             return;
-        }
-        if let (Some(prev), Some(d)) = (current.as_ref().and_then(|c| c.by.as_ref()), &doer) {
-            self.settle_conflict(prev, d, "vote for this role");
         }
         self.votes.insert(
             role.to_string(),
@@ -560,7 +574,6 @@ impl App {
                 reason: reason.to_string(),
                 operator: r.operator.clone(),
                 at: r.ts,
-                pos,
                 by: doer,
             },
         );

@@ -230,9 +230,9 @@ pub enum Event {
 }
 
 impl Event {
-    /// Whether the record is an operator's decision, shared with the team's room: ticks,
-    /// notes, acknowledgements, roles, votes, status updates, escalation by hand, quota
-    /// requests. Everything else (alerts, phases, data-verified ticks, the plan's items) each
+    /// Whether the record is an operator's decision (made through `App::act`), shared with the
+    /// team's room: ticks, notes, acknowledgements, roles, votes, status updates, escalation by
+    /// hand, quota requests. Everything else (alerts, phases, data-verified ticks, the plan's items) each
     /// war room observes for itself from the same data, so the room never holds one alert per
     /// instance.
     pub fn is_decision(&self) -> bool {
@@ -247,8 +247,7 @@ impl Event {
             | Event::RoleTaken { .. }
             | Event::VoteCast { .. }
             | Event::StatusUpdate { .. }
-            | Event::QuotaIncreaseRequested { .. }
-            | Event::QuotaRequestStatus { .. } => true,
+            | Event::QuotaIncreaseRequested { .. } => true,
             Event::SessionStarted { .. }
             | Event::SessionEnded {}
             | Event::FaultInjected { .. }
@@ -261,6 +260,8 @@ impl Event {
             | Event::AlertEscalated { .. }
             | Event::AlertAckExpired { .. }
             | Event::AlertClosed { .. }
+            // What AWS answered this seat's request: the request itself is the decision.
+            | Event::QuotaRequestStatus { .. }
             | Event::RoomSynced { .. } => false,
         }
     }

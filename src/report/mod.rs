@@ -120,11 +120,6 @@ pub struct QuotaRow {
 /// (when, quota value if reported, usage if reported) from one recorded update.
 type QuotaReading = (DateTime<Utc>, Option<f64>, Option<f64>);
 
-/// An operator's decision (the room's rule), but not what AWS said back about a request.
-fn is_operator_action(e: &Event) -> bool {
-    e.is_decision() && !matches!(e, Event::QuotaRequestStatus { .. })
-}
-
 /// The review of the last session in `records`, with metric data from `recording` if given.
 pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>) -> Report {
     let runbook = &crate::journal::with_added_items(runbook, records);
@@ -186,7 +181,7 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
             at: r.ts,
             operator: r.operator.clone(),
             text: describe(runbook, &r.event),
-            by_operator: is_operator_action(&r.event),
+            by_operator: r.event.is_decision(),
         })
         .collect();
 

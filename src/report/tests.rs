@@ -350,7 +350,6 @@ fn the_war_room_the_report_and_the_score_agree_on_an_alert_reopened_after_a_cras
             data_label: None,
             seat: Default::default(),
             room: None,
-            role: None,
         },
         t(600),
         Box::new(crate::journal::MemoryJournal::default()),

@@ -30,36 +30,32 @@ use crate::journal::Record;
 /// review and the scale-down.
 pub const TTL_SECS: i64 = 30 * 86_400;
 
-/// `--room NAME`: letters, digits, `.`, `_` and `-`, at most 100 (it is part of every key).
-pub fn parse_room_name(s: &str) -> Result<String, String> {
-    let ok = !s.is_empty()
-        && s.len() <= 100
+/// Whether `s` is `min..=max` letters, digits, `.`, `_` or `-`: what room and table names may
+/// hold (DynamoDB's rule for table names; a room name is part of every key).
+fn key_name(s: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&s.len())
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(s.to_string())
-    } else {
-        Err(format!(
-            "{:?}: a room name is 1 to 100 letters, digits, '.', '_' or '-' (e.g. spring-sale)",
-            crate::text::clean(s)
-        ))
-    }
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// `--room-table TABLE`: DynamoDB's table-name rule (3 to 255 of letters, digits, `.`, `_`,
-/// `-`).
+/// `--room NAME`: 1 to 100 letters, digits, `.`, `_` and `-`.
+pub fn parse_room_name(s: &str) -> Result<String, String> {
+    key_name(s, 1, 100).then(|| s.to_string()).ok_or_else(|| {
+        format!(
+            "{:?}: a room name is 1 to 100 letters, digits, '.', '_' or '-' (e.g. spring-sale)",
+            crate::text::clean(s)
+        )
+    })
+}
+
+/// `--room-table TABLE`: DynamoDB's table-name rule.
 pub fn parse_table_name(s: &str) -> Result<String, String> {
-    let ok = (3..=255).contains(&s.len())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(s.to_string())
-    } else {
-        Err(format!(
+    key_name(s, 3, 255).then(|| s.to_string()).ok_or_else(|| {
+        format!(
             "{:?}: a DynamoDB table name is 3 to 255 letters, digits, '.', '_' or '-'",
             crate::text::clean(s)
-        ))
-    }
+        )
+    })
 }
 
 /// The room's own item (seq 0): what every joiner runs.

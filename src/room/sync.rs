@@ -33,7 +33,7 @@ pub enum ToSync {
 }
 
 /// Everything the task needs, fixed for the session.
-pub struct Sync {
+pub struct SyncTask {
     pub table: Table,
     pub room: String,
     pub seat: Presence,
@@ -54,7 +54,7 @@ async fn call<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Res
     }
 }
 
-impl Sync {
+impl SyncTask {
     /// Runs until the war room closes its end of `rx` (then one last try to send what is
     /// queued, bounded by `CALL_TIMEOUT` a record).
     pub async fn run(

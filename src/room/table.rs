@@ -171,22 +171,9 @@ impl Table {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
-                let got = self
-                    .client
-                    .get_item()
-                    .table_name(&self.name)
-                    .key("room", s(room))
-                    .key("seq", n(0))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| explain("reading the room", &e))?;
-                let text = got
-                    .item()
-                    .and_then(|i| i.get("meta"))
-                    .and_then(|v| v.as_s().ok())
-                    .ok_or_else(|| format!("room {room:?} has no readable header"))?;
-                serde_json::from_str(text).map_err(|e| format!("room {room:?}: {e}"))
+                self.read_room(room)
+                    .await?
+                    .ok_or_else(|| format!("room {room:?} has no readable header"))
             }
             Err(e) => Err(explain("opening the room", &e)),
         }

@@ -5,9 +5,8 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
 
-use super::overlay::{centered, dialog};
+use super::overlay::show;
 use super::text;
 use crate::app::App;
 use crate::theme::Theme;
@@ -94,12 +93,5 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         " e: escalate · E: back one level · a: acknowledge · any other key closes",
         theme.muted(),
     )));
-    let rect = centered(area, 84, lines.len() as u16 + 2);
-    f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(dialog("Alert", theme))
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+    show(f, area, 84, "Alert", lines, theme);
 }

@@ -54,7 +54,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Overlay::IncreaseQuota { quota, text } => increase(f, area, app, theme, *quota, text),
         Overlay::Vote { go, text } => super::vote::render(f, area, app, theme, *go, text),
         Overlay::StatusUpdate { field, texts } => {
-            super::status_update::render(f, area, app, theme, *field, texts)
+            super::status_update::render(f, area, theme, *field, texts)
         }
         Overlay::PickRole { selected } => super::role_pick::render(f, area, app, theme, *selected),
         Overlay::AlertCard => super::alert_card::render(f, area, app, theme),
@@ -122,11 +122,23 @@ fn help(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Span::styled(text::clean(&value).into_owned(), theme.base()),
         ]));
     }
-    let rect = centered(area, 78, lines.len() as u16 + 2);
+    show(f, area, 78, "tminus keys", lines, theme);
+}
+
+/// A dialog `width` wide and as tall as its `lines`, centred over `area`, long lines wrapped.
+pub(super) fn show(
+    f: &mut Frame,
+    area: Rect,
+    width: u16,
+    title: &str,
+    lines: Vec<Line>,
+    theme: &Theme,
+) {
+    let rect = centered(area, width, lines.len() as u16 + 2);
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines)
-            .block(dialog("tminus keys", theme))
+            .block(dialog(title, theme))
             .wrap(Wrap { trim: false }),
         rect,
     );

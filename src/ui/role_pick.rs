@@ -3,9 +3,8 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
 
-use super::overlay::{centered, dialog};
+use super::overlay::show;
 use super::text;
 use crate::app::App;
 use crate::theme::Theme;
@@ -57,10 +56,5 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, selected: usi
         " j k ↓ ↑: choose · Enter: take it (journalled, seen by the room) · Esc: cancel",
         theme.muted(),
     )));
-    let rect = centered(area, 78, lines.len() as u16 + 2);
-    f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines).block(dialog("Take a role", theme)),
-        rect,
-    );
+    show(f, area, 78, "Take a role", lines, theme);
 }

@@ -9,19 +9,11 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use super::overlay::{centered, dialog};
 use super::text;
-use crate::app::App;
 use crate::theme::Theme;
 
 pub const FIELDS: [&str; 3] = ["conditions", "actions", "needs"];
 
-pub fn render(
-    f: &mut Frame,
-    area: Rect,
-    _app: &App,
-    theme: &Theme,
-    field: usize,
-    texts: &[String; 3],
-) {
+pub fn render(f: &mut Frame, area: Rect, theme: &Theme, field: usize, texts: &[String; 3]) {
     let rect = centered(area, 76, 8);
     let width = rect.width.saturating_sub(4) as usize;
     let mut lines: Vec<Line> = FIELDS

@@ -73,7 +73,6 @@ fn app_in(mode: Mode, now: DateTime<Utc>) -> App {
         data_label: None,
         seat: Default::default(),
         room: None,
-        role: None,
     };
     App::new(
         runbook,
@@ -890,7 +889,6 @@ fn hostile_text_never_reaches_a_cell_and_columns_stay_aligned() {
         data_label: None,
         seat: Default::default(),
         room: None,
-        role: None,
     };
     let mut app = App::new(runbook, opts, now, Box::new(MemoryJournal::default()), past);
     for (w, h) in [(80, 30), (120, 40), (160, 48), (250, 70)] {

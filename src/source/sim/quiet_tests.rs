@@ -71,7 +71,6 @@ pub(super) fn unattended(
             data_label: None,
             seat: Default::default(),
             room: None,
-            role: None,
         },
         start,
         Box::new(Shared(journal.clone())),

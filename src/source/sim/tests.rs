@@ -669,7 +669,6 @@ fn the_demo_tells_its_story_in_the_app() {
         data_label: None,
         seat: Default::default(),
         room: None,
-        role: None,
     };
     let mut app = crate::app::App::new(
         rb.clone(),
