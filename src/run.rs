@@ -719,7 +719,7 @@ fn dispatch_notifications(app: &mut App, tx: &mpsc::Sender<crate::source::Update
     };
     // In a room every seat sees the same alerts; one seat pages for them all. A status update
     // is posted by the seat that wrote it.
-    let pager = app.room.as_ref().is_none_or(|r| r.is_pager(Utc::now()));
+    let pager = app.room.as_ref().is_none_or(|r| r.is_pager());
     for r in &records {
         if !pager && !matches!(r.event, Event::StatusUpdate { .. }) {
             continue;

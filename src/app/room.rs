@@ -80,11 +80,11 @@ impl Pos {
 /// A seat not heard from for this long is shown as gone (presence is written every 5 s).
 pub const SEAT_GONE_AFTER_SECS: i64 = 30;
 
-/// The link to the room's table, as the sync task reports it.
+/// The link to the room's table, as the sync task reports it, on the session's clock.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Link {
     pub last_ok: Option<DateTime<Utc>>,
-    /// The last failure and when; cleared by the next success.
+    /// The latest failure, and when the failures began; cleared by the next success.
     pub error: Option<(String, DateTime<Utc>)>,
 }
 
@@ -104,7 +104,9 @@ pub struct RoomState {
     /// Records for the sync task to send, taken by the event loop.
     pub(crate) outgoing: Vec<Outgoing>,
     pub link: Link,
+    /// The presence items as last read, and when (wall clock).
     pub seats: Vec<Presence>,
+    pub seats_read_at: Option<DateTime<Utc>>,
     /// Record id -> how a conflict went for it, for the timeline.
     pub conflicts: HashMap<String, String>,
     conflict_order: VecDeque<String>,
@@ -140,15 +142,38 @@ impl RoomState {
             .collect()
     }
 
+    /// Seconds since `seat` was last heard from, as of the last presence read.
+    pub fn silent_for(&self, seat: &Presence) -> i64 {
+        self.seats_read_at
+            .map_or(0, |t| (t - seat.last_seen).num_seconds().max(0))
+    }
+
+    /// The seats heard from lately, in the order they joined.
+    pub fn here(&self) -> impl Iterator<Item = &Presence> {
+        self.seats
+            .iter()
+            .filter(|s| self.silent_for(s) < SEAT_GONE_AFTER_SECS)
+    }
+
+    /// Seats that went quiet within the hour, most recently seen first.
+    pub fn away(&self) -> Vec<&Presence> {
+        let mut away: Vec<&Presence> = self
+            .seats
+            .iter()
+            .filter(|s| (SEAT_GONE_AFTER_SECS..3_600).contains(&self.silent_for(s)))
+            .collect();
+        away.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
+        away
+    }
+
     /// The seat that runs the notify command for the room: the longest-present member seat
     /// still heard from (ties by session id), so an alert pages once, not once per seat.
     /// Every seat decides from the same presence items; if they briefly disagree an alert
     /// may page twice, never zero times for longer than `SEAT_GONE_AFTER_SECS`.
-    pub fn is_pager(&self, now: DateTime<Utc>) -> bool {
+    pub fn is_pager(&self) -> bool {
         let pager = self
-            .seats
-            .iter()
-            .filter(|s| !s.watcher && (now - s.last_seen).num_seconds() < SEAT_GONE_AFTER_SECS)
+            .here()
+            .filter(|s| !s.watcher)
             .min_by(|a, b| (a.joined_at, &a.session).cmp(&(b.joined_at, &b.session)));
         // Before the first presence read this seat pages: missing a page is worse than two.
         pager.is_none_or(|p| p.session == self.session)
@@ -265,20 +290,26 @@ impl App {
                 }
             }
             RoomUpdate::Synced { id, seq } => self.synced(&id, seq),
-            RoomUpdate::Link { at, error } => {
+            RoomUpdate::Link { error } => {
+                let now = self.now;
                 if let Some(room) = self.room.as_mut() {
                     match error {
                         None => {
-                            room.link.last_ok = Some(at);
+                            room.link.last_ok = Some(now);
                             room.link.error = None;
                         }
-                        Some(e) => room.link.error = Some((e, at)),
+                        Some(e) => {
+                            let since = room.link.error.as_ref().map_or(now, |(_, t)| *t);
+                            room.link.error = Some((e, since));
+                        }
                     }
                 }
             }
-            RoomUpdate::Seats(seats) => {
+            RoomUpdate::Seats { mut seats, read_at } => {
                 if let Some(room) = self.room.as_mut() {
+                    seats.sort_by(|a, b| (a.joined_at, &a.session).cmp(&(b.joined_at, &b.session)));
                     room.seats = seats;
+                    room.seats_read_at = Some(read_at);
                 }
             }
         }

@@ -143,6 +143,7 @@ pub fn render(r: &Report) -> String {
     checklist(&mut h, r);
     scale_down(&mut h, r);
     game_day(&mut h, r);
+    team(&mut h, r);
     notes(&mut h, r);
     timeline(&mut h, r);
     h.raw("</body></html>\n");
@@ -478,6 +479,55 @@ fn game_day(h: &mut Html, r: &Report) {
         ],
         rows,
     );
+}
+
+fn team(h: &mut Html, r: &Report) {
+    if let Some(verdict) = &r.team.verdict {
+        h.h2("Go/no-go");
+        h.p(&format!(
+            "Verdict at the end: {verdict} ({} vote(s) cast, changes included).",
+            r.team.votes_cast
+        ));
+        let rows = r
+            .team
+            .votes
+            .iter()
+            .map(|v| {
+                vec![
+                    Cell::from(v.role.clone()),
+                    Cell::from(v.vote.map(|v| v.label()).unwrap_or("not voted")),
+                    Cell::from(v.reason.clone()),
+                    Cell::from(v.by.clone()),
+                    Cell::from(v.at.map(|t| offset(r, t)).unwrap_or_else(|| "—".into())),
+                ]
+            })
+            .collect();
+        h.table(&["role", "vote", "reason", "by", "at"], rows);
+        if !r.team.blocking_left.is_empty() {
+            h.p(&format!(
+                "Blocking items not done: {}.",
+                r.team.blocking_left.join(", ")
+            ));
+        }
+    }
+    if !r.team.updates.is_empty() {
+        h.h2("Status updates");
+        let rows = r
+            .team
+            .updates
+            .iter()
+            .map(|u| {
+                vec![
+                    Cell::from(offset(r, u.at)),
+                    Cell::from(u.by.clone()),
+                    Cell::from(u.conditions.clone()),
+                    Cell::from(u.actions.clone()),
+                    Cell::from(u.needs.clone()),
+                ]
+            })
+            .collect();
+        h.table(&["when", "who", "conditions", "actions", "needs"], rows);
+    }
 }
 
 fn notes(h: &mut Html, r: &Report) {

@@ -194,6 +194,53 @@ pub fn render(r: &Report) -> String {
         }
     }
 
+    if let Some(verdict) = &r.team.verdict {
+        let _ = writeln!(o, "\n## Go/no-go\n");
+        let _ = writeln!(
+            o,
+            "Verdict at the end: **{}** ({} vote(s) cast, changes included).\n",
+            e(verdict),
+            r.team.votes_cast
+        );
+        let _ = writeln!(
+            o,
+            "| role | vote | reason | by | at |\n|---|---|---|---|---|"
+        );
+        for v in &r.team.votes {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                e(&v.role),
+                v.vote.map(|v| v.label()).unwrap_or("not voted"),
+                e(&v.reason),
+                e(&v.by),
+                v.at.map(|t| offset(r, t)).unwrap_or_else(|| "—".into())
+            );
+        }
+        if !r.team.blocking_left.is_empty() {
+            let left: Vec<String> = r.team.blocking_left.iter().map(|t| e(t)).collect();
+            let _ = writeln!(o, "\nBlocking items not done: {}.", left.join(", "));
+        }
+    }
+    if !r.team.updates.is_empty() {
+        let _ = writeln!(o, "\n## Status updates\n");
+        let _ = writeln!(
+            o,
+            "| when | by | conditions | actions | needs |\n|---|---|---|---|---|"
+        );
+        for u in &r.team.updates {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                offset(r, u.at),
+                e(&u.by),
+                e(&u.conditions),
+                e(&u.actions),
+                e(&u.needs)
+            );
+        }
+    }
+
     let _ = writeln!(o, "\n## Notes\n");
     if r.score.notes.is_empty() {
         let _ = writeln!(o, "No notes.");

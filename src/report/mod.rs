@@ -6,6 +6,7 @@ pub mod compare;
 pub mod html;
 pub mod markdown;
 pub mod svg;
+pub mod team;
 
 use std::collections::BTreeMap;
 
@@ -44,6 +45,8 @@ pub struct Report {
     pub plan: Vec<PlanRow>,
     /// Increases requested and items done with `revert:`: to revert or keep after the event.
     pub scale_down: crate::capacity::scale_down::ScaleDown,
+    /// The go/no-go poll at the end and every status update.
+    pub team: team::Team,
 }
 
 /// An event drawn across every time chart.
@@ -305,6 +308,7 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
 
     let plan = plan_against_reality(plan.as_ref(), &metrics, &quotas);
     let markers = markers(runbook, session, score.t0);
+    let team = team::team(runbook, session, score.ended);
     Report {
         event_name: score.event_name.clone(),
         t0: score.t0,
@@ -322,6 +326,7 @@ pub fn build(runbook: &Runbook, records: &[Record], recording: Option<&[Entry]>)
         markers,
         plan,
         scale_down: crate::capacity::scale_down::scale_down(runbook, records),
+        team,
     }
 }
 

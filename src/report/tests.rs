@@ -425,3 +425,76 @@ fn the_review_lists_what_to_scale_down() {
     let (rb, records, entries) = fixture();
     assert!(!markdown::render(&build(&rb, &records, Some(&entries))).contains("Scale-down"));
 }
+
+#[test]
+fn the_review_has_the_go_no_go_poll_as_it_ended_and_every_status_update() {
+    let yaml = format!(
+        "{RUNBOOK}roles:\n  - {{ id: ic, name: Incident commander, votes: true }}\n  - {{ id: web, name: Web owner, votes: true }}\ngo_no_go: {{ phase: Go/no-go }}\n"
+    );
+    let rb = crate::runbook::parse("r.yaml", &yaml).unwrap();
+    let (_, mut records, _) = fixture();
+    records.retain(|r| matches!(r.event, Event::SessionStarted { .. }));
+    use crate::journal::Vote;
+    let vote = |at, who: &str, role: &str, vote, reason: &str| {
+        rec(
+            at,
+            who,
+            Event::VoteCast {
+                role: role.into(),
+                vote,
+                reason: reason.into(),
+            },
+        )
+    };
+    records.extend([
+        rec(-590, "jane", Event::RoleTaken { role: "ic".into() }),
+        rec(-580, "raj", Event::RoleTaken { role: "web".into() }),
+        vote(-500, "jane", "ic", Vote::Go, ""),
+        vote(-450, "raj", "web", Vote::NoGo, "db migration | running"),
+        vote(-400, "raj", "web", Vote::Go, "migration done"),
+        rec(
+            -300,
+            "raj",
+            Event::StatusUpdate {
+                conditions: "all green".into(),
+                actions: "none".into(),
+                needs: "nothing".into(),
+            },
+        ),
+        rec(60, "jane", Event::SessionEnded {}),
+    ]);
+    let report = build(&rb, &records, None);
+    assert_eq!(report.team.verdict.as_deref(), Some("GO"));
+    assert_eq!(report.team.votes_cast, 3);
+    let web = report
+        .team
+        .votes
+        .iter()
+        .find(|v| v.role == "Web owner")
+        .unwrap();
+    assert_eq!(web.vote, Some(Vote::Go), "the changed vote stands");
+    assert_eq!(web.by, "raj");
+    let md = markdown::render(&report);
+    assert!(md.contains("## Go/no-go"), "{md}");
+    assert!(
+        md.contains("Verdict at the end: **GO** (3 vote(s) cast"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Web owner | GO | migration done | raj |"),
+        "{md}"
+    );
+    assert!(md.contains("| all green | none | nothing |"), "{md}");
+    // The NO-GO stays on the timeline, its pipe escaped for the table-free line.
+    assert!(
+        md.contains("voted NO-GO as Web owner: db migration"),
+        "{md}"
+    );
+    let html = html::render(&report);
+    assert!(html.contains("<h2>Go/no-go</h2>") && html.contains("<h2>Status updates</h2>"));
+    // A runbook without a poll, and nobody posting updates: no team section at all.
+    let (rb, records, _) = fixture();
+    let plain = build(&rb, &records, None);
+    assert_eq!(plain.team, team::Team::default());
+    assert!(!markdown::render(&plain).contains("## Go/no-go"));
+}

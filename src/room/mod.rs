@@ -112,13 +112,14 @@ pub enum RoomUpdate {
     Entries(Vec<Entry>),
     /// This war room's record `id` is in the log at `seq`.
     Synced { id: String, seq: u64 },
-    /// The table answered, or failed.
-    Link {
-        at: chrono::DateTime<chrono::Utc>,
-        error: Option<String>,
+    /// The table answered (`None`), or failed and why.
+    Link { error: Option<String> },
+    /// Who is in the room, as read at `read_at` (wall-clock time, like the items' `last_seen`:
+    /// a rehearsal's session clock runs elsewhere).
+    Seats {
+        seats: Vec<Presence>,
+        read_at: chrono::DateTime<chrono::Utc>,
     },
-    /// Who is in the room.
-    Seats(Vec<Presence>),
 }
 
 /// One seat's presence item.

@@ -101,7 +101,6 @@ impl SyncTask {
                 healthy = Some(ok);
                 let _ = tx
                     .send(RoomUpdate::Link {
-                        at: (self.now)(),
                         error: result.err(),
                     })
                     .await;
@@ -158,7 +157,12 @@ impl SyncTask {
         self.seat.last_seen = (self.now)();
         call(self.table.put_seat(&self.room, &self.seat)).await?;
         let seats = call(self.table.seats(&self.room)).await?;
-        let _ = tx.send(RoomUpdate::Seats(seats)).await;
+        let _ = tx
+            .send(RoomUpdate::Seats {
+                seats,
+                read_at: (self.now)(),
+            })
+            .await;
         Ok(())
     }
 }

@@ -159,6 +159,14 @@ fn item_line<'a>(
         ItemStatus::Done if r.state.auto => title.push_str(" (verified)"),
         _ => {}
     }
+    // In a room, who did it: several people tick the same list.
+    if app.room.is_some()
+        && status != ItemStatus::Todo
+        && !r.state.auto
+        && let Some((who, _)) = &r.state.changed
+    {
+        title.push_str(&format!(" · {}", text::clean(who)));
+    }
     let fixed = 3 + 1 + 1 + 1 + due_w + if owner_w > 0 { owner_w + 1 } else { 0 };
     let title_w = width.saturating_sub(fixed);
     let title_style = match status {

@@ -230,11 +230,7 @@ pub fn team_lines<'a>(app: &App, theme: &Theme) -> Vec<Line<'a>> {
             theme.accent(),
         )];
         let here: Vec<String> = room
-            .seats
-            .iter()
-            .filter(|s| {
-                (app.now - s.last_seen).num_seconds() < crate::app::room::SEAT_GONE_AFTER_SECS
-            })
+            .here()
             .map(|s| {
                 let role = app
                     .roles_held
@@ -256,6 +252,28 @@ pub fn team_lines<'a>(app: &App, theme: &Theme) -> Vec<Line<'a>> {
                 theme.base(),
             ));
         }
+        // Who left within the hour, and when they were last seen.
+        let away: Vec<&crate::room::Presence> = room
+            .away()
+            .into_iter()
+            .filter(|s| s.session != room.session)
+            .collect();
+        if !away.is_empty() {
+            let list: Vec<String> = away
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} {} ago",
+                        text::clean(&s.operator),
+                        crate::time::age_label(room.silent_for(s))
+                    )
+                })
+                .collect();
+            spans.push(Span::styled(
+                format!("· last seen: {} ", list.join(", ")),
+                theme.muted(),
+            ));
+        }
         if app.seat == crate::app::room::Seat::Watcher {
             spans.push(Span::styled("· WATCHING (read-only) ", theme.stale()));
         }
@@ -264,8 +282,11 @@ pub fn team_lines<'a>(app: &App, theme: &Theme) -> Vec<Line<'a>> {
                 // The count first: the reason can be long and is cut at the edge.
                 spans.push(Span::styled(
                     format!(
-                        "· ROOM UNREACHABLE for {} · {q} queued",
-                        crate::time::Span((app.now - *since).num_seconds().max(0))
+                        "· ROOM UNREACHABLE {} · {q} queued",
+                        match crate::time::age_label((app.now - *since).num_seconds()).as_str() {
+                            "now" => "just now".to_string(),
+                            a => format!("for {a}"),
+                        }
                     ),
                     theme.crit().add_modifier(Modifier::BOLD),
                 ));

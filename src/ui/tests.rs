@@ -962,3 +962,161 @@ fn after_t0_the_header_counts_down_to_the_end_of_hypercare() {
     app.update(t0() + Duration::hours(5), Msg::Tick);
     assert_eq!(super::header::next_phase(&app), "event over");
 }
+
+/// A seat in a game-day room whose session clock is far from the wall clock, as a rehearsal's
+/// is: the team line says who is here (by wall-clock presence), the poll, the cadence, the
+/// queue; the checklist says who ticked; the card shows the whole ladder.
+#[test]
+fn a_room_seat_shows_the_team_who_did_what_and_the_whole_ladder() {
+    use crate::app::room::{RoomState, Seat};
+    use crate::journal::{Event, Record, RoomStamp};
+    use crate::room::{Entry, Presence, RoomUpdate};
+    let yaml = r##"
+event: { name: Team Launch, starts_at: 2026-12-01T17:00:00Z }
+phases:
+  - { name: Go/no-go, from: T-15m, updates_every: 5m }
+roles:
+  - { id: ic, name: Incident commander, votes: true }
+  - { id: web, name: Web owner, votes: true }
+go_no_go: { phase: Go/no-go }
+checklists:
+  - name: Go/no-go
+    items:
+      - { id: freeze, title: Freeze deploys, blocking: true }
+escalation:
+  levels:
+    - { after: 0m, who: Platform on-call, contact: "#bridge" }
+    - { after: 10m, who: Service owner, contact: "+1 555 0100" }
+"##;
+    let rb = crate::runbook::parse("team.yaml", yaml).unwrap();
+    let now = t0() - Duration::minutes(10);
+    let opts = AppOptions {
+        runbook_path: "team.yaml".into(),
+        t0: t0(),
+        operator: "jane".into(),
+        mode: Mode::Rehearsal,
+        allow_writes: false,
+        speed: 10.0,
+        data_label: None,
+        seat: Seat::Member,
+        room: Some(RoomState::new("sale", "jane-1")),
+    };
+    let mut app = App::new(rb, opts, now, Box::new(MemoryJournal::default()), vec![]);
+    app.update(now, Msg::Tick);
+    // Presence is wall-clock time, years away from this session's clock.
+    let wall = DateTime::parse_from_rfc3339("2031-06-01T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let seat = |session: &str, who: &str, ago: i64, watcher| Presence {
+        session: session.into(),
+        operator: who.into(),
+        role: None,
+        watcher,
+        joined_at: wall - Duration::hours(1),
+        last_seen: wall - Duration::seconds(ago),
+    };
+    app.update(
+        now,
+        Msg::Room(RoomUpdate::Seats {
+            seats: vec![
+                seat("jane-1", "jane", 2, false),
+                seat("raj-1", "raj", 4, false),
+                seat("exec-1", "exec", 1, true),
+                seat("bob-1", "bob", 300, false),
+            ],
+            read_at: wall,
+        }),
+    );
+    let mut raj = Record::new(now, "raj", Event::RoleTaken { role: "web".into() });
+    raj.room = Some(RoomStamp {
+        id: "raj-1:1".into(),
+        seq: None,
+        base: 0,
+    });
+    let mut tick = Record::new(
+        now,
+        "raj",
+        Event::ItemDone {
+            item: "freeze".into(),
+            auto: false,
+        },
+    );
+    tick.room = Some(RoomStamp {
+        id: "raj-1:2".into(),
+        seq: None,
+        base: 1,
+    });
+    app.update(
+        now,
+        Msg::Room(RoomUpdate::Entries(vec![
+            Entry {
+                seq: 1,
+                id: "raj-1:1".into(),
+                record: raj,
+            },
+            Entry {
+                seq: 2,
+                id: "raj-1:2".into(),
+                record: tick,
+            },
+        ])),
+    );
+    app.act(Event::Note {
+        text: "bridge open".into(),
+    });
+    app.update(
+        now,
+        Msg::Room(RoomUpdate::Link {
+            error: Some("connect refused".into()),
+        }),
+    );
+    // Still failing a minute later (of this session's clock): counted from the first failure.
+    let later = now + Duration::minutes(1);
+    app.update(
+        later,
+        Msg::Room(RoomUpdate::Link {
+            error: Some("connect refused".into()),
+        }),
+    );
+    let s = screen(&mut app, 200, 40);
+    let team = row(&s, "room sale");
+    assert!(
+        team.contains("3 here: exec (watching), jane, raj (web)"),
+        "{team}"
+    );
+    assert!(team.contains("last seen: bob 5m ago"), "{team}");
+    assert!(
+        team.contains("ROOM UNREACHABLE for 1m · 1 queued"),
+        "{team}"
+    );
+    assert!(
+        row(&s, "go/no-go").contains("go/no-go 0/2 GO · waiting"),
+        "{s}"
+    );
+    assert!(
+        row(&s, "Freeze deploys").contains("Freeze deploys · raj"),
+        "{s}"
+    );
+    assert!(
+        row(&s, "bridge open").contains("queued for the room"),
+        "{s}"
+    );
+    // The longest-present member pages for the room: jane and raj joined together, and
+    // jane-1 sorts first.
+    assert!(app.room.as_ref().unwrap().is_pager());
+    // The alert card: every rung, who, contact, when.
+    app.observe(Event::AlertOpened {
+        key: crate::app::alerts::AlertKey::Metric("p99".into()),
+        severity: crate::app::alerts::Severity::Crit,
+        message: "p99 high".into(),
+    });
+    app.update(later, Msg::Tick);
+    app.update(
+        later,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE)),
+    );
+    let s = screen(&mut app, 120, 40);
+    assert!(row(&s, "L1 Platform on-call").contains("#bridge"), "{s}");
+    let l2 = row(&s, "L2 Service owner");
+    assert!(l2.contains("+1 555 0100") && l2.contains("in 10m"), "{s}");
+}
