@@ -465,6 +465,9 @@ pub struct App {
         std::collections::HashMap<crate::app::alerts::AlertKey, crate::app::room::Doer>,
     /// The latest status update: when and by whom.
     pub last_update: Option<(DateTime<Utc>, String)>,
+    /// Acknowledgements from the room of alerts not yet open here, with their place in the log
+    /// (see `App::take_early_ack`).
+    pub(crate) early_acks: VecDeque<(Record, crate::app::room::Pos)>,
     /// When this war room first opened (its journal's first session, else now).
     pub opened_at: DateTime<Utc>,
     /// The due time of the status update the scribe was last reminded of.

@@ -355,6 +355,43 @@ fn two_acknowledgements_the_first_in_the_log_stands() {
 }
 
 #[test]
+fn an_acknowledgement_from_the_room_before_the_alert_opened_here_still_stands() {
+    // Raj's seat saw p99 breach first and he acknowledged; this seat's data came 20 s later.
+    let now = t0() - Duration::hours(1);
+    let mut ann = seat("ann", Seat::Member, now, Shared::default(), vec![]);
+    let key = AlertKey::Metric("p99".into());
+    let ack = remote(
+        "raj",
+        1,
+        1,
+        0,
+        now,
+        Event::AlertAcknowledged { key: key.clone() },
+    );
+    ann.update(now, Msg::Room(RoomUpdate::Entries(vec![ack])));
+    assert!(ann.alerts.is_empty());
+    let open = |app: &mut App, at| {
+        app.update(at, Msg::Tick);
+        app.observe(Event::AlertOpened {
+            key: AlertKey::Metric("p99".into()),
+            severity: crate::app::alerts::Severity::Crit,
+            message: "p99 high".into(),
+        });
+    };
+    open(&mut ann, now + Duration::seconds(20));
+    assert_eq!(ann.top_alert().unwrap().acked.as_ref().unwrap().0, "raj");
+    // It pages nobody here: acknowledged before its first level.
+    ann.update(now + Duration::minutes(9), Msg::Tick);
+    assert_eq!(ann.top_alert().unwrap().level, None);
+    // An acknowledgement long before is another episode's: a new alert is not acknowledged.
+    let mut bob = seat("bob", Seat::Member, now, Shared::default(), vec![]);
+    let ack = remote("raj", 1, 1, 0, now, Event::AlertAcknowledged { key });
+    bob.update(now, Msg::Room(RoomUpdate::Entries(vec![ack])));
+    open(&mut bob, now + Duration::minutes(10));
+    assert!(bob.top_alert().unwrap().acked.is_none());
+}
+
+#[test]
 fn a_restart_sends_again_what_the_room_never_confirmed_and_nothing_it_did() {
     let now = t0() - Duration::hours(1);
     let j = Shared::default();

@@ -16,6 +16,10 @@ use crate::source::Update;
 
 /// Closed alerts kept for the screen; the journal keeps them all.
 const CLOSED_ALERTS_KEPT: usize = 100;
+/// Acknowledgements from the room of alerts not open here yet: how many are held, and for how
+/// long before the alert opens here they still count.
+const EARLY_ACKS_KEPT: usize = 100;
+const EARLY_ACK_SECS: i64 = 120;
 /// Observed events kept in memory while the journal cannot be written.
 const UNSAVED_KEPT: usize = 10_000;
 
@@ -152,6 +156,7 @@ impl App {
             acked_by: Default::default(),
             last_update: None,
             update_reminded: None,
+            early_acks: Default::default(),
             opened_at: past
                 .iter()
                 .find(|r| matches!(r.event, Event::SessionStarted { .. }))
@@ -437,6 +442,9 @@ impl App {
                     self.acked_by.remove(key);
                 }
                 crate::journal::fold_alert(&mut self.alerts, r);
+                if let Event::AlertOpened { key, .. } = &r.event {
+                    self.take_early_ack(key, r.ts);
+                }
                 let closed = self.alerts.iter().filter(|a| !a.is_open()).count();
                 if closed > CLOSED_ALERTS_KEPT
                     && let Some(i) = self.alerts.iter().position(|a| !a.is_open())
@@ -531,11 +539,32 @@ impl App {
             } else {
                 self.settle_conflict(&cur, d, false, "acknowledgement");
             }
+        } else if open.is_none() && matches!(pos, super::room::Pos::Log(_)) {
+            // Another seat acknowledged an alert this one has not opened yet (its data came a
+            // little later): held, so the alert opens here acknowledged instead of escalating.
+            if self.early_acks.len() >= EARLY_ACKS_KEPT {
+                self.early_acks.pop_front();
+            }
+            self.early_acks.push_back((r.clone(), pos));
         } else {
             crate::journal::fold_alert(&mut self.alerts, r);
             if let Some(d) = doer {
                 self.acked_by.insert(key.clone(), d);
             }
+        }
+    }
+
+    /// An alert just opened: an acknowledgement another seat made of it shortly before stands.
+    fn take_early_ack(&mut self, key: &AlertKey, opened: DateTime<Utc>) {
+        self.early_acks
+            .retain(|(a, _)| (opened - a.ts).num_seconds() <= EARLY_ACK_SECS);
+        if let Some(i) = self
+            .early_acks
+            .iter()
+            .position(|(a, _)| matches!(&a.event, Event::AlertAcknowledged { key: k } if k == key))
+            && let Some((ack, pos)) = self.early_acks.remove(i)
+        {
+            self.acknowledge(&ack, key, pos);
         }
     }
 

@@ -47,7 +47,9 @@ where
             (Some(c), None) => format!("{what}: {c}"),
             _ => format!("{what}: {s}"),
         },
-        None => format!("{what}: {}", crate::source::aws::errors::describe(e)),
+        // The same one-line explanation the other AWS sources give ("cannot reach the AWS
+        // endpoint", "no AWS credentials found", ...), not the SDK's cause chain.
+        None => format!("{what}: {}", crate::source::aws::errors::explain(e, None)),
     }
 }
 
