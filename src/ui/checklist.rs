@@ -72,8 +72,8 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     let owner_w = if width >= 56 {
         items
             .iter()
-            .filter_map(|r| r.item.owner.as_deref())
-            .map(text::width)
+            .filter_map(|r| owner_label(app, r))
+            .map(|o| text::width(&o))
             .max()
             .unwrap_or(0)
             .min(18)
@@ -124,6 +124,15 @@ fn heading<'a>(app: &App, theme: &Theme, c: usize, current: bool, width: usize) 
     ))
 }
 
+/// The owner column: the runbook's owner, or in a room, once the item is under way, who did
+/// it (several people work the same list).
+fn owner_label(app: &App, r: &ItemRef<'_>) -> Option<String> {
+    let by = (app.room.is_some() && r.state.status != ItemStatus::Todo && !r.state.auto)
+        .then(|| r.state.changed.as_ref().map(|(who, _)| format!("by {who}")))
+        .flatten();
+    by.or_else(|| r.item.owner.clone())
+}
+
 fn item_line<'a>(
     app: &App,
     theme: &Theme,
@@ -159,14 +168,7 @@ fn item_line<'a>(
         ItemStatus::Done if r.state.auto => title.push_str(" (verified)"),
         _ => {}
     }
-    // In a room, who did it: several people tick the same list.
-    if app.room.is_some()
-        && status != ItemStatus::Todo
-        && !r.state.auto
-        && let Some((who, _)) = &r.state.changed
-    {
-        title.push_str(&format!(" · {}", text::clean(who)));
-    }
+
     let fixed = 3 + 1 + 1 + 1 + due_w + if owner_w > 0 { owner_w + 1 } else { 0 };
     let title_w = width.saturating_sub(fixed);
     let title_style = match status {
@@ -184,11 +186,9 @@ fn item_line<'a>(
         ),
     ];
     if owner_w > 0 {
+        let owner = owner_label(app, r).unwrap_or_else(|| "—".into());
         spans.push(Span::styled(
-            format!(
-                "{} ",
-                text::fit(r.item.owner.as_deref().unwrap_or("—"), owner_w)
-            ),
+            format!("{} ", text::fit(&owner, owner_w)),
             theme.muted().patch(base),
         ));
     }

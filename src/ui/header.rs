@@ -23,14 +23,11 @@ pub fn render(f: &mut Frame, area: Rect, digits: Digits, app: &App, theme: &Them
     let clock_style = countdown_style(app, theme);
     let zones = zone_clocks(&app.runbook.event.zones, app.now);
     if digits == Digits::Plain {
-        let mut spans = vec![
-            Span::styled(format!(" {clock} "), clock_style),
-            Span::styled(next_phase(app), theme.muted()),
-        ];
-        for line in team_lines(app, theme) {
-            spans.push(Span::styled(" · ", theme.muted()));
-            spans.extend(line.spans);
-        }
+        // One line: what needs acting on in the team comes before what comes next.
+        let mut spans = vec![Span::styled(format!(" {clock}"), clock_style)];
+        spans.extend(team_compact(app, theme));
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(next_phase(app), theme.muted()));
         for (label, time) in zones {
             spans.push(Span::styled("  ", theme.muted()));
             spans.push(Span::styled(label, theme.muted()));
@@ -153,74 +150,158 @@ fn title_line<'a>(app: &App, theme: &Theme, width: u16) -> Line<'a> {
     Line::from(left)
 }
 
+/// The go/no-go poll in a few words (`compact`: for one 80-column line; `None` there when
+/// there is nothing to act on yet).
+fn poll_label(app: &App, theme: &Theme, compact: bool) -> Option<(String, Style)> {
+    use crate::app::team::Verdict;
+    let poll = app.poll()?;
+    let n = poll.required.len();
+    Some(match poll.verdict {
+        Verdict::NotOpen if compact => return None,
+        Verdict::NotOpen => (
+            format!("go/no-go opens with {}", text::clean(poll.phase)),
+            theme.muted(),
+        ),
+        Verdict::Waiting => (
+            format!(
+                "go/no-go {}/{n} GO{}",
+                poll.go_votes(),
+                if compact { "" } else { " · waiting" }
+            ),
+            theme.warn(),
+        ),
+        Verdict::NoGo => {
+            let why = poll
+                .no_go()
+                .filter(|_| !compact)
+                .map(|r| {
+                    let reason = r.vote.map(|v| v.reason.as_str()).unwrap_or_default();
+                    format!(" ({}: {})", text::clean(r.name), text::clean(reason))
+                })
+                .unwrap_or_default();
+            (
+                format!("NO-GO{why}"),
+                theme.crit().add_modifier(Modifier::BOLD),
+            )
+        }
+        Verdict::Blocked => (
+            format!(
+                "{n}/{n} GO · {} blocking item(s) not done",
+                poll.blocking_left.len()
+            ),
+            theme.warn(),
+        ),
+        Verdict::Go if compact => ("GO ✓".into(), theme.ok().add_modifier(Modifier::BOLD)),
+        Verdict::Go => (
+            format!("GO ✓ {n}/{n} and every blocking item done"),
+            theme.ok().add_modifier(Modifier::BOLD),
+        ),
+    })
+}
+
+/// The status-update cadence: overdue (always said), or when the next is due (not in
+/// `compact`).
+fn update_label(app: &App, theme: &Theme, compact: bool) -> Option<(String, Style)> {
+    let due = app.update_due()?;
+    if due.overdue {
+        return Some((
+            format!(
+                "UPDATE OVERDUE {} (u)",
+                crate::time::Span((app.now - due.due_at).num_seconds().max(0))
+            ),
+            theme
+                .warn()
+                .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+    }
+    (!compact).then(|| {
+        (
+            format!(
+                "update due in {}",
+                crate::time::Span((due.due_at - app.now).num_seconds().max(0))
+            ),
+            theme.muted(),
+        )
+    })
+}
+
+/// The link to the room: unreachable (since when, how much is queued, why), queued, in sync.
+fn link_spans<'a>(
+    app: &App,
+    room: &crate::app::room::RoomState,
+    theme: &Theme,
+    compact: bool,
+) -> Vec<Span<'a>> {
+    match (&room.link.error, room.queued.len()) {
+        (Some((e, since)), q) => {
+            // The count first: the reason can be long and is cut at the edge.
+            let mut spans = vec![Span::styled(
+                format!(
+                    "ROOM UNREACHABLE {} · {q} queued",
+                    match crate::time::age_label((app.now - *since).num_seconds()).as_str() {
+                        "now" => "just now".to_string(),
+                        a => format!("for {a}"),
+                    }
+                ),
+                theme.crit().add_modifier(Modifier::BOLD),
+            )];
+            if !compact {
+                spans.push(Span::styled(
+                    format!(" · {}", text::clean(e)),
+                    theme.muted(),
+                ));
+            }
+            spans
+        }
+        (None, 0) if room.link.last_ok.is_some() => vec![Span::styled("in sync", theme.ok())],
+        (None, 0) => vec![Span::styled("connecting", theme.muted())],
+        (None, q) => vec![Span::styled(format!("{q} queued"), theme.warn())],
+    }
+}
+
+/// The team's state in one short run for an 80-column header line: what needs acting on.
+fn team_compact<'a>(app: &App, theme: &Theme) -> Vec<Span<'a>> {
+    let mut parts: Vec<Vec<Span<'a>>> =
+        [poll_label(app, theme, true), update_label(app, theme, true)]
+            .into_iter()
+            .flatten()
+            .map(|(t, st)| vec![Span::styled(t, st)])
+            .collect();
+    if let Some(room) = &app.room {
+        let mut spans = vec![Span::styled(
+            format!("room {} here · ", room.here().count()),
+            theme.accent(),
+        )];
+        if app.seat == crate::app::room::Seat::Watcher {
+            spans.push(Span::styled("WATCHING · ", theme.stale()));
+        }
+        spans.extend(link_spans(app, room, theme, true));
+        parts.push(spans);
+    }
+    let mut out = Vec::new();
+    for p in parts {
+        out.push(Span::styled(" · ", theme.muted()));
+        out.extend(p);
+    }
+    out
+}
+
 /// The team's state, a line each when there is something to say: the go/no-go poll and the
 /// status-update cadence; the room, who is in it and whether this seat's actions are queued.
 pub fn team_lines<'a>(app: &App, theme: &Theme) -> Vec<Line<'a>> {
-    use crate::app::team::Verdict;
     let mut lines = Vec::new();
-    let mut decisions: Vec<Span> = Vec::new();
-    if let Some(poll) = app.poll() {
-        let n = poll.required.len();
-        let (label, style) = match poll.verdict {
-            Verdict::NotOpen => (
-                format!("go/no-go opens with {}", text::clean(poll.phase)),
-                theme.muted(),
-            ),
-            Verdict::Waiting => (
-                format!("go/no-go {}/{n} GO · waiting", poll.go_votes()),
-                theme.warn(),
-            ),
-            Verdict::NoGo => {
-                let who = poll
-                    .no_go()
-                    .map(|r| {
-                        let reason = r.vote.map(|v| v.reason.as_str()).unwrap_or_default();
-                        format!("{}: {}", text::clean(r.name), text::clean(reason))
-                    })
-                    .unwrap_or_default();
-                (
-                    format!("NO-GO ({who})"),
-                    theme.crit().add_modifier(Modifier::BOLD),
-                )
-            }
-            Verdict::Blocked => (
-                format!(
-                    "go/no-go {n}/{n} GO · {} blocking item(s) not done",
-                    poll.blocking_left.len()
-                ),
-                theme.warn(),
-            ),
-            Verdict::Go => (
-                format!("GO ✓ {n}/{n} and every blocking item done"),
-                theme.ok().add_modifier(Modifier::BOLD),
-            ),
-        };
-        decisions.push(Span::styled(label, style));
-    }
-    if let Some(due) = app.update_due() {
-        if !decisions.is_empty() {
-            decisions.push(Span::styled(" · ", theme.muted()));
-        }
-        if due.overdue {
-            decisions.push(Span::styled(
-                format!(
-                    "UPDATE OVERDUE {} (u)",
-                    crate::time::Span((app.now - due.due_at).num_seconds().max(0))
-                ),
-                theme
-                    .warn()
-                    .add_modifier(Modifier::REVERSED | Modifier::BOLD),
-            ));
-        } else {
-            decisions.push(Span::styled(
-                format!(
-                    "update due in {}",
-                    crate::time::Span((due.due_at - app.now).num_seconds().max(0))
-                ),
-                theme.muted(),
-            ));
-        }
-    }
+    let decisions: Vec<Span> = [
+        poll_label(app, theme, false),
+        update_label(app, theme, false),
+    ]
+    .into_iter()
+    .flatten()
+    .enumerate()
+    .flat_map(|(i, (t, st))| {
+        let sep = (i > 0).then(|| Span::styled(" · ", theme.muted()));
+        sep.into_iter().chain([Span::styled(t, st)])
+    })
+    .collect();
     if !decisions.is_empty() {
         lines.push(Line::from(decisions));
     }
@@ -277,30 +358,8 @@ pub fn team_lines<'a>(app: &App, theme: &Theme) -> Vec<Line<'a>> {
         if app.seat == crate::app::room::Seat::Watcher {
             spans.push(Span::styled("· WATCHING (read-only) ", theme.stale()));
         }
-        match (&room.link.error, room.queued.len()) {
-            (Some((e, since)), q) => {
-                // The count first: the reason can be long and is cut at the edge.
-                spans.push(Span::styled(
-                    format!(
-                        "· ROOM UNREACHABLE {} · {q} queued",
-                        match crate::time::age_label((app.now - *since).num_seconds()).as_str() {
-                            "now" => "just now".to_string(),
-                            a => format!("for {a}"),
-                        }
-                    ),
-                    theme.crit().add_modifier(Modifier::BOLD),
-                ));
-                spans.push(Span::styled(
-                    format!(" · {}", text::clean(e)),
-                    theme.muted(),
-                ));
-            }
-            (None, 0) if room.link.last_ok.is_some() => {
-                spans.push(Span::styled("· in sync", theme.ok()))
-            }
-            (None, 0) => spans.push(Span::styled("· connecting", theme.muted())),
-            (None, q) => spans.push(Span::styled(format!("· {q} queued"), theme.warn())),
-        }
+        spans.push(Span::styled("· ", theme.muted()));
+        spans.extend(link_spans(app, room, theme, false));
         lines.push(Line::from(spans));
     }
     lines
