@@ -371,6 +371,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
                 watcher: seat == crate::app::room::Seat::Watcher,
                 joined_at: Utc::now(),
                 last_seen: Utc::now(),
+                left: false,
             },
             seen: state.contiguous_seen(),
             known: state.known_seqs(),

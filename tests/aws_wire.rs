@@ -1969,6 +1969,7 @@ impl TestSeat {
                 watcher: false,
                 joined_at: Utc::now(),
                 last_seen: Utc::now(),
+                left: false,
             },
             seen: 0,
             known: Vec::new(),

@@ -1268,7 +1268,7 @@ fn two_seats(aws: &support::Emulator, name: &str) -> (Tmux, Tmux) {
     b.start_seat(&args, "raj");
     for seat in [&a, &b] {
         seat.wait_for_up_to(20, "both seats in the room, in sync", |s| {
-            s.contains("room sale · 2 here: ") && s.contains("· in sync")
+            s.contains("room sale · in sync · 2 here: ")
         });
     }
     (a, b)

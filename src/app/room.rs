@@ -152,15 +152,18 @@ impl RoomState {
     pub fn here(&self) -> impl Iterator<Item = &Presence> {
         self.seats
             .iter()
-            .filter(|s| self.silent_for(s) < SEAT_GONE_AFTER_SECS)
+            .filter(|s| !s.left && self.silent_for(s) < SEAT_GONE_AFTER_SECS)
     }
 
-    /// Seats that went quiet within the hour, most recently seen first.
+    /// Seats that left or went quiet within the hour, most recently seen first.
     pub fn away(&self) -> Vec<&Presence> {
         let mut away: Vec<&Presence> = self
             .seats
             .iter()
-            .filter(|s| (SEAT_GONE_AFTER_SECS..3_600).contains(&self.silent_for(s)))
+            .filter(|s| {
+                let silent = self.silent_for(s);
+                silent < 3_600 && (s.left || silent >= SEAT_GONE_AFTER_SECS)
+            })
             .collect();
         away.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
         away

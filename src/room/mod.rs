@@ -133,6 +133,9 @@ pub struct Presence {
     pub watcher: bool,
     pub joined_at: chrono::DateTime<chrono::Utc>,
     pub last_seen: chrono::DateTime<chrono::Utc>,
+    /// The seat closed its war room (written on the way out).
+    #[serde(default)]
+    pub left: bool,
 }
 
 /// A seat's sort key in `<room>#seats`: a stable number from its session id (FNV-1a), within

@@ -106,6 +106,11 @@ impl SyncTask {
                     .await;
             }
         }
+        // The war room closed: say so, so the others show this seat as gone at once instead
+        // of "here" for half a minute.
+        self.seat.left = true;
+        self.seat.last_seen = (self.now)();
+        let _ = call(self.table.put_seat(&self.room, &self.seat)).await;
     }
 
     fn take(&mut self, m: ToSync, queue: &mut VecDeque<Outgoing>) {

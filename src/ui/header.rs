@@ -225,37 +225,23 @@ fn update_label(app: &App, theme: &Theme, compact: bool) -> Option<(String, Styl
     })
 }
 
-/// The link to the room: unreachable (since when, how much is queued, why), queued, in sync.
-fn link_spans<'a>(
-    app: &App,
-    room: &crate::app::room::RoomState,
-    theme: &Theme,
-    compact: bool,
-) -> Vec<Span<'a>> {
+/// The link to the room: unreachable (since when, and how much is queued), queued, in sync.
+/// The count comes before anything long, so the edge of the screen never cuts it.
+fn link_span<'a>(app: &App, room: &crate::app::room::RoomState, theme: &Theme) -> Span<'a> {
     match (&room.link.error, room.queued.len()) {
-        (Some((e, since)), q) => {
-            // The count first: the reason can be long and is cut at the edge.
-            let mut spans = vec![Span::styled(
-                format!(
-                    "ROOM UNREACHABLE {} · {q} queued",
-                    match crate::time::age_label((app.now - *since).num_seconds()).as_str() {
-                        "now" => "just now".to_string(),
-                        a => format!("for {a}"),
-                    }
-                ),
-                theme.crit().add_modifier(Modifier::BOLD),
-            )];
-            if !compact {
-                spans.push(Span::styled(
-                    format!(" · {}", text::clean(e)),
-                    theme.muted(),
-                ));
-            }
-            spans
-        }
-        (None, 0) if room.link.last_ok.is_some() => vec![Span::styled("in sync", theme.ok())],
-        (None, 0) => vec![Span::styled("connecting", theme.muted())],
-        (None, q) => vec![Span::styled(format!("{q} queued"), theme.warn())],
+        (Some((_, since)), q) => Span::styled(
+            format!(
+                "ROOM UNREACHABLE {} · {q} queued",
+                match crate::time::age_label((app.now - *since).num_seconds()).as_str() {
+                    "now" => "just now".to_string(),
+                    a => format!("for {a}"),
+                }
+            ),
+            theme.crit().add_modifier(Modifier::BOLD),
+        ),
+        (None, 0) if room.link.last_ok.is_some() => Span::styled("in sync", theme.ok()),
+        (None, 0) => Span::styled("connecting", theme.muted()),
+        (None, q) => Span::styled(format!("{q} queued"), theme.warn()),
     }
 }
 
@@ -275,7 +261,7 @@ fn team_compact<'a>(app: &App, theme: &Theme) -> Vec<Span<'a>> {
         if app.seat == crate::app::room::Seat::Watcher {
             spans.push(Span::styled("WATCHING · ", theme.stale()));
         }
-        spans.extend(link_spans(app, room, theme, true));
+        spans.push(link_span(app, room, theme));
         parts.push(spans);
     }
     let mut out = Vec::new();
@@ -306,10 +292,17 @@ pub fn team_lines<'a>(app: &App, theme: &Theme) -> Vec<Line<'a>> {
         lines.push(Line::from(decisions));
     }
     if let Some(room) = &app.room {
+        // What a seat must not miss comes first: watching, and whether its actions are
+        // reaching the room; then who is here and who left; the failure's reason last.
         let mut spans = vec![Span::styled(
-            format!("room {} ", text::clean(&room.name)),
+            format!("room {} · ", text::clean(&room.name)),
             theme.accent(),
         )];
+        if app.seat == crate::app::room::Seat::Watcher {
+            spans.push(Span::styled("WATCHING (read-only) · ", theme.stale()));
+        }
+        spans.push(link_span(app, room, theme));
+        spans.push(Span::raw(" "));
         let here: Vec<String> = room
             .here()
             .map(|s| {
@@ -355,11 +348,9 @@ pub fn team_lines<'a>(app: &App, theme: &Theme) -> Vec<Line<'a>> {
                 theme.muted(),
             ));
         }
-        if app.seat == crate::app::room::Seat::Watcher {
-            spans.push(Span::styled("· WATCHING (read-only) ", theme.stale()));
+        if let Some((e, _)) = &room.link.error {
+            spans.push(Span::styled(format!("· {}", text::clean(e)), theme.muted()));
         }
-        spans.push(Span::styled("· ", theme.muted()));
-        spans.extend(link_spans(app, room, theme, false));
         lines.push(Line::from(spans));
     }
     lines

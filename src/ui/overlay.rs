@@ -125,7 +125,8 @@ fn help(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     show(f, area, 78, "tminus keys", lines, theme);
 }
 
-/// A dialog `width` wide and as tall as its `lines`, centred over `area`, long lines wrapped.
+/// A dialog `width` wide and as tall as its `lines` once wrapped (so the last line, the keys,
+/// is never cut), centred over `area`.
 pub(super) fn show(
     f: &mut Frame,
     area: Rect,
@@ -134,14 +135,15 @@ pub(super) fn show(
     lines: Vec<Line>,
     theme: &Theme,
 ) {
-    let rect = centered(area, width, lines.len() as u16 + 2);
+    let width = width.min(area.width);
+    let paragraph = Paragraph::new(lines)
+        .block(dialog(title, theme))
+        .wrap(Wrap { trim: false });
+    // Measured as the renderer wraps, borders included.
+    let height = paragraph.line_count(width.saturating_sub(2)) as u16;
+    let rect = centered(area, width, height);
     f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(dialog(title, theme))
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+    f.render_widget(paragraph, rect);
 }
 
 fn input(f: &mut Frame, area: Rect, app: &App, theme: &Theme, purpose: &InputPurpose, typed: &str) {

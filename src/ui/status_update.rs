@@ -14,7 +14,7 @@ use crate::theme::Theme;
 pub const FIELDS: [&str; 3] = ["conditions", "actions", "needs"];
 
 pub fn render(f: &mut Frame, area: Rect, theme: &Theme, field: usize, texts: &[String; 3]) {
-    let rect = centered(area, 76, 8);
+    let rect = centered(area, 76, 7);
     let width = rect.width.saturating_sub(4) as usize;
     let mut lines: Vec<Line> = FIELDS
         .iter()

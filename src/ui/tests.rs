@@ -1014,6 +1014,7 @@ escalation:
         watcher,
         joined_at: wall - Duration::hours(1),
         last_seen: wall - Duration::seconds(ago),
+        left: false,
     };
     app.update(
         now,
@@ -1023,6 +1024,11 @@ escalation:
                 seat("raj-1", "raj", 4, false),
                 seat("exec-1", "exec", 1, true),
                 seat("bob-1", "bob", 300, false),
+                // Closed its war room 20 s ago: gone at once, not "here" for half a minute.
+                Presence {
+                    left: true,
+                    ..seat("cat-1", "cat", 20, false)
+                },
             ],
             read_at: wall,
         }),
@@ -1084,7 +1090,7 @@ escalation:
         team.contains("3 here: exec (watching), jane, raj (web)"),
         "{team}"
     );
-    assert!(team.contains("last seen: bob 5m ago"), "{team}");
+    assert!(team.contains("last seen: cat 20s ago, bob"), "{team}");
     assert!(
         team.contains("ROOM UNREACHABLE for 1m · 1 queued"),
         "{team}"

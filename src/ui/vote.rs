@@ -17,7 +17,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, go: bool, typ
         .map(|r| crate::journal::describe::role_name(&app.runbook, r))
         .unwrap_or_default();
     let title = format!("Go/no-go vote as {}", text::clean(&role));
-    let rect = centered(area, 72, 7);
+    let rect = centered(area, 72, 6);
     let width = rect.width.saturating_sub(4) as usize;
     let pick = |label: &'static str, on: bool, style: ratatui::style::Style| {
         if on {
