@@ -121,25 +121,28 @@ fn read_cache(path: &Path, room: &str, table: &str) -> Option<RoomMeta> {
     (c.room == room && c.table == table).then_some(c.meta)
 }
 
-/// The header this session fixes if it is the room's first.
-pub fn header(
-    event_name: &str,
-    runbook_yaml: String,
-    t0: DateTime<Utc>,
-    mode: &str,
-    seed: u64,
-    operator: &str,
-    rehearsal: Option<crate::room::RoomClock>,
-) -> RoomMeta {
-    RoomMeta {
-        event_name: event_name.into(),
-        runbook_yaml,
-        t0,
-        created_by: operator.into(),
-        created_at: Utc::now(),
-        mode: mode.into(),
-        seed,
-        rehearsal,
+/// What this session would fix as the room's header if it is the first to join.
+pub struct Offer<'a> {
+    pub yaml: &'a str,
+    pub t0: DateTime<Utc>,
+    /// "live", "simulated" or "rehearsal" (`Mode::data_kind`).
+    pub mode: &'a str,
+    pub seed: u64,
+    pub rehearsal: Option<crate::room::RoomClock>,
+}
+
+impl Offer<'_> {
+    pub fn header(&self, event_name: &str, operator: &str) -> RoomMeta {
+        RoomMeta {
+            event_name: event_name.into(),
+            runbook_yaml: self.yaml.into(),
+            t0: self.t0,
+            created_by: operator.into(),
+            created_at: Utc::now(),
+            mode: self.mode.into(),
+            seed: self.seed,
+            rehearsal: self.rehearsal,
+        }
     }
 }
 

@@ -178,21 +178,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Some(name) => {
                     let yaml =
                         tminus::limits::read_text(&args.runbook, tminus::limits::MAX_YAML_BYTES)?;
-                    let ours = tminus::join::header(
-                        &runbook.event.name,
-                        yaml.clone(),
+                    let offer = tminus::join::Offer {
+                        yaml: &yaml,
                         t0,
-                        mode.data_kind(),
+                        mode: mode.data_kind(),
                         seed,
-                        &operator(&args.common),
-                        None,
-                    );
+                        rehearsal: None,
+                    };
                     let (mut j, rb) = join_room(
                         &args.room,
                         name,
                         &aws,
-                        ours,
-                        &yaml,
+                        offer,
                         runbook,
                         &journal_path,
                         &args.common,
@@ -267,21 +264,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let mut seed = args.common.seed;
             let room = match &args.room.room {
                 Some(name) => {
-                    let ours = tminus::join::header(
-                        &runbook.event.name,
-                        DEMO_RUNBOOK.to_string(),
-                        tminus::time::after(now, args.t0_in),
-                        "simulated",
+                    let offer = tminus::join::Offer {
+                        yaml: DEMO_RUNBOOK,
+                        t0: tminus::time::after(now, args.t0_in),
+                        mode: "simulated",
                         seed,
-                        &operator(&args.common),
-                        None,
-                    );
+                        rehearsal: None,
+                    };
                     let (j, rb) = join_room(
                         &args.room,
                         name,
                         &args.aws.settings(),
-                        ours,
-                        DEMO_RUNBOOK,
+                        offer,
                         runbook,
                         &journal_path,
                         &args.common,
@@ -456,21 +450,18 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
                 started_at: args.start_at.at(t0),
                 surprise: args.surprise,
             };
-            let ours = tminus::join::header(
-                &runbook.event.name,
-                yaml.clone(),
+            let offer = tminus::join::Offer {
+                yaml: &yaml,
                 t0,
-                "rehearsal",
+                mode: "rehearsal",
                 seed,
-                &operator(&args.common),
-                Some(clock),
-            );
+                rehearsal: Some(clock),
+            };
             let (j, rb) = join_room(
                 &args.room,
                 name,
                 &aws,
-                ours,
-                &yaml,
+                offer,
                 runbook,
                 &journal_path,
                 &args.common,
@@ -516,15 +507,13 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
 }
 
 /// Joins the room named by `--room` (the table from `--room-table`) as a member, offering
-/// `ours` as its header; the runbook returned is `runbook` (whose text is `yaml`), or the
-/// room's when the room runs another.
-#[allow(clippy::too_many_arguments)]
+/// `offer` as its header; the runbook returned is `runbook` (whose text `offer` carries), or
+/// the room's when the room runs another.
 fn join_room(
     args: &tminus::cli::RoomArgs,
     name: &str,
     aws: &tminus::source::aws::AwsSettings,
-    ours: tminus::room::RoomMeta,
-    yaml: &str,
+    offer: tminus::join::Offer<'_>,
     runbook: Runbook,
     journal_path: &Path,
     common: &CommonArgs,
@@ -532,6 +521,7 @@ fn join_room(
     let Some(table) = args.room_table.as_deref() else {
         anyhow::bail!("--room needs --room-table TABLE (or TMINUS_ROOM_TABLE)");
     };
+    let ours = offer.header(&runbook.event.name, &operator(common));
     let mut j = tminus::join::join(
         aws,
         table,
@@ -541,7 +531,7 @@ fn join_room(
         tminus::app::room::Seat::Member,
         &operator(common),
     )?;
-    let runbook = tminus::join::room_runbook(&mut j, Some((yaml, runbook)))?;
+    let runbook = tminus::join::room_runbook(&mut j, Some((offer.yaml, runbook)))?;
     Ok((j, runbook))
 }
 

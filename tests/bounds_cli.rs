@@ -380,3 +380,65 @@ fn quotas_against_a_silent_endpoint_ends_within_its_budget_and_says_so() {
     assert!(took < Duration::from_secs(30), "{took:?}");
     println!("quotas against a silent endpoint: {took:?}");
 }
+
+#[test]
+fn room_names_tables_and_missing_tables_are_usage_errors() {
+    let limit = Duration::from_secs(10);
+    let o = run(
+        &[
+            "demo",
+            "--room",
+            "bad\u{1b}]0;x\u{7}name",
+            "--room-table",
+            "rooms",
+        ],
+        limit,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a room name is 1 to 100 letters"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !stderr(&o).contains('\u{1b}'),
+        "no escape reaches the terminal"
+    );
+    let o = run(&["watch", "--room", "sale", "--room-table", "ab"], limit);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a DynamoDB table name is 3 to 255"),
+        "{}",
+        stderr(&o)
+    );
+    let o = Command::new(BIN)
+        .args(["demo", "--room", "sale"])
+        .env_remove("TMINUS_ROOM_TABLE")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--room-table"), "{}", stderr(&o));
+    // A table nobody answers for: `room create` says so, in bounded time, exit 1.
+    let start = Instant::now();
+    let o = Command::new(BIN)
+        .args([
+            "room",
+            "create",
+            "rooms",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot reach the AWS endpoint"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(start.elapsed() < Duration::from_secs(60));
+}

@@ -2,9 +2,6 @@
 //! fed in as `Msg::Room`, so the order rules, the queue, restarts, the watcher, roles, the
 //! go/no-go poll, the update cadence and the ladder are tested as plain state.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -13,7 +10,7 @@ use super::team::Verdict;
 use super::update::{AppOptions, Msg};
 use super::*;
 use crate::app::alerts::AlertKey;
-use crate::journal::{Event, JournalSink, MemoryJournal, Record, RoomStamp, Vote};
+use crate::journal::{Event, Record, RoomStamp, Vote};
 use crate::room::{Entry, RoomUpdate};
 
 const RUNBOOK: &str = r##"
@@ -46,23 +43,7 @@ fn t0() -> DateTime<Utc> {
         .to_utc()
 }
 
-#[derive(Clone, Default)]
-struct Shared(Rc<RefCell<MemoryJournal>>);
-
-impl JournalSink for Shared {
-    fn append(&mut self, r: &Record) -> anyhow::Result<()> {
-        self.0.borrow_mut().append(r)
-    }
-    fn location(&self) -> String {
-        "(test)".into()
-    }
-}
-
-impl Shared {
-    fn records(&self) -> Vec<Record> {
-        self.0.borrow().records.clone()
-    }
-}
+use super::tests::SharedJournal as Shared;
 
 fn seat(operator: &str, seat: Seat, now: DateTime<Utc>, journal: Shared, past: Vec<Record>) -> App {
     let runbook = crate::runbook::parse("team.yaml", RUNBOOK).unwrap_or_else(|d| panic!("{d:?}"));

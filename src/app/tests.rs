@@ -48,7 +48,7 @@ fn t0() -> DateTime<Utc> {
 
 /// A journal shared with the test so it can look at, and replay, what the app wrote.
 #[derive(Clone, Default)]
-struct SharedJournal(Rc<RefCell<MemoryJournal>>);
+pub(super) struct SharedJournal(Rc<RefCell<MemoryJournal>>);
 
 impl JournalSink for SharedJournal {
     fn append(&mut self, r: &Record) -> anyhow::Result<()> {
@@ -60,7 +60,7 @@ impl JournalSink for SharedJournal {
 }
 
 impl SharedJournal {
-    fn records(&self) -> Vec<Record> {
+    pub(super) fn records(&self) -> Vec<Record> {
         self.0.borrow().records.clone()
     }
     fn events(&self) -> Vec<Event> {
