@@ -60,6 +60,24 @@ pub fn restore() {
     );
     let _ = disable_raw_mode();
     let _ = out.flush();
+    drain_stdout();
+}
+
+/// Waits (at most a second) until the terminal has read everything written: a process that
+/// exits right after restoring (a panic) could otherwise leave the tail of its output, the
+/// leave-alternate-screen sequence among it, unread in the pty when it goes (seen in tmux,
+/// about 1 run in 12). Bounded because a terminal held by flow control (Ctrl-S) never drains.
+fn drain_stdout() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // SAFETY: tcdrain only reads the file descriptor number; on a non-terminal it fails
+        // with ENOTTY and returns at once.
+        unsafe {
+            libc::tcdrain(libc::STDOUT_FILENO);
+        }
+        let _ = tx.send(());
+    });
+    let _ = rx.recv_timeout(std::time::Duration::from_secs(1));
 }
 
 fn install_panic_hook() {
