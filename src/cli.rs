@@ -334,6 +334,10 @@ pub struct CommonArgs {
     /// Simulator seed: the same seed gives the same simulated event
     #[arg(long, value_name = "N", default_value_t = 42)]
     pub seed: u64,
+    /// Open in the wall view: the countdown, phase, readiness, the open alert and the worst
+    /// signals drawn big, for a projector or a TV (w switches back)
+    #[arg(long)]
+    pub wall: bool,
     /// Do not record what the war room receives (by default it is kept beside the journal as
     /// <journal>.recording, at most 256 MiB, for `report`'s charts and `replay`)
     #[arg(long)]

@@ -213,6 +213,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Session {
                     room,
                     role: args.room.role.clone(),
+                    wall: args.common.wall,
                     runbook,
                     runbook_path: args.runbook.clone(),
                     t0,
@@ -302,6 +303,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Session {
                     room: room.map(|(j, _)| j),
                     role: args.room.role.clone(),
+                    wall: args.common.wall,
                     runbook,
                     runbook_path: DEMO_LABEL.into(),
                     t0,
@@ -493,6 +495,7 @@ fn rehearse(args: tminus::cli::RehearseArgs) -> Result<ExitCode> {
             calibration,
             room,
             role: args.room.role.clone(),
+            wall: args.common.wall,
         },
         journal,
     )?;
@@ -604,6 +607,7 @@ fn watch(args: tminus::cli::WatchArgs) -> Result<ExitCode> {
             calibration: None,
             room: Some(j.join),
             role: None,
+            wall: args.common.wall,
         },
         journal,
     )?;
@@ -728,6 +732,7 @@ fn replay(args: tminus::cli::ReplayArgs) -> Result<ExitCode> {
             calibration: None,
             room: None,
             role: None,
+            wall: args.common.wall,
         },
         journal,
     )?;

@@ -48,6 +48,8 @@ pub struct Session {
     pub room: Option<RoomJoin>,
     /// `--role`: the runbook role to take on start.
     pub role: Option<String>,
+    /// `--wall`: open in the wall view.
+    pub wall: bool,
 }
 
 /// A room joined (or watched): the table, the room's name and this seat.
@@ -244,6 +246,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         calibration,
         room,
         role,
+        wall,
         ..
     } = session;
     let runbook_text = room.as_ref().map(|j| j.runbook_yaml.clone());
@@ -487,6 +490,7 @@ async fn event_loop(session: Session, opened: journal::Opened) -> Result<Outcome
         None => None,
     };
 
+    app.ui.wall = wall;
     let size = guard.terminal.size()?;
     app.update(clock.now(), Msg::Resize(size.width, size.height));
     let mut events = EventStream::new();

@@ -155,6 +155,7 @@ impl App {
             KeyCode::Home | KeyCode::Char('g') => self.move_selection(i64::MIN / 2),
             KeyCode::End | KeyCode::Char('G') => self.move_selection(i64::MAX / 2),
             KeyCode::Char('z') => self.ui.zoomed = !self.ui.zoomed,
+            KeyCode::Char('w') => self.ui.wall = !self.ui.wall,
             KeyCode::Char(' ') | KeyCode::Enter => {
                 if self.ui.focused() == Pane::Checklist {
                     self.toggle_selected_item();
@@ -403,7 +404,7 @@ impl App {
     }
 
     pub(super) fn on_click(&mut self, pane: Pane, row: Option<usize>) {
-        if self.ui.overlay != Overlay::None {
+        if self.ui.overlay != Overlay::None || self.ui.wall {
             return;
         }
         self.ui.focus = Some(pane);

@@ -379,6 +379,8 @@ pub struct UiState {
     pub selected: [usize; 5],
     /// The focused pane fills the body (metrics: a full chart of the selected metric).
     pub zoomed: bool,
+    /// The wall view (`w`, `--wall`): the war room drawn big for a projector or a TV.
+    pub wall: bool,
     pub overlay: Overlay,
     /// Terminal size, for mouse hit-testing with the same layout the renderer uses.
     pub size: (u16, u16),

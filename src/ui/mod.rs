@@ -17,6 +17,7 @@ pub mod role_pick;
 pub mod status_update;
 pub mod timeline;
 pub mod vote;
+pub mod wall;
 
 /// The one sanitiser and column fitter, shared with the commands that print to stdout.
 pub use crate::text;
@@ -37,6 +38,11 @@ use crate::theme::Theme;
 pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
     let area = f.area();
     f.render_widget(Block::default().style(theme.base()), area);
+    if app.ui.wall && area.width >= layout::MIN_WIDTH && area.height >= layout::MIN_HEIGHT {
+        wall::render(f, area, app, theme);
+        overlay::render(f, area, app, theme);
+        return;
+    }
     let Some(areas) = layout::areas(app, area) else {
         too_small(f, area, theme);
         return;
@@ -97,6 +103,10 @@ pub fn mouse_msg(app: &App, m: crossterm::event::MouseEvent) -> Option<crate::ap
 }
 
 pub fn hit_test(app: &App, x: u16, y: u16) -> Option<(Pane, Option<usize>)> {
+    // The wall view has no panes to click.
+    if app.ui.wall {
+        return None;
+    }
     let (w, h) = app.ui.size;
     let areas = layout::areas(app, Rect::new(0, 0, w, h))?;
     let (pane, rect) = areas

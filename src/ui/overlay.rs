@@ -40,6 +40,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "request a quota increase (quota pane; needs --allow-writes)",
     ),
     ("z", "zoom the pane (metrics: full chart)"),
+    (
+        "w",
+        "wall view for a projector or TV (again: back); --wall on start",
+    ),
     ("Esc", "leave zoom / close a dialog"),
     ("q  Ctrl-C", "quit (asks first while alerts are open)"),
     ("mouse", "click a pane or a row; wheel scrolls"),

@@ -1130,3 +1130,57 @@ escalation:
     let l2 = row(&s, "L2 Service owner");
     assert!(l2.contains("+1 555 0100") && l2.contains("in 10m"), "{s}");
 }
+
+/// The wall view: the countdown in big digits at 100x30 and above (the largest that fit), the
+/// phase, readiness, the open alert and who is called, the worst signals and what is due; `w`
+/// switches back, and clicks select nothing there.
+#[test]
+fn the_wall_view_is_read_from_across_the_room_and_switches_back() {
+    let mut app = busy_app();
+    key(&mut app, KeyCode::Char('w'));
+    assert!(app.ui.wall);
+    // Rows of block elements (U+2580..U+259F) under the title line: the digits.
+    let digit_rows = |s: &str| {
+        let blocks = |l: &str| l.chars().any(|c| ('\u{2580}'..='\u{259f}').contains(&c));
+        s.lines()
+            .skip(1)
+            .skip_while(|l| !blocks(l))
+            .take_while(|l| blocks(l))
+            .count()
+    };
+    // Full-size digits (8 rows of pixels, 7 drawn for these glyphs) wherever 80 columns are
+    // free; quadrant ones (4 rows) in a narrow split.
+    for (w, h, rows) in [
+        (100, 30, 7),
+        (200, 60, 7),
+        (300, 90, 7),
+        (80, 24, 7),
+        (60, 50, 4),
+    ] {
+        let s = screen(&mut app, w, h);
+        assert_eq!(digit_rows(&s), rows, "{w}x{h}: digits\n{s}");
+        for want in [
+            "GO/NO-GO",
+            "READINESS",
+            "▲ CRIT",
+            "WORST SIGNALS",
+            "NEXT DUE",
+        ] {
+            assert!(s.contains(want), "{w}x{h}: {want:?} missing\n{s}");
+        }
+        // The worst signal leads its list.
+        let worst = s
+            .lines()
+            .skip_while(|l| !l.contains("WORST SIGNALS"))
+            .nth(1)
+            .unwrap();
+        assert!(worst.contains("CRIT"), "{w}x{h}: {worst}\n{s}");
+    }
+    let s = screen(&mut app, 100, 30);
+    assert!(s.contains("calling"), "{s}");
+    insta::assert_snapshot!("wall_100x30", s);
+    // A click selects nothing on the wall; w goes back to the panes.
+    assert_eq!(super::hit_test(&app, 10, 20), None);
+    key(&mut app, KeyCode::Char('w'));
+    assert!(screen(&mut app, 100, 30).contains("1 Checklist"));
+}
