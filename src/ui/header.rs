@@ -28,7 +28,14 @@ pub fn render(f: &mut Frame, area: Rect, digits: Digits, app: &App, theme: &Them
         spans.extend(team_compact(app, theme));
         spans.push(Span::raw(" "));
         spans.push(Span::styled(next_phase(app), theme.muted()));
+        // As many zone clocks as fit whole; none cut in half.
+        let mut used: usize = spans.iter().map(|s| text::width(&s.content)).sum();
         for (label, time) in zones {
+            let w = 2 + text::width(&label) + 1 + text::width(&time);
+            if used + w > rest.width as usize {
+                break;
+            }
+            used += w;
             spans.push(Span::styled("  ", theme.muted()));
             spans.push(Span::styled(label, theme.muted()));
             spans.push(Span::raw(" "));
@@ -39,8 +46,10 @@ pub fn render(f: &mut Frame, area: Rect, digits: Digits, app: &App, theme: &Them
     }
 
     let big_cols = digits.cols(text::width(&clock) as u16);
+    // A column of margin each side of the digits (the last glyph's right edge was cut when
+    // the margin came out of their own width).
     let [big, side] =
-        Layout::horizontal([Constraint::Length(big_cols + 1), Constraint::Min(0)]).areas(rest);
+        Layout::horizontal([Constraint::Length(big_cols + 2), Constraint::Min(0)]).areas(rest);
     let pixel = match digits {
         Digits::Full => PixelSize::Full,
         Digits::HalfHeight => PixelSize::HalfHeight,
@@ -61,15 +70,59 @@ pub fn render(f: &mut Frame, area: Rect, digits: Digits, app: &App, theme: &Them
         Span::styled(next_phase(app), theme.muted()),
     ])];
     lines.extend(team_lines(app, theme));
-    let label_w = zones.iter().map(|(l, _)| text::width(l)).max().unwrap_or(0);
-    for (label, time) in zones {
-        lines.push(Line::from(vec![
-            Span::styled(text::fit(&label, label_w), theme.muted()),
-            Span::raw(" "),
-            Span::styled(time, theme.base()),
-        ]));
-    }
+    let rows = (side.height as usize).saturating_sub(lines.len());
+    lines.extend(zone_grid(&zones, side.width as usize, rows, theme));
     f.render_widget(Paragraph::new(lines), side);
+}
+
+/// The zone clocks in as many columns as the width takes and the rows left: every zone when
+/// they fit, else all but the last cell and "+N more" there (never a clock cut in half).
+fn zone_grid<'a>(
+    zones: &[(String, String)],
+    width: usize,
+    rows: usize,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    if zones.is_empty() || rows == 0 {
+        return Vec::new();
+    }
+    let label_w = zones.iter().map(|(l, _)| text::width(l)).max().unwrap_or(0);
+    let time_w = zones.iter().map(|(_, t)| text::width(t)).max().unwrap_or(0);
+    let cell = label_w + 1 + time_w;
+    let gap = 3;
+    let cols = ((width + gap) / (cell + gap)).max(1);
+    let capacity = cols * rows;
+    let (shown, more) = if zones.len() <= capacity {
+        (zones.len(), 0)
+    } else {
+        (capacity - 1, zones.len() - (capacity - 1))
+    };
+    let mut cells: Vec<Vec<Span<'a>>> = zones[..shown]
+        .iter()
+        .map(|(label, time)| {
+            vec![
+                Span::styled(text::fit(label, label_w), theme.muted()),
+                Span::raw(" "),
+                Span::styled(text::fit(time, time_w), theme.base()),
+            ]
+        })
+        .collect();
+    if more > 0 {
+        cells.push(vec![Span::styled(format!("+{more} more"), theme.muted())]);
+    }
+    cells
+        .chunks(cols)
+        .map(|row| {
+            let mut spans = Vec::new();
+            for (i, c) in row.iter().enumerate() {
+                if i > 0 {
+                    spans.push(Span::raw(" ".repeat(gap)));
+                }
+                spans.extend(c.iter().cloned());
+            }
+            Line::from(spans)
+        })
+        .collect()
 }
 
 fn title_line<'a>(app: &App, theme: &Theme, width: u16) -> Line<'a> {

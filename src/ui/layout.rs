@@ -68,17 +68,16 @@ impl Areas {
     }
 }
 
-/// The countdown is at most this many characters ("T-00:14:32"; days add "3d ").
-const CLOCK_CHARS: u16 = 10;
-
-fn digits_for(area: Rect) -> Digits {
-    // The zone clocks sit beside the digits and need about 24 columns.
+/// The largest digits the countdown (`clock_chars` long: "T-00:14:32", or "T-3d 04:12:00"
+/// more than a day out) fits with the text beside it.
+fn digits_for(area: Rect, clock_chars: u16) -> Digits {
+    // What comes next and the zone clocks sit beside the digits and need about 24 columns.
     let room = area.width.saturating_sub(26);
-    if area.height >= 60 && room >= Digits::Full.cols(CLOCK_CHARS) {
+    if area.height >= 60 && room >= Digits::Full.cols(clock_chars) {
         Digits::Full
-    } else if area.height >= 36 && room >= Digits::HalfHeight.cols(CLOCK_CHARS) {
+    } else if area.height >= 36 && room >= Digits::HalfHeight.cols(clock_chars) {
         Digits::HalfHeight
-    } else if area.height >= 28 && room >= Digits::Quadrant.cols(CLOCK_CHARS) {
+    } else if area.height >= 28 && room >= Digits::Quadrant.cols(clock_chars) {
         Digits::Quadrant
     } else {
         Digits::Plain
@@ -90,7 +89,7 @@ pub fn areas(app: &App, area: Rect) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
-    let digits = digits_for(area);
+    let digits = digits_for(area, app.offset().clock().chars().count() as u16);
     // Title line plus the digits; plain digits share a second line with the zone clocks.
     let header_rows = 1 + digits.rows();
     let [header, banner, body, footer] = Layout::vertical([

