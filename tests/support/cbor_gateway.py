@@ -101,6 +101,9 @@ MAX_POINTS = 200_000
 MAX_ALARMS = 10_000
 
 LOCK = threading.Lock()
+# DynamoDB's item writes, serialised (see `Handler.proxy`).
+DYNAMO_WRITE_LOCK = threading.Lock()
+DYNAMO_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 STATE = {}
 # Scripted data and pending pages: not part of the stats answer.
 PRIVATE = ("stubs", "series", "alarms", "next_page")
@@ -569,6 +572,17 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def proxy(self, body):
+        # DynamoDB applies a conditional write atomically; moto's threaded server checks the
+        # condition and writes in two steps, so two racing PutItems can both "succeed" and one
+        # record silently replaces the other (seen: a three-writer race lost 1 record in 60).
+        # Writes to DynamoDB go through one at a time here, as the real service orders them.
+        target = self.headers.get("X-Amz-Target", "")
+        if target.startswith("DynamoDB_") and target.split(".")[-1] in DYNAMO_WRITES:
+            with DYNAMO_WRITE_LOCK:
+                return self.forward(body)
+        return self.forward(body)
+
+    def forward(self, body):
         conn = http.client.HTTPConnection(*self.moto, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
         conn.request(self.command, self.path, body=body, headers=headers)
