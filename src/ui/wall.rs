@@ -15,9 +15,9 @@ use crate::app::alerts::Severity;
 use crate::app::{App, ItemStatus, Mode, Status};
 use crate::theme::Theme;
 
-/// Signals and items listed: a wall is read at a glance, not scrolled.
-const WORST_SHOWN: usize = 5;
-const DUE_SHOWN: usize = 5;
+/// Signals and items listed at most: a wall is read at a glance, not scrolled (fewer when the
+/// screen has fewer rows).
+const LIST_MAX: usize = 10;
 
 /// The largest digits `chars` characters fit in `area` (columns per character, rows).
 fn pixel_for(area: Rect, chars: u16) -> Option<(PixelSize, u16, u16)> {
@@ -113,8 +113,12 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     );
     let [worst, due] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(lists);
-    f.render_widget(Paragraph::new(worst_lines(app, theme, worst.width)), worst);
-    f.render_widget(Paragraph::new(due_lines(app, theme, due.width)), due);
+    let shown = (lists.height as usize).saturating_sub(1).clamp(1, LIST_MAX);
+    f.render_widget(
+        Paragraph::new(worst_lines(app, theme, worst.width, shown)),
+        worst,
+    );
+    f.render_widget(Paragraph::new(due_lines(app, theme, due.width, shown)), due);
     f.render_widget(
         Paragraph::new(Span::styled(
             " w: back to the war room · ? help · q quit",
@@ -212,7 +216,7 @@ fn alert_lines<'a>(app: &App, theme: &Theme) -> Vec<Line<'a>> {
 
 /// The worst signals first: critical, warning, stale, no data, then the rest; quotas by the
 /// least headroom.
-fn worst_lines<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
+fn worst_lines<'a>(app: &App, theme: &Theme, width: u16, shown: usize) -> Vec<Line<'a>> {
     let rank = |s: Status| match s {
         Status::Crit => 0,
         Status::Warn => 1,
@@ -273,7 +277,7 @@ fn worst_lines<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
         " WORST SIGNALS",
         theme.muted().add_modifier(Modifier::BOLD),
     ))];
-    for (_, _, title, value, status) in rows.into_iter().take(WORST_SHOWN) {
+    for (_, _, title, value, status) in rows.into_iter().take(shown) {
         let style = match status {
             Status::Crit => theme.crit(),
             Status::Warn => theme.warn(),
@@ -291,7 +295,7 @@ fn worst_lines<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
 }
 
 /// The next items due, in due order; overdue ones first and marked.
-fn due_lines<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
+fn due_lines<'a>(app: &App, theme: &Theme, width: u16, shown: usize) -> Vec<Line<'a>> {
     let mut items: Vec<_> = app
         .visible_items()
         .into_iter()
@@ -307,7 +311,16 @@ fn due_lines<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
     if items.is_empty() {
         lines.push(Line::from(Span::styled(" nothing left to do", theme.ok())));
     }
-    for (d, r) in items.into_iter().take(DUE_SHOWN) {
+    items.truncate(shown);
+    // Owners in a column of their own, as wide as the longest shown (at most a third).
+    let owner_w = items
+        .iter()
+        .filter_map(|(_, r)| r.item.owner.as_deref())
+        .map(text::width)
+        .max()
+        .unwrap_or(0)
+        .min(w / 3);
+    for (d, r) in items {
         let (when, style) = if r.overdue {
             (
                 format!(
@@ -320,16 +333,21 @@ fn due_lines<'a>(app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
             (d.to_string(), theme.base())
         };
         let head = format!(" {when:>9}  ");
-        let owner = r
-            .item
-            .owner
-            .as_deref()
-            .map(|o| format!("  {}", text::clean(o)))
-            .unwrap_or_default();
+        let owner = if owner_w > 0 {
+            format!(
+                "  {}",
+                text::fit(r.item.owner.as_deref().unwrap_or(""), owner_w)
+            )
+        } else {
+            String::new()
+        };
         let title_w = w.saturating_sub(text::width(&head) + text::width(&owner));
         lines.push(Line::from(vec![
             Span::styled(head, style),
-            Span::styled(text::fit(&r.item.title, title_w), theme.base()),
+            Span::styled(
+                text::fit(&r.item.title, title_w.saturating_sub(1)),
+                theme.base(),
+            ),
             Span::styled(owner, theme.muted()),
         ]));
     }
