@@ -126,6 +126,46 @@ pub fn judged_label(def: &crate::runbook::model::Metric) -> String {
     )
 }
 
+/// A metric's small chart in the metrics pane: its settled points, the provisional ones
+/// muted, the warn and crit lines and T-0; no axes (the line above it says the value).
+pub fn mini(f: &mut Frame, area: Rect, app: &App, theme: &Theme, index: usize, style: Style) {
+    let Some(data) = chart_data(app, index) else {
+        return;
+    };
+    if area.height == 0 || (data.points.is_empty() && data.provisional.is_empty()) {
+        return;
+    }
+    let line = |v: f64| vec![(data.x[0], v), (data.x[1], v)];
+    let warn_line = data.warn.map(line);
+    let crit_line = data.crit.map(line);
+    let t0_line = vec![(0.0, data.y[0]), (0.0, data.y[1])];
+    let dataset = |pts, marker, style| {
+        Dataset::default()
+            .marker(marker)
+            .graph_type(GraphType::Line)
+            .style(style)
+            .data(pts)
+    };
+    let mut datasets = Vec::new();
+    if let Some(w) = &warn_line {
+        datasets.push(dataset(w, Marker::Dot, theme.warn()));
+    }
+    if let Some(c) = &crit_line {
+        datasets.push(dataset(c, Marker::Dot, theme.crit()));
+    }
+    if data.t0_visible {
+        datasets.push(dataset(&t0_line, Marker::Dot, theme.accent()));
+    }
+    datasets.push(dataset(&data.points, Marker::Braille, style));
+    if !data.provisional.is_empty() {
+        datasets.push(dataset(&data.provisional, Marker::Braille, theme.muted()));
+    }
+    let chart = Chart::new(datasets)
+        .x_axis(Axis::default().bounds(data.x))
+        .y_axis(Axis::default().bounds(data.y));
+    f.render_widget(chart, area);
+}
+
 fn offset_label(secs: f64) -> String {
     TOffset(secs as i64).to_string()
 }

@@ -3,6 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
 
 use super::{format, pane_block, render_list, row_style, status_style, text};
 use crate::app::{App, Pane, Status};
@@ -163,7 +164,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     let spark_w = width.saturating_sub(fixed);
     let selected = app.ui.selected(Pane::Metrics);
     let ids: Vec<Option<usize>> = (0..metrics.len()).map(Some).collect();
-    render_list(f, inner, &ids, selected, |row| {
+    let mut make = |row: usize| {
         let (i, def, st) = &metrics[row];
         {
             let status = app.metric_status(*i);
@@ -240,7 +241,48 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
             ));
             Line::from(spans)
         }
-    });
+    };
+    match chart_rows(metrics.len(), inner.height) {
+        // Room to spare: each metric's line, and under it a chart of its recent points with
+        // its thresholds and T-0 (a tall terminal shows trends, not empty rows).
+        Some(h) => {
+            for (row, (i, _, _)) in metrics.iter().enumerate() {
+                let y = inner.y + row as u16 * h;
+                f.render_widget(
+                    Paragraph::new(make(row)),
+                    Rect {
+                        y,
+                        height: 1,
+                        ..inner
+                    },
+                );
+                let status = app.metric_status(*i);
+                super::chart::mini(
+                    f,
+                    Rect {
+                        x: inner.x + 1,
+                        y: y + 1,
+                        width: inner.width.saturating_sub(2),
+                        height: h - 1,
+                    },
+                    app,
+                    theme,
+                    *i,
+                    status_style(theme, status),
+                );
+            }
+        }
+        None => render_list(f, inner, &ids, selected, &mut make),
+    }
+}
+
+/// Rows each metric gets when every one fits with a chart under its line (at least two rows
+/// of chart, at most seven), or `None` for the one-line sparkline form. The one rule for
+/// drawing and for placing clicks.
+pub fn chart_rows(metrics: usize, height: u16) -> Option<u16> {
+    let n = u16::try_from(metrics).ok().filter(|n| *n > 0)?;
+    let h = (height / n).min(8);
+    (h >= 3).then_some(h)
 }
 
 #[cfg(test)]

@@ -119,6 +119,12 @@ pub fn hit_test(app: &App, x: u16, y: u16) -> Option<(Pane, Option<usize>)> {
     {
         return Some((*pane, None));
     }
+    if *pane == Pane::Metrics
+        && let Some(h) = metrics::chart_rows(app.visible_metrics().len(), inner.height)
+    {
+        let row = ((y - inner.y) / h) as usize;
+        return Some((*pane, (row < app.visible_metrics().len()).then_some(row)));
+    }
     let lines = row_lines(app, *pane);
     let selected_line = selected_line(&lines, app.ui.selected(*pane));
     let offset = layout::scroll_offset(selected_line, lines.len(), inner.height as usize);

@@ -1257,3 +1257,33 @@ fn the_header_holds_days_many_zones_and_the_next_phase_at_every_width() {
     let s = screen(&mut app, 200, 50);
     assert!(zones.iter().all(|z| s.contains(&short(z))), "{s}");
 }
+
+/// With rows to spare the metrics pane draws each metric's line and under it a chart (braille,
+/// with its thresholds); small screens keep the one-line sparkline form. A click on a chart
+/// selects its metric.
+#[test]
+fn metrics_grow_into_charts_when_there_is_room() {
+    let mut app = busy_app();
+    let braille = |l: &str| l.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c));
+    let s = screen(&mut app, 120, 40);
+    let lines: Vec<&str> = s.lines().collect();
+    let p99 = lines
+        .iter()
+        .position(|l| l.contains("│p99 latency"))
+        .unwrap();
+    let rate = lines
+        .iter()
+        .position(|l| l.contains("│Error rate"))
+        .unwrap();
+    assert!(rate - p99 >= 3, "a chart's rows between metrics:\n{s}");
+    assert!(lines[p99 + 1..rate].iter().any(|l| braille(l)), "{s}");
+    // The click lands on the metric whose chart is under the pointer.
+    app.update(app.now, Msg::Resize(120, 40));
+    let x = lines[p99 + 2].chars().position(|c| c == '│').unwrap() as u16 + 5;
+    let (pane, row) = super::hit_test(&app, x, (p99 + 2) as u16).unwrap();
+    assert_eq!((pane, row), (Pane::Metrics, Some(1)));
+    // 80x24: one line a metric, a sparkline, no chart.
+    let s = screen(&mut app, 80, 24);
+    assert!(!s.lines().any(braille), "{s}");
+    assert!(s.contains("Requests/s") && s.contains("p99 latency"), "{s}");
+}
