@@ -69,14 +69,22 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     }
 
     let width = inner.width as usize;
-    let owner_w = if width >= 56 {
-        items
-            .iter()
-            .filter_map(|r| owner_label(app, r))
-            .map(|o| text::width(&o))
-            .max()
-            .unwrap_or(0)
-            .min(18)
+    let owner_max = items
+        .iter()
+        .filter_map(|r| owner_label(app, r))
+        .map(|o| text::width(&o))
+        .max()
+        .unwrap_or(0)
+        .min(18);
+    let title_max = items
+        .iter()
+        .map(|r| text::width(&title_text(r)))
+        .max()
+        .unwrap_or(0);
+    // The owner column when there is room for it: a wide pane, or one whose titles all fit
+    // beside it (the pane is sized to its content).
+    let owner_w = if width >= 56 || width >= title_max + owner_max + 16 {
+        owner_max
     } else {
         0
     };
@@ -124,9 +132,23 @@ fn heading<'a>(app: &App, theme: &Theme, c: usize, current: bool, width: usize) 
     ))
 }
 
+/// An item's title as its row shows it: with the reason when skipped, "(verified)" when data
+/// ticked it.
+pub fn title_text(r: &ItemRef<'_>) -> String {
+    match r.state.status {
+        ItemStatus::Skipped => format!(
+            "{} (skipped: {})",
+            r.item.title,
+            r.state.skip_reason.as_deref().unwrap_or("")
+        ),
+        ItemStatus::Done if r.state.auto => format!("{} (verified)", r.item.title),
+        _ => r.item.title.clone(),
+    }
+}
+
 /// The owner column: the runbook's owner, or in a room, once the item is under way, who did
 /// it (several people work the same list).
-fn owner_label(app: &App, r: &ItemRef<'_>) -> Option<String> {
+pub fn owner_label(app: &App, r: &ItemRef<'_>) -> Option<String> {
     let by = (app.room.is_some() && r.state.status != ItemStatus::Todo && !r.state.auto)
         .then(|| r.state.changed.as_ref().map(|(who, _)| format!("by {who}")))
         .flatten();
@@ -159,15 +181,7 @@ fn item_line<'a>(
     };
     let due_w = 9;
     let flag = if r.overdue { "!" } else { " " };
-    let mut title = r.item.title.clone();
-    match status {
-        ItemStatus::Skipped => {
-            let reason = r.state.skip_reason.as_deref().unwrap_or("");
-            title = format!("{title} (skipped: {reason})");
-        }
-        ItemStatus::Done if r.state.auto => title.push_str(" (verified)"),
-        _ => {}
-    }
+    let title = title_text(r);
 
     let fixed = 3 + 1 + 1 + 1 + due_w + if owner_w > 0 { owner_w + 1 } else { 0 };
     let title_w = width.saturating_sub(fixed);

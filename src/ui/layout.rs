@@ -111,7 +111,7 @@ pub fn areas(app: &App, area: Rect) -> Option<Areas> {
     let body_panes = if app.ui.zoomed {
         vec![(app.ui.focused(), body)]
     } else {
-        arrange(arrangement, body)
+        arrange(app, arrangement, body)
     };
     Some(Areas {
         header,
@@ -123,22 +123,68 @@ pub fn areas(app: &App, area: Rect) -> Option<Areas> {
     })
 }
 
-fn arrange(arrangement: Arrangement, body: Rect) -> Vec<(Pane, Rect)> {
+/// Columns the metrics pane keeps in the wide layout: every column, thresholds included, and a
+/// sparkline (its rows drop the thresholds below 56 inside).
+pub const METRICS_MIN_COLS: u16 = 62;
+
+/// Columns the checklist's longest line wants (mark, title, owner, due; the borders), so the
+/// column is as wide as its titles and no wider.
+fn checklist_cols(app: &App) -> u16 {
+    let items = app.visible_items();
+    let title = items
+        .iter()
+        .map(|r| crate::text::width(&super::checklist::title_text(r)))
+        .max()
+        .unwrap_or(0);
+    let owner = items
+        .iter()
+        .filter_map(|r| super::checklist::owner_label(app, r))
+        .map(|o| crate::text::width(&o))
+        .max()
+        .unwrap_or(0)
+        .min(18);
+    // As `checklist::item_line` lays a row out: "[ ]!", the title and a space, the owner and
+    // a space, a 9-column due and one more, inside two borders.
+    (4 + title + 1 + owner + 1 + 9 + 1 + 2).min(u16::MAX as usize) as u16
+}
+
+fn arrange(app: &App, arrangement: Arrangement, body: Rect) -> Vec<(Pane, Rect)> {
     match arrangement {
         Arrangement::Wide => {
-            let timeline_rows = (body.height / 4).clamp(5, 12);
+            // The timeline as tall as what it holds, between 5 rows and a third of the body.
+            let events = u16::try_from(app.timeline.len()).unwrap_or(u16::MAX);
+            let timeline_rows = events.saturating_add(2).clamp(5, (body.height / 3).max(5));
             let [top, timeline] =
                 Layout::vertical([Constraint::Min(0), Constraint::Length(timeline_rows)])
                     .areas(body);
+            // The checklist as wide as its titles (between 28 % and 45 % of the width, leaving
+            // metrics their minimum); the quotas and alarms 26 % (a fifth when the runbook has
+            // neither); metrics, whose sparklines and charts use any width, take what is left.
+            let right_w = if app.runbook.quotas.is_empty() && app.alarms.is_empty() {
+                top.width / 5
+            } else {
+                top.width * 26 / 100
+            };
+            // Metrics keep room for every column (thresholds included) and a sparkline.
+            let min = top.width * 28 / 100;
+            let max = (top.width * 45 / 100)
+                .min(top.width.saturating_sub(right_w + METRICS_MIN_COLS))
+                .max(min);
+            let checklist_w = checklist_cols(app).clamp(min, max);
             let [checklist, metrics, right] = Layout::horizontal([
-                Constraint::Percentage(30),
-                Constraint::Percentage(40),
-                Constraint::Percentage(30),
+                Constraint::Length(checklist_w),
+                Constraint::Min(0),
+                Constraint::Length(right_w),
             ])
             .areas(top);
-            let [quotas, alarms] =
-                Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)])
-                    .areas(right);
+            // Quotas and alarms split by what each holds.
+            let quota_rows = u16::try_from(app.runbook.quotas.len()).unwrap_or(u16::MAX);
+            let alarm_rows = u16::try_from(app.alarms.len()).unwrap_or(u16::MAX);
+            let [quotas, alarms] = Layout::vertical([
+                Constraint::Fill(quota_rows.max(1) + 2),
+                Constraint::Fill(alarm_rows.max(1) + 2),
+            ])
+            .areas(right);
             in_tab_order([checklist, metrics, quotas, alarms, timeline])
         }
         Arrangement::Medium => {

@@ -1287,3 +1287,52 @@ fn metrics_grow_into_charts_when_there_is_room() {
     assert!(!s.lines().any(braille), "{s}");
     assert!(s.contains("Requests/s") && s.contains("p99 latency"), "{s}");
 }
+
+/// The demo at 200x50, as issue 11 found it (titles cut at 26 columns beside a metrics pane
+/// two thirds empty): the checklist is as wide as its titles, every title whole, and the
+/// metrics pane uses its rows for charts.
+#[test]
+fn the_wide_demo_cuts_no_checklist_title_and_charts_its_metrics() {
+    let rb = crate::runbook::parse("demo.yaml", crate::run::DEMO_RUNBOOK_TEXT).unwrap();
+    let now = rb.event.starts_at - Duration::minutes(3);
+    let opts = AppOptions {
+        runbook_path: "demo.yaml".into(),
+        t0: rb.event.starts_at,
+        operator: "jane".into(),
+        mode: Mode::Simulated,
+        allow_writes: false,
+        speed: 1.0,
+        data_label: None,
+        seat: Default::default(),
+        room: None,
+    };
+    let mut app = App::new(rb, opts, now, Box::new(MemoryJournal::default()), vec![]);
+    app.update(now, Msg::Tick);
+    for (i, _) in app.runbook.metrics.clone().iter().enumerate() {
+        feed(&mut app, i, now, |k| 100.0 + (k % 9) as f64);
+    }
+    let cut = |s: &str| {
+        s.lines()
+            .filter(|l| l.starts_with("┃["))
+            .filter(|l| l.split('┃').nth(1).unwrap().contains('…'))
+            .count()
+    };
+    // Room for everything: no title is cut.
+    let s = screen(&mut app, 250, 70);
+    assert_eq!(cut(&s), 0, "{s}");
+    // 200 columns: a title is cut only where the checklist already has all the width the
+    // metrics pane can give (metrics keep their minimum, every column and a sparkline).
+    let s = screen(&mut app, 200, 50);
+    let areas = super::layout::areas(&app, ratatui::layout::Rect::new(0, 0, 200, 50)).unwrap();
+    let metrics = areas.pane(Pane::Metrics).unwrap();
+    assert!(cut(&s) <= 2, "{s}");
+    if cut(&s) > 0 {
+        assert_eq!(metrics.width, super::layout::METRICS_MIN_COLS, "{s}");
+    }
+    let braille = s
+        .chars()
+        .filter(|c| ('\u{2801}'..='\u{28ff}').contains(c))
+        .count();
+    assert!(braille > 100, "metric charts:\n{s}");
+    insta::assert_snapshot!("demo_200x50", s);
+}
