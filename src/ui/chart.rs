@@ -135,10 +135,19 @@ pub fn mini(f: &mut Frame, area: Rect, app: &App, theme: &Theme, index: usize, s
     if area.height == 0 || (data.points.is_empty() && data.provisional.is_empty()) {
         return;
     }
+    // Scaled to the points, so a trend far below its thresholds still shows its shape (the
+    // zoom view keeps the thresholds in range); a threshold is drawn when it is in view.
+    let values = data.points.iter().chain(&data.provisional).map(|p| p.1);
+    let lo = values.clone().fold(f64::INFINITY, f64::min);
+    let hi = values.fold(f64::NEG_INFINITY, f64::max);
+    let pad = ((hi - lo) * 0.1).max(hi.abs() * 0.01).max(1e-9);
+    let y = [(lo - pad).max(data.y[0]), (hi + pad).min(data.y[1])];
+    let y = if y[0] < y[1] { y } else { data.y };
+    let in_view = |v: &f64| y[0] <= *v && *v <= y[1];
     let line = |v: f64| vec![(data.x[0], v), (data.x[1], v)];
-    let warn_line = data.warn.map(line);
-    let crit_line = data.crit.map(line);
-    let t0_line = vec![(0.0, data.y[0]), (0.0, data.y[1])];
+    let warn_line = data.warn.filter(in_view).map(line);
+    let crit_line = data.crit.filter(in_view).map(line);
+    let t0_line = vec![(0.0, y[0]), (0.0, y[1])];
     let dataset = |pts, marker, style| {
         Dataset::default()
             .marker(marker)
@@ -162,7 +171,7 @@ pub fn mini(f: &mut Frame, area: Rect, app: &App, theme: &Theme, index: usize, s
     }
     let chart = Chart::new(datasets)
         .x_axis(Axis::default().bounds(data.x))
-        .y_axis(Axis::default().bounds(data.y));
+        .y_axis(Axis::default().bounds(y));
     f.render_widget(chart, area);
 }
 
