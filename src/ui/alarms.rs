@@ -22,6 +22,14 @@ pub fn ordered(app: &App) -> Vec<&AlarmView> {
     v
 }
 
+const STATE_W: usize = 9;
+const AGE_W: usize = 5;
+
+/// Columns an alarm's name gets in a pane `width` wide: all but its state and age.
+pub fn name_cols(width: usize) -> usize {
+    width.saturating_sub(STATE_W + AGE_W + 2)
+}
+
 pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     let alarms = ordered(app);
     let in_alarm = alarms
@@ -57,9 +65,8 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     }
     let width = inner.width as usize;
     let selected = app.ui.selected(Pane::Alarms);
-    let state_w = 9;
-    let age_w = 5;
-    let name_w = width.saturating_sub(state_w + age_w + 2);
+    let (state_w, age_w) = (STATE_W, AGE_W);
+    let name_w = name_cols(width);
     let ids: Vec<Option<usize>> = (0..alarms.len()).map(Some).collect();
     render_list(f, inner, &ids, selected, |row| {
         let a = alarms[row];

@@ -69,25 +69,8 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     }
 
     let width = inner.width as usize;
-    let owner_max = items
-        .iter()
-        .filter_map(|r| owner_label(app, r))
-        .map(|o| text::width(&o))
-        .max()
-        .unwrap_or(0)
-        .min(18);
-    let title_max = items
-        .iter()
-        .map(|r| text::width(&title_text(r)))
-        .max()
-        .unwrap_or(0);
-    // The owner column when there is room for it: a wide pane, or one whose titles all fit
-    // beside it (the pane is sized to its content).
-    let owner_w = if width >= 56 || width >= title_max + owner_max + 16 {
-        owner_max
-    } else {
-        0
-    };
+    let widths = Widths::of(app);
+    let (title_w, owner_w) = columns(width, widths.title_max(), widths.owner_max);
     let current = app.checklist_order().first().copied();
     let selected = app.ui.selected(Pane::Checklist);
     let list = lines(app);
@@ -104,11 +87,62 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
             app,
             theme,
             &items[i],
-            width,
+            title_w,
             owner_w,
             row_style(theme, i == selected, focused),
         ),
     });
+}
+
+/// The widths the layout sizes the pane by: each visible item's title (as its row shows it),
+/// and the widest owner.
+pub struct Widths {
+    pub titles: Vec<usize>,
+    pub owner_max: usize,
+}
+
+impl Widths {
+    pub fn of(app: &App) -> Widths {
+        let items = app.visible_items();
+        Widths {
+            titles: items.iter().map(|r| text::width(&title_text(r))).collect(),
+            owner_max: items
+                .iter()
+                .filter_map(|r| owner_label(app, r))
+                .map(|o| text::width(&o))
+                .max()
+                .unwrap_or(0),
+        }
+    }
+    pub fn title_max(&self) -> usize {
+        self.titles.iter().copied().max().unwrap_or(0)
+    }
+}
+
+const OWNER_MAX: usize = 18;
+const DUE_W: usize = 9;
+/// "[ ]" and the overdue flag; the spaces after the title and the owner; the due column.
+const FIXED_W: usize = 3 + 1 + 1 + 1 + DUE_W;
+
+/// The title's and the owner's columns in a pane `width` wide: the owner column when there is
+/// room for it (a wide pane, or one whose titles all fit beside it; 18 columns at most unless
+/// the titles leave it more), the title the rest. The
+/// one rule for drawing a row and for the layout that sizes the pane.
+pub fn columns(width: usize, title_max: usize, owner_max: usize) -> (usize, usize) {
+    let capped = owner_max.min(OWNER_MAX);
+    let owner_w = if width >= 56 || width > title_max + capped + FIXED_W {
+        // Whole when the titles fit beside it, else at most 18 columns.
+        owner_max.min(OWNER_MAX.max(width.saturating_sub(title_max + FIXED_W + 1)))
+    } else {
+        0
+    };
+    let fixed = FIXED_W + if owner_w > 0 { owner_w + 1 } else { 0 };
+    (width.saturating_sub(fixed), owner_w)
+}
+
+/// Columns (borders included) the pane needs to show every row whole.
+pub fn want_cols(w: &Widths) -> usize {
+    w.title_max() + w.owner_max + FIXED_W + 1 + 2
 }
 
 fn heading<'a>(app: &App, theme: &Theme, c: usize, current: bool, width: usize) -> Line<'a> {
@@ -159,7 +193,7 @@ fn item_line<'a>(
     app: &App,
     theme: &Theme,
     r: &ItemRef<'_>,
-    width: usize,
+    title_w: usize,
     owner_w: usize,
     base: Style,
 ) -> Line<'a> {
@@ -179,12 +213,8 @@ fn item_line<'a>(
         Some(d) => d.to_string(),
         None => String::new(),
     };
-    let due_w = 9;
     let flag = if r.overdue { "!" } else { " " };
     let title = title_text(r);
-
-    let fixed = 3 + 1 + 1 + 1 + due_w + if owner_w > 0 { owner_w + 1 } else { 0 };
-    let title_w = width.saturating_sub(fixed);
     let title_style = match status {
         ItemStatus::Skipped => theme.muted().add_modifier(Modifier::CROSSED_OUT),
         ItemStatus::Done => theme.muted(),
@@ -212,7 +242,7 @@ fn item_line<'a>(
         theme.muted()
     };
     spans.push(Span::styled(
-        text::fit_right(&due, due_w),
+        text::fit_right(&due, DUE_W),
         due_style.patch(base),
     ));
     Line::from(spans)

@@ -58,6 +58,8 @@ pub struct Areas {
     pub digits: Digits,
     pub banner: Rect,
     pub body: Vec<(Pane, Rect)>,
+    /// Under a zoomed list: its selected row in full.
+    pub detail: Option<Rect>,
     pub footer: Rect,
     pub arrangement: Arrangement,
 }
@@ -108,8 +110,18 @@ pub fn areas(app: &App, area: Rect) -> Option<Areas> {
         Arrangement::Stacked
     };
 
+    let mut detail = None;
     let body_panes = if app.ui.zoomed {
-        vec![(app.ui.focused(), body)]
+        // A zoomed list keeps its selected row in full below it, up to half the body.
+        let pane = app.ui.focused();
+        let want = super::detail::rows(app, pane, body.width).min(body.height / 2);
+        if want > 0 {
+            let [list, below] = rows(body, [body.height - want, want]);
+            detail = Some(below);
+            vec![(pane, list)]
+        } else {
+            vec![(pane, body)]
+        }
     } else {
         arrange(app, arrangement, body)
     };
@@ -118,116 +130,492 @@ pub fn areas(app: &App, area: Rect) -> Option<Areas> {
         digits,
         banner,
         body: body_panes,
+        detail,
         footer,
         arrangement,
     })
 }
 
-/// Columns the metrics pane keeps in the wide layout: every column, thresholds included, and a
-/// sparkline (its rows drop the thresholds below 56 inside).
+/// Columns the metrics pane keeps beside other panes in the wide layout: every column,
+/// thresholds included, and a sparkline (its rows drop the thresholds below 56 inside).
 pub const METRICS_MIN_COLS: u16 = 62;
+/// The same between 100 and 149 columns, where the checklist needs the width more.
+const METRICS_MEDIUM_COLS: u16 = 50;
+/// A pane keeps at least its borders and one row.
+const PANE_MIN_ROWS: u16 = 3;
+/// What the timeline keeps when the rest needs the rows.
+const TIMELINE_MIN_ROWS: u16 = 5;
 
-/// Columns the checklist's longest line wants (mark, title, owner, due; the borders), so the
-/// column is as wide as its titles and no wider.
-fn checklist_cols(app: &App) -> u16 {
-    let items = app.visible_items();
-    let title = items
-        .iter()
-        .map(|r| crate::text::width(&super::checklist::title_text(r)))
-        .max()
-        .unwrap_or(0);
-    let owner = items
-        .iter()
-        .filter_map(|r| super::checklist::owner_label(app, r))
-        .map(|o| crate::text::width(&o))
-        .max()
-        .unwrap_or(0)
-        .min(18);
-    // As `checklist::item_line` lays a row out: "[ ]!", the title and a space, the owner and
-    // a space, a 9-column due and one more, inside two borders.
-    (4 + title + 1 + owner + 1 + 9 + 1 + 2).min(u16::MAX as usize) as u16
+/// Columns (borders included) `pane` needs to show its rows whole in `arrangement`; for
+/// metrics, which use any width, the least the layout keeps for them beside other panes.
+pub fn want_cols(app: &App, pane: Pane, arrangement: Arrangement) -> u16 {
+    let d = Demand::of(app);
+    match (pane, arrangement) {
+        (Pane::Metrics, Arrangement::Medium) => d.cols(pane).max(METRICS_MEDIUM_COLS),
+        (Pane::Metrics, _) => d.cols(pane).max(METRICS_MIN_COLS),
+        _ => d.cols(pane),
+    }
 }
 
-fn arrange(app: &App, arrangement: Arrangement, body: Rect) -> Vec<(Pane, Rect)> {
-    match arrangement {
-        Arrangement::Wide => {
-            // The timeline as tall as what it holds, between 5 rows and a third of the body.
-            let events = u16::try_from(app.timeline.len()).unwrap_or(u16::MAX);
-            let timeline_rows = events.saturating_add(2).clamp(5, (body.height / 3).max(5));
-            let [top, timeline] =
-                Layout::vertical([Constraint::Min(0), Constraint::Length(timeline_rows)])
-                    .areas(body);
-            // The checklist as wide as its titles (between 28 % and 45 % of the width, leaving
-            // metrics their minimum); the quotas and alarms 26 % (a fifth when the runbook has
-            // neither); metrics, whose sparklines and charts use any width, take what is left.
-            let right_w = if app.runbook.quotas.is_empty() && app.alarms.is_empty() {
-                top.width / 5
-            } else {
-                top.width * 26 / 100
-            };
-            // Metrics keep room for every column (thresholds included) and a sparkline.
-            let min = top.width * 28 / 100;
-            let max = (top.width * 45 / 100)
-                .min(top.width.saturating_sub(right_w + METRICS_MIN_COLS))
-                .max(min);
-            let checklist_w = checklist_cols(app).clamp(min, max);
-            let [checklist, metrics, right] = Layout::horizontal([
-                Constraint::Length(checklist_w),
-                Constraint::Min(0),
-                Constraint::Length(right_w),
-            ])
-            .areas(top);
-            // Quotas and alarms split by what each holds.
-            let quota_rows = u16::try_from(app.runbook.quotas.len()).unwrap_or(u16::MAX);
-            let alarm_rows = u16::try_from(app.alarms.len()).unwrap_or(u16::MAX);
-            let [quotas, alarms] = Layout::vertical([
-                Constraint::Fill(quota_rows.max(1) + 2),
-                Constraint::Fill(alarm_rows.max(1) + 2),
-            ])
-            .areas(right);
-            in_tab_order([checklist, metrics, quotas, alarms, timeline])
-        }
-        Arrangement::Medium => {
-            let [top, middle, timeline] = Layout::vertical([
-                Constraint::Fill(5),
-                Constraint::Fill(2),
-                Constraint::Fill(2),
-            ])
-            .areas(body);
-            let [checklist, metrics] =
-                Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
-                    .areas(top);
-            let [quotas, alarms] =
-                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
-                    .areas(middle);
-            in_tab_order([checklist, metrics, quotas, alarms, timeline])
-        }
-        // Short and narrow: quotas and alarms share a row so every pane keeps a few lines.
-        Arrangement::Stacked if body.height < 25 => {
-            let [checklist, metrics, middle, timeline] = Layout::vertical([
-                Constraint::Fill(3),
-                Constraint::Fill(3),
-                Constraint::Fill(2),
-                Constraint::Fill(2),
-            ])
-            .areas(body);
-            let [quotas, alarms] =
-                Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
-                    .areas(middle);
-            in_tab_order([checklist, metrics, quotas, alarms, timeline])
-        }
-        Arrangement::Stacked => {
-            let rects: [Rect; 5] = Layout::vertical([
-                Constraint::Fill(3),
-                Constraint::Fill(3),
-                Constraint::Fill(2),
-                Constraint::Fill(1),
-                Constraint::Fill(2),
-            ])
-            .areas(body);
-            in_tab_order(rects)
+/// What a pane would lose in a rectangle, by the same rules its rows are drawn with: texts
+/// cut short, list lines that do not fit, and rows left empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fit {
+    pub cut: usize,
+    pub hidden: usize,
+    pub empty: usize,
+}
+
+impl std::ops::Add for Fit {
+    type Output = Fit;
+    fn add(self, o: Fit) -> Fit {
+        Fit {
+            cut: self.cut + o.cut,
+            hidden: self.hidden + o.hidden,
+            empty: self.empty + o.empty,
         }
     }
+}
+
+impl Fit {
+    /// What the layout minimises: text the reader cannot see, then blank space.
+    fn cost(self) -> (usize, usize) {
+        (self.cut + self.hidden, self.empty)
+    }
+}
+
+/// What the panes hold, measured once per layout.
+struct Demand {
+    checklist: super::checklist::Widths,
+    checklist_lines: u16,
+    metrics: super::metrics::Widths,
+    quotas: u16,
+    quota_cols: u16,
+    alarm_names: Vec<usize>,
+    events: u16,
+}
+
+fn count(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+impl Demand {
+    fn of(app: &App) -> Demand {
+        let checklist = super::checklist::Widths::of(app);
+        Demand {
+            checklist_lines: count(super::checklist::lines(app).len()).max(1),
+            checklist,
+            metrics: super::metrics::Widths::of(app),
+            quotas: count(app.runbook.quotas.len()),
+            quota_cols: count(super::quotas::want_cols(app)),
+            alarm_names: app
+                .alarms
+                .values()
+                .map(|a| crate::text::width(&a.name))
+                .collect(),
+            events: count(app.timeline.len()),
+        }
+    }
+
+    fn metric_count(&self) -> u16 {
+        count(self.metrics.titles.len())
+    }
+
+    /// Rows (borders included) a pane wants: its list whole; for metrics, a line and a
+    /// three-row chart each (they take more when there is more).
+    fn rows(&self, pane: Pane) -> u16 {
+        let lines = match pane {
+            Pane::Checklist => self.checklist_lines,
+            Pane::Metrics => self.metric_count().saturating_mul(4),
+            Pane::Quotas => self.quotas,
+            Pane::Alarms => count(self.alarm_names.len()),
+            Pane::Timeline => self.events,
+        };
+        lines.max(1).saturating_add(2)
+    }
+
+    /// Of `height` rows, those a metrics pane draws on: a whole chart per metric, or its
+    /// one-line form (the rest would stay empty).
+    fn metric_rows(&self, height: u16) -> u16 {
+        let n = self.metric_count();
+        match super::metrics::chart_rows(usize::from(n), height.saturating_sub(2)) {
+            Some(h) => n * h + 2,
+            None => height.min(n.max(1) + 2),
+        }
+    }
+
+    /// A pane's claim on the rows of its column.
+    fn claim(&self, pane: Pane) -> Claim {
+        match pane {
+            Pane::Timeline => Claim {
+                least: TIMELINE_MIN_ROWS,
+                want: self.rows(pane),
+                tier: 1,
+            },
+            _ => claim(PANE_MIN_ROWS, self.rows(pane)),
+        }
+    }
+
+    /// Columns (borders included) a pane wants to show its rows whole.
+    fn cols(&self, pane: Pane) -> u16 {
+        match pane {
+            Pane::Checklist => count(super::checklist::want_cols(&self.checklist)),
+            Pane::Metrics => count(super::metrics::want_cols(&self.metrics)),
+            Pane::Quotas => self.quota_cols,
+            Pane::Alarms => count(self.alarm_names.iter().copied().max().unwrap_or(0) + 18),
+            Pane::Timeline => u16::MAX,
+        }
+    }
+
+    /// What `pane` would lose drawn in `r`.
+    fn fit(&self, app: &App, pane: Pane, r: Rect) -> Fit {
+        let (w, h) = (
+            usize::from(r.width.saturating_sub(2)),
+            usize::from(r.height.saturating_sub(2)),
+        );
+        let over = |widths: &[usize], col: usize| widths.iter().filter(|t| **t > col).count();
+        let list = |lines: usize, cut: usize| Fit {
+            cut,
+            hidden: lines.saturating_sub(h),
+            empty: h.saturating_sub(lines.max(1)),
+        };
+        match pane {
+            Pane::Checklist => {
+                let c = &self.checklist;
+                let (title_w, _) = super::checklist::columns(w, c.title_max(), c.owner_max);
+                list(usize::from(self.checklist_lines), over(&c.titles, title_w))
+            }
+            Pane::Metrics => {
+                let n = self.metrics.titles.len();
+                let charts = super::metrics::chart_rows(n, r.height.saturating_sub(2));
+                let cols = super::metrics::columns(w, &self.metrics, charts.is_some());
+                let cut = over(&self.metrics.titles, cols.title);
+                match charts {
+                    Some(rows) => Fit {
+                        cut,
+                        hidden: 0,
+                        empty: h.saturating_sub(n * usize::from(rows)),
+                    },
+                    None => list(n, cut),
+                }
+            }
+            Pane::Quotas => {
+                let (title_max, detail_max) = super::quotas::widths(app, w);
+                let (title_w, _) = super::quotas::columns(w, title_max, detail_max);
+                let titles: Vec<usize> = app
+                    .runbook
+                    .quotas
+                    .iter()
+                    .map(|q| crate::text::width(&q.display_title()))
+                    .collect();
+                list(usize::from(self.quotas), over(&titles, title_w))
+            }
+            Pane::Alarms => list(
+                self.alarm_names.len(),
+                over(&self.alarm_names, super::alarms::name_cols(w)),
+            ),
+            // Always as wide as the body: only its rows are the layout's to give.
+            Pane::Timeline => list(usize::from(self.events), 0),
+        }
+    }
+
+    fn total_fit(&self, app: &App, panes: &[(Pane, Rect)]) -> Fit {
+        panes
+            .iter()
+            .map(|(p, r)| self.fit(app, *p, *r))
+            .fold(Fit::default(), |a, b| a + b)
+    }
+}
+
+/// A pane's claim on rows (or columns): the least it keeps, what it wants, and its tier: a
+/// lower tier's wants are met first (the timeline, history, comes after the live panes).
+#[derive(Debug, Clone, Copy)]
+pub struct Claim {
+    pub least: u16,
+    pub want: u16,
+    pub tier: u8,
+}
+
+const fn claim(least: u16, want: u16) -> Claim {
+    Claim {
+        least,
+        want,
+        tier: 0,
+    }
+}
+
+/// Shares `total` cells among claims: each gets its least (all of them shrunk alike when even
+/// that does not fit), then, tier by tier, one cell at a time goes round to every claim still
+/// short of what it wants, so none gets more than it wants while another goes short. What is
+/// left after every want is met goes to claim `rest`.
+pub fn allot<const N: usize>(total: u16, claims: [Claim; N], rest: usize) -> [u16; N] {
+    let least: u32 = claims.iter().map(|c| u32::from(c.least)).sum();
+    let mut out = [0u16; N];
+    if least >= u32::from(total) {
+        // Not even the least fits: each gets its proportional share, the remainder in order.
+        let mut given = 0u16;
+        for (o, c) in out.iter_mut().zip(&claims) {
+            *o = (u32::from(c.least) * u32::from(total) / least.max(1)) as u16;
+            given += *o;
+        }
+        for o in out.iter_mut().take(usize::from(total - given)) {
+            *o += 1;
+        }
+        return out;
+    }
+    for (o, c) in out.iter_mut().zip(&claims) {
+        *o = c.least;
+    }
+    let mut left = total - least as u16;
+    let last_tier = claims.iter().map(|c| c.tier).max().unwrap_or(0);
+    for tier in 0..=last_tier {
+        while left > 0 {
+            let mut gave = false;
+            for (o, c) in out.iter_mut().zip(&claims) {
+                if left > 0 && c.tier == tier && *o < c.want {
+                    *o += 1;
+                    left -= 1;
+                    gave = true;
+                }
+            }
+            if !gave {
+                break;
+            }
+        }
+    }
+    if let Some(o) = out.get_mut(rest) {
+        *o += left;
+    }
+    out
+}
+
+/// Splits `area` into columns of the given widths, left to right (the last takes what is left).
+fn columns<const N: usize>(area: Rect, widths: [u16; N]) -> [Rect; N] {
+    let mut x = area.x;
+    let mut out = [Rect::default(); N];
+    for (i, (o, w)) in out.iter_mut().zip(widths).enumerate() {
+        let w = if i + 1 == N {
+            area.right().saturating_sub(x)
+        } else {
+            w.min(area.right().saturating_sub(x))
+        };
+        *o = Rect {
+            x,
+            width: w,
+            ..area
+        };
+        x += w;
+    }
+    out
+}
+
+/// Splits `area` into rows of the given heights, top to bottom (the last takes what is left).
+fn rows<const N: usize>(area: Rect, heights: [u16; N]) -> [Rect; N] {
+    let mut y = area.y;
+    let mut out = [Rect::default(); N];
+    for (i, (o, h)) in out.iter_mut().zip(heights).enumerate() {
+        let h = if i + 1 == N {
+            area.bottom().saturating_sub(y)
+        } else {
+            h.min(area.bottom().saturating_sub(y))
+        };
+        *o = Rect {
+            y,
+            height: h,
+            ..area
+        };
+        y += h;
+    }
+    out
+}
+
+/// Rows for a stack of panes in a column: each as tall as it wants when the rows allow,
+/// what is left to metrics when they are in the stack (their charts grow), else to the first.
+/// Metrics keep only rows they can use: their one-line form, or a whole chart per metric;
+/// rows between the two go to the other panes.
+fn stack<const N: usize>(d: &Demand, area: Rect, panes: [Pane; N]) -> [Rect; N] {
+    let metrics = panes.iter().position(|p| *p == Pane::Metrics);
+    let claims = panes.map(|p| d.claim(p));
+    rows(area, allot_rows(d, area.height, claims, metrics))
+}
+
+/// `allot` for rows, where claim `metrics` (if any) is the metrics pane: it takes what is
+/// left over, but only rows it can use (a whole chart per metric, or its one-line form);
+/// rows between the two go to the other panes.
+fn allot_rows<const N: usize>(
+    d: &Demand,
+    height: u16,
+    mut claims: [Claim; N],
+    metrics: Option<usize>,
+) -> [u16; N] {
+    let heights = allot(height, claims, metrics.unwrap_or(0));
+    match metrics {
+        Some(m) if d.metric_rows(heights[m]) < heights[m] => {
+            let usable = d.metric_rows(heights[m]);
+            claims[m] = claim(usable, usable);
+            allot(height, claims, m)
+        }
+        _ => heights,
+    }
+}
+
+/// Widths for panes side by side: each as wide as it wants when the width allows (metrics
+/// take what is left), short of that each keeps its least and the rest is shared.
+fn side_by_side<const N: usize>(area: Rect, claims: [Claim; N], rest: usize) -> [Rect; N] {
+    columns(area, allot(area.width, claims, rest))
+}
+
+/// The body's arrangements for a terminal of this width: each candidate places every pane,
+/// and the one that hides the least text (then leaves the fewest rows empty) is drawn.
+fn arrange(app: &App, arrangement: Arrangement, body: Rect) -> Vec<(Pane, Rect)> {
+    let d = Demand::of(app);
+    let candidates = match arrangement {
+        Arrangement::Wide => vec![
+            three_columns(&d, body),
+            left_stack(&d, body, METRICS_MIN_COLS),
+        ],
+        Arrangement::Medium => vec![
+            two_rows(&d, body),
+            left_stack(&d, body, METRICS_MEDIUM_COLS),
+        ],
+        Arrangement::Stacked => vec![stacked(&d, body)],
+    };
+    candidates
+        .into_iter()
+        .min_by_key(|c| d.total_fit(app, c).cost())
+        .unwrap_or_default()
+}
+
+/// The body's rows between the panes above and the timeline below: the live panes get the
+/// rows they want first, the timeline as many of its events as fit after them (five rows at
+/// least), and rows nobody wants go to the panes above (metrics charts grow into them).
+fn band_and_timeline(d: &Demand, body: Rect, above: u16) -> [Rect; 2] {
+    let heights = allot(
+        body.height,
+        [claim(PANE_MIN_ROWS * 2, above), d.claim(Pane::Timeline)],
+        0,
+    );
+    rows(body, heights)
+}
+
+/// A checklist's claim on columns: its titles whole, a quarter of the width at least.
+fn checklist_cols(d: &Demand, w: u16) -> Claim {
+    let want = d.cols(Pane::Checklist);
+    claim(want.min(w / 4), want)
+}
+
+/// Metrics' claim on columns: their least, then (after the panes beside them have their
+/// text whole) every title whole above a chart; any width left is theirs too.
+fn metrics_cols(d: &Demand, least: u16) -> Claim {
+    Claim {
+        least,
+        want: d.cols(Pane::Metrics).max(least),
+        tier: 1,
+    }
+}
+
+/// Wide: checklist | metrics | quotas over alarms, the timeline along the bottom.
+fn three_columns(d: &Demand, body: Rect) -> Vec<(Pane, Rect)> {
+    let w = body.width;
+    let above = d
+        .rows(Pane::Checklist)
+        .max(d.rows(Pane::Metrics))
+        .max(d.rows(Pane::Quotas) + d.rows(Pane::Alarms));
+    let [band, timeline] = band_and_timeline(d, body, above);
+    let right_want = d.cols(Pane::Quotas).max(d.cols(Pane::Alarms));
+    let [checklist, metrics, right] = side_by_side(
+        band,
+        [
+            checklist_cols(d, w),
+            metrics_cols(d, METRICS_MIN_COLS),
+            claim(right_want.min(w / 5), right_want),
+        ],
+        1,
+    );
+    let [quotas, alarms] = stack(d, right, [Pane::Quotas, Pane::Alarms]);
+    in_tab_order([checklist, metrics, quotas, alarms, timeline])
+}
+
+/// Medium: checklist | metrics, then quotas | alarms, then the timeline.
+fn two_rows(d: &Demand, body: Rect) -> Vec<(Pane, Rect)> {
+    let w = body.width;
+    let top_want = d.rows(Pane::Checklist).max(d.rows(Pane::Metrics));
+    let middle_want = d.rows(Pane::Quotas).max(d.rows(Pane::Alarms));
+    let [top, middle, timeline] = rows(
+        body,
+        allot(
+            body.height,
+            [
+                claim(PANE_MIN_ROWS * 2, top_want),
+                claim(PANE_MIN_ROWS, middle_want),
+                d.claim(Pane::Timeline),
+            ],
+            0,
+        ),
+    );
+    let [checklist, metrics] = side_by_side(
+        top,
+        [checklist_cols(d, w), metrics_cols(d, METRICS_MEDIUM_COLS)],
+        1,
+    );
+    let [quotas, alarms] = quotas_beside_alarms(d, middle);
+    in_tab_order([checklist, metrics, quotas, alarms, timeline])
+}
+
+/// Quotas and alarms sharing a row by what each needs; quotas take any width left.
+fn quotas_beside_alarms(d: &Demand, row: Rect) -> [Rect; 2] {
+    let w = row.width;
+    let (q, a) = (d.cols(Pane::Quotas), d.cols(Pane::Alarms));
+    side_by_side(row, [claim(q.min(w / 3), q), claim(a.min(w / 4), a)], 0)
+}
+
+/// Wide and medium when the checklist, quotas and alarms are short: the three stacked in one
+/// column as wide as the widest of them, metrics beside them taking the rest of the width.
+fn left_stack(d: &Demand, body: Rect, metrics_least: u16) -> Vec<(Pane, Rect)> {
+    let w = body.width;
+    let above = (d.rows(Pane::Checklist) + d.rows(Pane::Quotas) + d.rows(Pane::Alarms))
+        .max(d.rows(Pane::Metrics));
+    let [band, timeline] = band_and_timeline(d, body, above);
+    let want = d
+        .cols(Pane::Checklist)
+        .max(d.cols(Pane::Quotas))
+        .max(d.cols(Pane::Alarms));
+    let [left, metrics] = side_by_side(
+        band,
+        [claim(want.min(w / 4), want), metrics_cols(d, metrics_least)],
+        1,
+    );
+    let [checklist, quotas, alarms] = stack(d, left, [Pane::Checklist, Pane::Quotas, Pane::Alarms]);
+    in_tab_order([checklist, metrics, quotas, alarms, timeline])
+}
+
+/// Narrow: every pane full width, each as tall as it wants when the rows allow, metrics
+/// taking the rows left over for charts. Short terminals put quotas and alarms side by side
+/// so every pane keeps a few lines, and keep the timeline to its newest two events first.
+fn stacked(d: &Demand, body: Rect) -> Vec<(Pane, Rect)> {
+    if body.height < 25 {
+        let middle_want = d.rows(Pane::Quotas).max(d.rows(Pane::Alarms));
+        let [checklist, metrics, middle, timeline] = rows(
+            body,
+            allot_rows(
+                d,
+                body.height,
+                [
+                    d.claim(Pane::Checklist),
+                    d.claim(Pane::Metrics),
+                    claim(PANE_MIN_ROWS, middle_want),
+                    Claim {
+                        least: 4,
+                        ..d.claim(Pane::Timeline)
+                    },
+                ],
+                Some(1),
+            ),
+        );
+        let [quotas, alarms] = quotas_beside_alarms(d, middle);
+        return in_tab_order([checklist, metrics, quotas, alarms, timeline]);
+    }
+    in_tab_order(stack(d, body, Pane::ALL))
 }
 
 /// Pairs pane rectangles, given in `Pane::ALL` order, with their panes.

@@ -136,32 +136,10 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     }
 
     let width = inner.width as usize;
-    // Columns sized to what this runbook needs, so the sparkline gets the rest.
-    let (value_w, status_w, age_w) = (7, 7, 4);
-    let unit_w = 1 + metrics
-        .iter()
-        .map(|(_, m, _)| text::width(m.unit.as_deref().unwrap_or("")))
-        .max()
-        .unwrap_or(0)
-        .min(5);
-    let thr_w = if width >= 56 {
-        1 + metrics
-            .iter()
-            .map(|(_, m, _)| text::width(&thresholds(m)))
-            .max()
-            .unwrap_or(0)
-            .min(12)
-    } else {
-        0
-    };
-    let title_w = metrics
-        .iter()
-        .map(|(_, m, _)| text::width(m.display_title()))
-        .max()
-        .unwrap_or(0)
-        .min((width / 4).clamp(8, 20));
-    let fixed = title_w + value_w + unit_w + status_w + age_w + thr_w + 3;
-    let spark_w = width.saturating_sub(fixed);
+    let charts = chart_rows(metrics.len(), inner.height);
+    let cols = columns(width, &Widths::of(app), charts.is_some());
+    let (title_w, unit_w, thr_w, spark_w) = (cols.title, cols.unit, cols.thr, cols.spark);
+    let (value_w, status_w, age_w) = (VALUE_W, STATUS_W, AGE_W);
     let selected = app.ui.selected(Pane::Metrics);
     let ids: Vec<Option<usize>> = (0..metrics.len()).map(Some).collect();
     let mut make = |row: usize| {
@@ -242,7 +220,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
             Line::from(spans)
         }
     };
-    match chart_rows(metrics.len(), inner.height) {
+    match charts {
         // Room to spare: each metric's line, and under it a chart of its recent points with
         // its thresholds and T-0 (a tall terminal shows trends, not empty rows).
         Some(h) => {
@@ -274,6 +252,77 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
         }
         None => render_list(f, inner, &ids, selected, &mut make),
     }
+}
+
+const VALUE_W: usize = 7;
+const STATUS_W: usize = 7;
+const AGE_W: usize = 4;
+
+/// The widths the layout sizes the pane by: the visible metrics' titles, the widest unit and
+/// threshold label.
+pub struct Widths {
+    pub titles: Vec<usize>,
+    pub unit_max: usize,
+    pub thr_max: usize,
+}
+
+impl Widths {
+    pub fn of(app: &App) -> Widths {
+        let metrics = app.visible_metrics();
+        let max = |f: &dyn Fn(&Metric) -> usize| metrics.iter().map(|(_, m, _)| f(m)).max();
+        Widths {
+            titles: metrics
+                .iter()
+                .map(|(_, m, _)| text::width(m.display_title()))
+                .collect(),
+            unit_max: max(&|m| text::width(m.unit.as_deref().unwrap_or(""))).unwrap_or(0),
+            thr_max: max(&|m| text::width(&thresholds(m))).unwrap_or(0),
+        }
+    }
+}
+
+/// Where a metric's line puts its columns.
+pub struct Columns {
+    pub title: usize,
+    pub unit: usize,
+    /// 0 when the pane is too narrow for the thresholds (the chart still draws them).
+    pub thr: usize,
+    pub spark: usize,
+}
+
+/// The columns of a metric's line in a pane `width` wide, sized to what this runbook needs.
+/// The title is whole unless the sparkline would keep fewer than 16 columns (8 above a
+/// chart, which shows the trend); then it gets a quarter of the pane (8 to 20 columns). The
+/// one rule for drawing and for the layout that sizes the pane.
+pub fn columns(width: usize, w: &Widths, charts: bool) -> Columns {
+    let unit = 1 + w.unit_max.min(5);
+    let thr = if width >= 56 {
+        1 + w.thr_max.min(12)
+    } else {
+        0
+    };
+    let others = VALUE_W + unit + STATUS_W + AGE_W + thr + 3;
+    let title_max = w.titles.iter().copied().max().unwrap_or(0);
+    let spark_min = if charts { 8 } else { 16 };
+    let title = title_max.min(
+        width
+            .saturating_sub(others + spark_min)
+            .max((width / 4).clamp(8, 20)),
+    );
+    Columns {
+        title,
+        unit,
+        thr,
+        spark: width.saturating_sub(title + others),
+    }
+}
+
+/// Columns (borders included) the pane needs for every title whole above a chart, with
+/// thresholds.
+pub fn want_cols(w: &Widths) -> usize {
+    let title_max = w.titles.iter().copied().max().unwrap_or(0);
+    let others = VALUE_W + 1 + w.unit_max.min(5) + STATUS_W + AGE_W + 1 + w.thr_max.min(12) + 3;
+    title_max + others + 8 + 2
 }
 
 /// Rows each metric gets when every one fits with a chart under its line (at least two rows

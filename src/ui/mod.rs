@@ -6,6 +6,7 @@ pub mod alert_card;
 pub mod banner;
 pub mod chart;
 pub mod checklist;
+pub mod detail;
 pub mod footer;
 pub use crate::format;
 pub mod header;
@@ -59,6 +60,9 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
             Pane::Alarms => alarms::render(f, *rect, app, theme, focused),
             Pane::Timeline => timeline::render(f, *rect, app, theme, focused),
         }
+    }
+    if let Some(rect) = areas.detail {
+        detail::render(f, rect, app, theme);
     }
     footer::render(f, areas.footer, app, theme);
     overlay::render(f, area, app, theme);

@@ -85,10 +85,24 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     let width = inner.width as usize;
     let selected = app.ui.selected(Pane::Quotas);
     let ids: Vec<Option<usize>> = (0..rows_data.len()).map(Some).collect();
+    let (title_max, detail_max) = widths(app, width);
     render_list(f, inner, &ids, selected, |row| {
         let (def, st) = rows_data[row];
-        quota_line(app, theme, def, st, width, row == selected, focused)
+        let line = QuotaLine {
+            width,
+            title_max,
+            detail_max,
+        };
+        quota_line(app, theme, def, st, line, row == selected, focused)
     });
+}
+
+/// How wide a row is and what its columns are sized to.
+#[derive(Clone, Copy)]
+struct QuotaLine {
+    width: usize,
+    title_max: usize,
+    detail_max: usize,
 }
 
 fn quota_line<'a>(
@@ -96,14 +110,52 @@ fn quota_line<'a>(
     theme: &Theme,
     def: &Quota,
     st: &QuotaState,
-    width: usize,
+    line: QuotaLine,
     selected: bool,
     focused: bool,
 ) -> Line<'a> {
+    let QuotaLine {
+        width,
+        title_max,
+        detail_max,
+    } = line;
     let base = row_style(theme, selected, focused);
     let status = status(app, st);
     let sty = status_style(theme, status);
-    let title_w = (width / 3).clamp(8, 28);
+    let detail = detail(app, def, st, width);
+    let (title_w, detail_w) = columns(width, title_max, detail_max);
+    let projected = app.quota_projection(def);
+    let gauge_w = width.saturating_sub(title_w + detail_w + STATUS_W + 4);
+    Line::from(vec![
+        Span::styled(
+            format!("{} ", text::fit(&def.display_title(), title_w)),
+            theme.base().patch(base),
+        ),
+        Span::styled(
+            gauge(
+                st.headroom_pct().map(|h| 100.0 - h),
+                projected.map(|(p, _)| p),
+                def.warn_below.0,
+                def.crit_below.0,
+                gauge_w,
+            ),
+            sty.patch(base),
+        ),
+        Span::styled(
+            format!(" {} ", text::fit(&detail, detail_w)),
+            theme.base().patch(base),
+        ),
+        Span::styled(text::fit(status.label(), STATUS_W), sty.patch(base)),
+    ])
+}
+
+const STATUS_W: usize = 7;
+/// The gauge keeps at least this many cells before a title takes more than its share.
+const GAUGE_MIN: usize = 10;
+
+/// "42% used 420/1k/s full in 3h · not adjustable": a quota's figures, as many as a pane
+/// `width` wide has room for.
+pub fn detail(app: &App, def: &Quota, st: &QuotaState, width: usize) -> String {
     // A rate quota says its period: usage is compared per second or per minute.
     let per = match st.period_secs {
         Some(1) => "/s",
@@ -139,9 +191,8 @@ fn quota_line<'a>(
     if st.adjustable == Some(false) && width >= 56 {
         detail.push_str(" · not adjustable");
     }
-    let projected = app.quota_projection(def);
     if width >= 100
-        && let Some((pct, forecast)) = projected
+        && let Some((pct, forecast)) = app.quota_projection(def)
     {
         detail.push_str(&format!(
             " · at {}x {:.0}%",
@@ -149,30 +200,44 @@ fn quota_line<'a>(
             pct.min(9_999.0)
         ));
     }
-    let status_w = 7;
-    let detail_w = text::width(&detail).min(width / 2);
-    let gauge_w = width.saturating_sub(title_w + detail_w + status_w + 4);
-    Line::from(vec![
-        Span::styled(
-            format!("{} ", text::fit(&def.display_title(), title_w)),
-            theme.base().patch(base),
-        ),
-        Span::styled(
-            gauge(
-                st.headroom_pct().map(|h| 100.0 - h),
-                projected.map(|(p, _)| p),
-                def.warn_below.0,
-                def.crit_below.0,
-                gauge_w,
-            ),
-            sty.patch(base),
-        ),
-        Span::styled(
-            format!(" {} ", text::fit(&detail, detail_w)),
-            theme.base().patch(base),
-        ),
-        Span::styled(text::fit(status.label(), status_w), sty.patch(base)),
-    ])
+    detail
+}
+
+/// The title's and the figures' columns in a pane `width` wide: the figures up to half the
+/// pane, the title whole while the gauge keeps 10 cells, and never less than a third of the
+/// pane (8 to 28 columns). The one rule for drawing and for the layout that sizes the pane.
+pub fn columns(width: usize, title_max: usize, detail_max: usize) -> (usize, usize) {
+    let detail_w = detail_max.min(width / 2);
+    let share = (width / 3).clamp(8, 28);
+    let title_w = title_max.min(
+        width
+            .saturating_sub(detail_w + STATUS_W + 4 + GAUGE_MIN)
+            .max(share),
+    );
+    (title_w, detail_w)
+}
+
+/// The widest title, and the widest figures at `width`, of the quotas shown.
+pub fn widths(app: &App, width: usize) -> (usize, usize) {
+    let rows = app.quota_rows();
+    let title = rows
+        .iter()
+        .map(|(d, _)| text::width(&d.display_title()))
+        .max()
+        .unwrap_or(0);
+    let detail = rows
+        .iter()
+        .map(|(d, s)| text::width(&detail(app, d, s, width)))
+        .max()
+        .unwrap_or(0);
+    (title, detail)
+}
+
+/// Columns (borders included) the pane needs to show every title and figure whole.
+pub fn want_cols(app: &App) -> usize {
+    // Figures as a pane of 80 to 99 columns shows them: usage, quota and when it runs out.
+    let (title, detail) = widths(app, 99);
+    title + detail + STATUS_W + 4 + GAUGE_MIN + 2
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ use crate::runbook::Runbook;
 use crate::source::{AlarmState, Sample, Update};
 use crate::theme::Theme;
 
+mod sweep;
+
 const RUNBOOK: &str = r##"
 event:
   name: Spring Sale Launch
@@ -263,18 +265,41 @@ fn the_120x40_screen_has_big_digits_zone_clocks_and_side_by_side_panes() {
 }
 
 #[test]
-fn the_250x70_screen_uses_full_size_digits_and_three_columns() {
+fn the_250x70_screen_uses_full_size_digits_and_arranges_panes_by_what_they_hold() {
     let mut app = busy_app();
     let s = screen(&mut app, 250, 70);
     let lines: Vec<&str> = s.lines().collect();
     let full_rows = lines[1..9].iter().filter(|l| l.contains('█')).count();
     assert!(full_rows >= 6, "full-size digits span the header:\n{s}");
     let row = lines.iter().find(|l| l.contains("1 Checklist")).unwrap();
-    assert!(
-        row.contains("2 Metrics") && row.contains("3 Quota headroom"),
-        "{row}"
-    );
+    assert!(row.contains("2 Metrics"), "{row}");
     assert!(s.contains("Scale web ASG to 40 instances"), "{s}");
+    // A short checklist, two quotas and two alarms: one column under each other, metrics
+    // beside them with the rest of the width.
+    let area = ratatui::layout::Rect::new(0, 0, 250, 70);
+    let areas = super::layout::areas(&app, area).unwrap();
+    let at = |p| areas.pane(p).unwrap();
+    assert_eq!(at(Pane::Quotas).x, at(Pane::Checklist).x, "{s}");
+    assert!(at(Pane::Metrics).width > 150, "{s}");
+    // Too many alarms to stack under the checklist in 50 rows: quotas and alarms get a
+    // column of their own.
+    for k in 0..25 {
+        app.update(
+            app.now,
+            Msg::Source(Update::Alarm {
+                name: format!("web-canary-{k}"),
+                state: AlarmState::Ok,
+                reason: "Threshold Crossed".into(),
+                changed_at: app.now,
+            }),
+        );
+    }
+    let s = screen(&mut app, 250, 50);
+    let area = ratatui::layout::Rect::new(0, 0, 250, 50);
+    let areas = super::layout::areas(&app, area).unwrap();
+    let at = |p| areas.pane(p).unwrap();
+    assert!(at(Pane::Quotas).x > at(Pane::Metrics).x, "{s}");
+    assert_eq!(at(Pane::Alarms).x, at(Pane::Quotas).x, "{s}");
 }
 
 #[test]
