@@ -1539,3 +1539,42 @@ fn a_seat_cut_off_from_the_room_queues_and_sends_when_it_is_back() {
         "while the room was unreachable the header never said \"1 queued\":\n{header}"
     );
 }
+
+/// Issue 11 in a real terminal: the demo full-screen at 200x50 shows every checklist title
+/// whole beside metric charts; `z` on a row shows it in full under the list; `w` turns the
+/// screen into the wall view with the countdown in big digits, and `w` turns it back.
+#[test]
+fn the_wide_screen_shows_whole_titles_the_detail_and_the_wall_view() {
+    let t = Tmux::new("wide");
+    t.start("demo", "", 200, 50);
+    let s = t.wait_for("the war room at 200x50", running);
+    for (_, title) in demo_items() {
+        assert!(s.contains(&title), "{title:?} is not whole:\n{s}");
+    }
+    let braille = s
+        .chars()
+        .filter(|c| ('\u{2801}'..='\u{28ff}').contains(c))
+        .count();
+    assert!(braille > 100, "metric charts:\n{s}");
+    // The checklist is focused at start; the first item in full, with its owner and id.
+    t.keys(&["z"]);
+    let s = t.wait_for("the detail under the zoomed checklist", |s| {
+        s.contains("selected, in full")
+    });
+    assert!(
+        demo_items()
+            .iter()
+            .any(|(id, _)| s.contains(&format!("id {id}"))),
+        "{s}"
+    );
+    t.keys(&["Escape"]);
+    t.wait_for("the zoom closed", |s| !s.contains("selected, in full"));
+    t.keys(&["w"]);
+    let s = t.wait_for("the wall view", |s| {
+        !s.contains("1 Checklist") && s.contains('█')
+    });
+    assert!(s.contains("READINESS"), "{s}");
+    t.keys(&["w"]);
+    t.wait_for("back to the war room", |s| s.contains("1 Checklist"));
+    quit(&t);
+}

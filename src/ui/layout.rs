@@ -634,7 +634,30 @@ pub fn scroll_offset(selected: usize, total: usize, height: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::scroll_offset;
+    use super::{Claim, allot, claim, scroll_offset};
+
+    #[test]
+    fn allot_meets_wants_in_turn_and_gives_the_rest_away() {
+        // Room for every want: each gets it, what is left goes to the rest claim.
+        assert_eq!(allot(30, [claim(3, 8), claim(3, 5)], 1), [8, 22]);
+        // Short: one row at a time round, so both go short alike and neither gets more
+        // than it wants.
+        assert_eq!(allot(12, [claim(3, 20), claim(3, 20)], 0), [6, 6]);
+        assert_eq!(allot(12, [claim(3, 5), claim(3, 20)], 0), [5, 7]);
+        // A later tier waits for the first tier's wants.
+        let history = Claim {
+            least: 5,
+            want: 40,
+            tier: 1,
+        };
+        assert_eq!(allot(30, [claim(6, 20), history], 0), [20, 10]);
+        assert_eq!(allot(80, [claim(6, 20), history], 0), [40, 40]);
+        // Not even the least fits: shares in proportion, every cell given out.
+        assert_eq!(allot(6, [claim(3, 9), claim(6, 9)], 0), [2, 4]);
+        assert_eq!(allot(0, [claim(3, 9), claim(3, 9)], 0), [0, 0]);
+        let odd = allot(7, [claim(4, 9), claim(4, 9)], 0);
+        assert_eq!(odd.iter().sum::<u16>(), 7);
+    }
 
     #[test]
     fn scrolling_keeps_the_selection_in_view() {

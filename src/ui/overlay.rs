@@ -39,7 +39,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "i",
         "request a quota increase (quota pane; needs --allow-writes)",
     ),
-    ("z", "zoom the pane (metrics: full chart)"),
+    (
+        "z",
+        "zoom the pane, its selected row in full (metrics: full chart)",
+    ),
     (
         "w",
         "wall view for a projector or TV (again: back); --wall on start",

@@ -1174,11 +1174,12 @@ fn the_wall_view_is_read_from_across_the_room_and_switches_back() {
             .count()
     };
     // Full-size digits (8 rows of pixels, 7 drawn for these glyphs) wherever 80 columns are
-    // free; quadrant ones (4 rows) in a narrow split.
+    // free, twice and three times that size on a TV-sized terminal; quadrant ones (4 rows) in
+    // a narrow split.
     for (w, h, rows) in [
         (100, 30, 7),
-        (200, 60, 7),
-        (300, 90, 7),
+        (200, 60, 14),
+        (300, 90, 21),
         (80, 24, 7),
         (60, 50, 4),
     ] {

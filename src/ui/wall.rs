@@ -1,7 +1,9 @@
 //! The wall view (`w`, or `--wall`): the war room for a projector or a TV, read from across
 //! the room. The countdown in the largest digits that fit, the phase and what comes next, the
 //! readiness figure, the open alert and who is being called, the few worst signals with their
-//! values and the next checklist items due. The same state as the war room, drawn big.
+//! values and the next checklist items due, the two lists sharing the width by what each
+//! holds. The same state as the war room, drawn big: full-size digits scale up by whole cells
+//! on a TV-sized terminal.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -19,38 +21,85 @@ use crate::theme::Theme;
 /// screen has fewer rows).
 const LIST_MAX: usize = 10;
 
-/// The largest digits `chars` characters fit in `area` (columns per character, rows).
-fn pixel_for(area: Rect, chars: u16) -> Option<(PixelSize, u16, u16)> {
-    [
-        (PixelSize::Full, 8, 8),
-        (PixelSize::HalfHeight, 8, 4),
-        (PixelSize::Quadrant, 4, 4),
-    ]
-    .into_iter()
-    .find(|(_, w, h)| chars * w <= area.width && *h <= area.height)
+/// How the countdown's digits are drawn: a tui-big-text pixel size, the columns and rows one
+/// character takes, and a whole-cell scale for full-size digits on screens with room for it.
+#[derive(Clone, Copy)]
+struct Glyphs {
+    pixel: PixelSize,
+    cols: u16,
+    rows: u16,
+    scale: u16,
+}
+
+/// Full-size digits are drawn up to this many times larger (a TV across the room).
+const SCALE_MAX: u16 = 4;
+
+/// The largest digits `chars` characters fit in `area`.
+fn pixel_for(area: Rect, chars: u16) -> Option<Glyphs> {
+    let scale = (1..=SCALE_MAX)
+        .rev()
+        .find(|s| chars * 8 * s <= area.width && 8 * s <= area.height);
+    if let Some(scale) = scale {
+        return Some(Glyphs {
+            pixel: PixelSize::Full,
+            cols: 8 * scale,
+            rows: 8 * scale,
+            scale,
+        });
+    }
+    [(PixelSize::HalfHeight, 8, 4), (PixelSize::Quadrant, 4, 4)]
+        .into_iter()
+        .find(|(_, w, h)| chars * w <= area.width && *h <= area.height)
+        .map(|(pixel, cols, rows)| Glyphs {
+            pixel,
+            cols,
+            rows,
+            scale: 1,
+        })
 }
 
 /// Big text centred in `area`, or none when even the smallest digits do not fit.
 fn big(f: &mut Frame, area: Rect, s: &str, style: Style) -> bool {
     let chars = text::width(s) as u16;
-    let Some((pixel, w, _)) = pixel_for(area, chars) else {
+    let Some(g) = pixel_for(area, chars) else {
         return false;
     };
-    let cols = chars * w;
+    let cols = chars * g.cols;
     let x = area.x + (area.width - cols) / 2;
     let big = BigText::builder()
-        .pixel_size(pixel)
+        .pixel_size(g.pixel)
         .style(style)
         .lines(vec![Line::from(s.to_string())])
         .build();
-    f.render_widget(
-        &big,
-        Rect {
-            x,
-            width: cols,
-            ..area
-        },
-    );
+    if g.scale == 1 {
+        f.render_widget(
+            &big,
+            Rect {
+                x,
+                width: cols,
+                ..area
+            },
+        );
+        return true;
+    }
+    // Full-size glyphs are whole blocks or blanks: each cell becomes a scale-by-scale square.
+    let glyph_area = Rect::new(0, 0, chars * 8, 8);
+    let mut glyphs = ratatui::buffer::Buffer::empty(glyph_area);
+    ratatui::widgets::Widget::render(&big, glyph_area, &mut glyphs);
+    let buf = f.buffer_mut();
+    for gy in 0..8 {
+        for gx in 0..glyph_area.width {
+            let cell = glyphs[(gx, gy)].clone();
+            for dy in 0..g.scale {
+                for dx in 0..g.scale {
+                    let (cx, cy) = (x + gx * g.scale + dx, area.y + gy * g.scale + dy);
+                    if cx < area.right() && cy < area.bottom() {
+                        buf[(cx, cy)] = cell.clone();
+                    }
+                }
+            }
+        }
+    }
     true
 }
 
@@ -65,7 +114,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         },
         text::width(&clock) as u16,
     )
-    .map_or(1, |(_, _, h)| h);
+    .map_or(1, |g| g.rows);
     let [title, digits, phase, alert, lists, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(digit_rows + 1),
@@ -111,14 +160,39 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Paragraph::new(alert_lines(app, theme)).alignment(Alignment::Center),
         alert,
     );
-    let [worst, due] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(lists);
     let shown = (lists.height as usize).saturating_sub(1).clamp(1, LIST_MAX);
+    let (worst_rows, due_rows) = (worst_rows(app, shown), due_rows(app, shown));
+    // The two lists share the width by what each needs, a third each at least.
+    let w = lists.width;
+    let (a, b) = (worst_cols(&worst_rows), due_cols(&due_rows));
+    let widths = super::layout::allot(
+        w,
+        [
+            super::layout::Claim {
+                least: a.min(w / 3),
+                want: a,
+                tier: 0,
+            },
+            super::layout::Claim {
+                least: b.min(w / 3),
+                want: b,
+                tier: 0,
+            },
+        ],
+        1,
+    );
+    // Width neither needs is shared, so the lists sit apart rather than one stretched.
+    let spare = widths[1].saturating_sub(b);
+    let [worst, due] = Layout::horizontal([
+        Constraint::Length(widths[0] + spare / 2),
+        Constraint::Min(0),
+    ])
+    .areas(lists);
     f.render_widget(
-        Paragraph::new(worst_lines(app, theme, worst.width, shown)),
+        Paragraph::new(worst_lines(&worst_rows, theme, worst.width)),
         worst,
     );
-    f.render_widget(Paragraph::new(due_lines(app, theme, due.width, shown)), due);
+    f.render_widget(Paragraph::new(due_lines(&due_rows, theme, due.width)), due);
     f.render_widget(
         Paragraph::new(Span::styled(
             " w: back to the war room · ? help · q quit",
@@ -214,9 +288,23 @@ fn alert_lines<'a>(app: &App, theme: &Theme) -> Vec<Line<'a>> {
     ]
 }
 
+/// One of the worst signals: its title, its value as shown, its status.
+struct Worst {
+    title: String,
+    value: String,
+    status: Status,
+}
+
+impl Worst {
+    /// " 937 ms  CRIT ": what follows the title.
+    fn tail(&self) -> String {
+        format!(" {}  {} ", self.value, self.status.label())
+    }
+}
+
 /// The worst signals first: critical, warning, stale, no data, then the rest; quotas by the
 /// least headroom.
-fn worst_lines<'a>(app: &App, theme: &Theme, width: u16, shown: usize) -> Vec<Line<'a>> {
+fn worst_rows(app: &App, shown: usize) -> Vec<Worst> {
     let rank = |s: Status| match s {
         Status::Crit => 0,
         Status::Warn => 1,
@@ -224,7 +312,7 @@ fn worst_lines<'a>(app: &App, theme: &Theme, width: u16, shown: usize) -> Vec<Li
         Status::NoData => 3,
         Status::Ok => 4,
     };
-    let mut rows: Vec<(u8, f64, String, String, Status)> = app
+    let mut rows: Vec<(u8, f64, Worst)> = app
         .visible_metrics()
         .into_iter()
         .map(|(i, def, st)| {
@@ -241,12 +329,15 @@ fn worst_lines<'a>(app: &App, theme: &Theme, width: u16, shown: usize) -> Vec<Li
                     .to_string()
                 })
                 .unwrap_or_else(|| "—".into());
+            let title = def.display_title().to_string();
             (
                 rank(status),
                 0.0,
-                def.display_title().to_string(),
-                value,
-                status,
+                Worst {
+                    title,
+                    value,
+                    status,
+                },
             )
         })
         .collect();
@@ -261,10 +352,13 @@ fn worst_lines<'a>(app: &App, theme: &Theme, width: u16, shown: usize) -> Vec<Li
         rows.push((
             rank(status),
             -used.unwrap_or(0.0),
-            q.display_title().to_string(),
-            used.map(|u| format!("{u:.0}% used"))
-                .unwrap_or_else(|| "—".into()),
-            status,
+            Worst {
+                title: q.display_title(),
+                value: used
+                    .map(|u| format!("{u:.0}% used"))
+                    .unwrap_or_else(|| "—".into()),
+                status,
+            },
         ));
     }
     rows.sort_by(|a, b| {
@@ -272,30 +366,57 @@ fn worst_lines<'a>(app: &App, theme: &Theme, width: u16, shown: usize) -> Vec<Li
             .partial_cmp(&(b.0, b.1))
             .unwrap_or(std::cmp::Ordering::Equal)
     });
+    rows.into_iter().take(shown).map(|(_, _, w)| w).collect()
+}
+
+/// Columns the worst signals want: every title whole beside its value.
+fn worst_cols(rows: &[Worst]) -> u16 {
+    let title = rows
+        .iter()
+        .map(|r| text::width(&r.title))
+        .max()
+        .unwrap_or(0);
+    let tail = rows
+        .iter()
+        .map(|r| text::width(&r.tail()))
+        .max()
+        .unwrap_or(0);
+    u16::try_from(1 + title + 1 + tail).unwrap_or(u16::MAX)
+}
+
+fn worst_lines<'a>(rows: &[Worst], theme: &Theme, width: u16) -> Vec<Line<'a>> {
     let w = width as usize;
     let mut lines = vec![Line::from(Span::styled(
         " WORST SIGNALS",
         theme.muted().add_modifier(Modifier::BOLD),
     ))];
-    for (_, _, title, value, status) in rows.into_iter().take(shown) {
-        let style = match status {
+    for r in rows {
+        let style = match r.status {
             Status::Crit => theme.crit(),
             Status::Warn => theme.warn(),
             Status::Stale | Status::NoData => theme.stale(),
             Status::Ok => theme.ok(),
         };
-        let tail = format!(" {value}  {} ", status.label());
+        let tail = r.tail();
         let title_w = w.saturating_sub(text::width(&tail) + 1);
         lines.push(Line::from(vec![
-            Span::styled(format!(" {}", text::fit(&title, title_w)), theme.base()),
+            Span::styled(format!(" {}", text::fit(&r.title, title_w)), theme.base()),
             Span::styled(tail, style.add_modifier(Modifier::BOLD)),
         ]));
     }
     lines
 }
 
+/// One of the next items due: when (or how late), its title and owner.
+struct Due {
+    when: String,
+    overdue: bool,
+    title: String,
+    owner: Option<String>,
+}
+
 /// The next items due, in due order; overdue ones first and marked.
-fn due_lines<'a>(app: &App, theme: &Theme, width: u16, shown: usize) -> Vec<Line<'a>> {
+fn due_rows(app: &App, shown: usize) -> Vec<Due> {
     let mut items: Vec<_> = app
         .visible_items()
         .into_iter()
@@ -303,51 +424,82 @@ fn due_lines<'a>(app: &App, theme: &Theme, width: u16, shown: usize) -> Vec<Line
         .filter_map(|r| r.item.due.map(|d| (d, r)))
         .collect();
     items.sort_by_key(|(d, _)| *d);
+    items
+        .into_iter()
+        .take(shown)
+        .map(|(d, r)| Due {
+            when: if r.overdue {
+                format!(
+                    "LATE {}",
+                    crate::time::age_label((app.now - d.at(app.t0)).num_seconds())
+                )
+            } else {
+                d.to_string()
+            },
+            overdue: r.overdue,
+            title: r.item.title.clone(),
+            owner: r.item.owner.clone(),
+        })
+        .collect()
+}
+
+/// " LATE 42m  ": the due column, right-aligned in 9.
+fn due_head(d: &Due) -> String {
+    format!(" {:>9}  ", d.when)
+}
+
+fn owner_max(rows: &[Due]) -> usize {
+    rows.iter()
+        .filter_map(|r| r.owner.as_deref())
+        .map(text::width)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Columns the next items want: every title whole with its owner.
+fn due_cols(rows: &[Due]) -> u16 {
+    let head = rows
+        .iter()
+        .map(|r| text::width(&due_head(r)))
+        .max()
+        .unwrap_or(0);
+    let title = rows
+        .iter()
+        .map(|r| text::width(&r.title))
+        .max()
+        .unwrap_or(0);
+    let owner = owner_max(rows);
+    let owner = if owner > 0 { owner + 2 } else { 0 };
+    u16::try_from(head + title + 1 + owner).unwrap_or(u16::MAX)
+}
+
+fn due_lines<'a>(rows: &[Due], theme: &Theme, width: u16) -> Vec<Line<'a>> {
     let w = width as usize;
     let mut lines = vec![Line::from(Span::styled(
         " NEXT DUE",
         theme.muted().add_modifier(Modifier::BOLD),
     ))];
-    if items.is_empty() {
+    if rows.is_empty() {
         lines.push(Line::from(Span::styled(" nothing left to do", theme.ok())));
     }
-    items.truncate(shown);
     // Owners in a column of their own, as wide as the longest shown (at most a third).
-    let owner_w = items
-        .iter()
-        .filter_map(|(_, r)| r.item.owner.as_deref())
-        .map(text::width)
-        .max()
-        .unwrap_or(0)
-        .min(w / 3);
-    for (d, r) in items {
-        let (when, style) = if r.overdue {
-            (
-                format!(
-                    "LATE {}",
-                    crate::time::age_label((app.now - d.at(app.t0)).num_seconds())
-                ),
-                theme.warn().add_modifier(Modifier::BOLD),
-            )
+    let owner_w = owner_max(rows).min(w / 3);
+    for r in rows {
+        let style = if r.overdue {
+            theme.warn().add_modifier(Modifier::BOLD)
         } else {
-            (d.to_string(), theme.base())
+            theme.base()
         };
-        let head = format!(" {when:>9}  ");
+        let head = due_head(r);
         let owner = if owner_w > 0 {
-            format!(
-                "  {}",
-                text::fit(r.item.owner.as_deref().unwrap_or(""), owner_w)
-            )
+            format!("  {}", text::fit(r.owner.as_deref().unwrap_or(""), owner_w))
         } else {
             String::new()
         };
         let title_w = w.saturating_sub(text::width(&head) + text::width(&owner));
         lines.push(Line::from(vec![
             Span::styled(head, style),
-            Span::styled(
-                text::fit(&r.item.title, title_w.saturating_sub(1)),
-                theme.base(),
-            ),
+            Span::styled(text::fit(&r.title, title_w.saturating_sub(1)), theme.base()),
             Span::styled(owner, theme.muted()),
         ]));
     }
