@@ -485,8 +485,16 @@ fn due_lines<'a>(rows: &[Due], theme: &Theme, width: u16) -> Vec<Line<'a>> {
     // Owners in a column of their own, as wide as the longest shown (at most a third), and
     // only when the titles keep room for themselves: from across the room the title is what
     // is read.
-    let head_w = rows.iter().map(|r| text::width(&due_head(r))).max().unwrap_or(0);
-    let title_max = rows.iter().map(|r| text::width(&r.title)).max().unwrap_or(0);
+    let head_w = rows
+        .iter()
+        .map(|r| text::width(&due_head(r)))
+        .max()
+        .unwrap_or(0);
+    let title_max = rows
+        .iter()
+        .map(|r| text::width(&r.title))
+        .max()
+        .unwrap_or(0);
     let owner_w = owner_max(rows).min(w / 3);
     let owner_w = if head_w + title_max + 1 + owner_w + 2 <= w {
         owner_w
