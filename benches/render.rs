@@ -7,8 +7,8 @@ use std::fmt::Write;
 use chrono::{DateTime, Duration, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::{Terminal, backend::TestBackend};
+use tminus::app::App;
 use tminus::app::update::{AppOptions, Msg};
-use tminus::app::{App, Mode};
 use tminus::journal::MemoryJournal;
 use tminus::runbook::Runbook;
 use tminus::source::{AlarmState, Sample, Update};
@@ -51,17 +51,7 @@ fn busy_app() -> App {
         .unwrap()
         .to_utc();
     let now = t0 + Duration::minutes(12);
-    let opts = AppOptions {
-        runbook_path: "bench.yaml".into(),
-        t0,
-        operator: "bench".into(),
-        mode: Mode::Simulated,
-        allow_writes: false,
-        speed: 1.0,
-        data_label: None,
-        seat: Default::default(),
-        room: None,
-    };
+    let opts = AppOptions::simulated("bench.yaml", t0, "bench");
     let mut app = App::new(
         busy_runbook(),
         opts,

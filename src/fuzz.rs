@@ -384,17 +384,7 @@ fn demo_session() -> (Vec<u8>, Vec<u8>) {
     let records = Rc::new(RefCell::new(MemoryJournal::default()));
     let mut app = App::new(
         rb.clone(),
-        AppOptions {
-            runbook_path: "runbooks/demo.yaml".into(),
-            t0: t0(),
-            operator: "seed".into(),
-            mode: Mode::Simulated,
-            allow_writes: false,
-            speed: 1.0,
-            data_label: None,
-            seat: Default::default(),
-            room: None,
-        },
+        AppOptions::simulated("runbooks/demo.yaml", t0(), "seed"),
         start,
         Box::new(Shared(records.clone())),
         Vec::new(),

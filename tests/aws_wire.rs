@@ -646,15 +646,8 @@ fn war_room(rb: &Runbook, now: DateTime<Utc>) -> App {
     App::new(
         rb.clone(),
         AppOptions {
-            runbook_path: "wire.yaml".into(),
-            t0: rb.event.starts_at,
-            operator: "wire".into(),
             mode: Mode::Live,
-            allow_writes: false,
-            speed: 1.0,
-            data_label: None,
-            seat: Default::default(),
-            room: None,
+            ..AppOptions::simulated("wire.yaml", rb.event.starts_at, "wire")
         },
         now,
         Box::new(MemoryJournal::default()),

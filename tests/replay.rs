@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use tminus::app::App;
 use tminus::app::update::{AppOptions, Msg};
-use tminus::app::{App, Mode};
 use tminus::clock::ManualClock;
 use tminus::journal::MemoryJournal;
 use tminus::record::{self, FORMAT_VERSION, Header, Recorder};
@@ -16,17 +16,7 @@ const DEMO: &str = include_str!("../runbooks/demo.yaml");
 
 fn app(t0: DateTime<Utc>, now: DateTime<Utc>) -> App {
     let runbook = tminus::runbook::parse("demo.yaml", DEMO).unwrap();
-    let opts = AppOptions {
-        runbook_path: "demo.yaml".into(),
-        t0,
-        operator: "replay-test".into(),
-        mode: Mode::Simulated,
-        allow_writes: false,
-        speed: 1.0,
-        data_label: None,
-        seat: Default::default(),
-        room: None,
-    };
+    let opts = AppOptions::simulated("demo.yaml", t0, "replay-test");
     App::new(
         runbook,
         opts,

@@ -70,17 +70,7 @@ impl SharedJournal {
 
 fn app_at(now: DateTime<Utc>, journal: SharedJournal, past: Vec<Record>) -> App {
     let runbook: Runbook = serde_yaml::from_str(RUNBOOK).unwrap();
-    let opts = AppOptions {
-        runbook_path: "t.yaml".into(),
-        t0: t0(),
-        operator: "jane".into(),
-        mode: Mode::Simulated,
-        allow_writes: false,
-        speed: 1.0,
-        data_label: None,
-        seat: Default::default(),
-        room: None,
-    };
+    let opts = AppOptions::simulated("t.yaml", t0(), "jane");
     App::new(runbook, opts, now, Box::new(journal), past)
 }
 
@@ -521,17 +511,7 @@ fn a_sparse_counter_with_no_datapoints_reads_zero_and_its_alert_closes() {
     let runbook: Runbook = serde_yaml::from_str(&rb).unwrap();
     let j = SharedJournal::default();
     let at = t0() + Duration::minutes(10);
-    let opts = AppOptions {
-        runbook_path: "t.yaml".into(),
-        t0: t0(),
-        operator: "jane".into(),
-        mode: Mode::Simulated,
-        allow_writes: false,
-        speed: 1.0,
-        data_label: None,
-        seat: Default::default(),
-        room: None,
-    };
+    let opts = AppOptions::simulated("t.yaml", t0(), "jane");
     let mut app = App::new(runbook, opts, at, Box::new(j.clone()), vec![]);
     let p = |m: i64, v: f64| Sample {
         at: at + Duration::minutes(m),
@@ -1004,15 +984,8 @@ fn settled_times_at_the_end_of_time_do_not_overflow() {
     );
     let runbook: Runbook = serde_yaml::from_str(&rb).unwrap();
     let opts = AppOptions {
-        runbook_path: "t.yaml".into(),
-        t0: t0(),
-        operator: "jane".into(),
         mode: Mode::Replay,
-        allow_writes: false,
-        speed: 1.0,
-        data_label: None,
-        seat: Default::default(),
-        room: None,
+        ..AppOptions::simulated("t.yaml", t0(), "jane")
     };
     let mut app = App::new(
         runbook,

@@ -102,6 +102,28 @@ pub struct AppOptions {
     pub room: Option<super::room::RoomState>,
 }
 
+impl AppOptions {
+    /// One operator alone on simulated data at normal speed, read-only: where tests,
+    /// benchmarks and fuzzing start (real sessions set every field from the command line).
+    pub fn simulated(
+        runbook_path: impl Into<String>,
+        t0: DateTime<Utc>,
+        operator: impl Into<String>,
+    ) -> AppOptions {
+        AppOptions {
+            runbook_path: runbook_path.into(),
+            t0,
+            operator: operator.into(),
+            mode: Mode::Simulated,
+            allow_writes: false,
+            speed: 1.0,
+            data_label: None,
+            seat: Default::default(),
+            room: None,
+        }
+    }
+}
+
 impl App {
     /// Builds the app and replays `past` journal records into it, so a restart (or a crash)
     /// resumes exactly where the journal left off.

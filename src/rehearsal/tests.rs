@@ -81,15 +81,8 @@ fn play() -> (Runbook, Vec<Record>) {
     let mut app = App::new(
         rb.clone(),
         AppOptions {
-            runbook_path: "gameday.yaml".into(),
-            t0: t0(),
-            operator: "jane".into(),
             mode: Mode::Rehearsal,
-            allow_writes: false,
-            speed: 1.0,
-            data_label: None,
-            seat: Default::default(),
-            room: None,
+            ..AppOptions::simulated("gameday.yaml", t0(), "jane")
         },
         clock.now(),
         Box::new(journal.clone()),
@@ -269,15 +262,8 @@ fn fault_records_stay_off_the_timeline_and_are_written_once() {
     let mut app = App::new(
         rb.clone(),
         AppOptions {
-            runbook_path: "gameday.yaml".into(),
-            t0: t0(),
-            operator: "jane".into(),
             mode: Mode::Rehearsal,
-            allow_writes: false,
-            speed: 1.0,
-            data_label: None,
-            seat: Default::default(),
-            room: None,
+            ..AppOptions::simulated("gameday.yaml", t0(), "jane")
         },
         t0() + Duration::minutes(6),
         Box::new(journal.clone()),

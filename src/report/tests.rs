@@ -341,15 +341,8 @@ fn the_war_room_the_report_and_the_score_agree_on_an_alert_reopened_after_a_cras
     let app = crate::app::App::new(
         rb.clone(),
         crate::app::update::AppOptions {
-            runbook_path: "r.yaml".into(),
-            t0: t(0),
-            operator: "jane".into(),
             mode: crate::app::Mode::Live,
-            allow_writes: false,
-            speed: 1.0,
-            data_label: None,
-            seat: Default::default(),
-            room: None,
+            ..crate::app::update::AppOptions::simulated("r.yaml", t(0), "jane")
         },
         t(600),
         Box::new(crate::journal::MemoryJournal::default()),

@@ -391,40 +391,44 @@ pub fn allot<const N: usize>(total: u16, claims: [Claim; N], rest: usize) -> [u1
 
 /// Splits `area` into columns of the given widths, left to right (the last takes what is left).
 fn columns<const N: usize>(area: Rect, widths: [u16; N]) -> [Rect; N] {
-    let mut x = area.x;
-    let mut out = [Rect::default(); N];
-    for (i, (o, w)) in out.iter_mut().zip(widths).enumerate() {
-        let w = if i + 1 == N {
-            area.right().saturating_sub(x)
-        } else {
-            w.min(area.right().saturating_sub(x))
-        };
-        *o = Rect {
-            x,
-            width: w,
-            ..area
-        };
-        x += w;
-    }
-    out
+    split(
+        area,
+        widths,
+        |r| (r.x, r.width),
+        |r, x, w| Rect { x, width: w, ..r },
+    )
 }
 
 /// Splits `area` into rows of the given heights, top to bottom (the last takes what is left).
 fn rows<const N: usize>(area: Rect, heights: [u16; N]) -> [Rect; N] {
-    let mut y = area.y;
+    split(
+        area,
+        heights,
+        |r| (r.y, r.height),
+        |r, y, h| Rect { y, height: h, ..r },
+    )
+}
+
+/// Cuts `area` along one axis (`axis` reads its start and length, `with` sets them) into
+/// pieces of the given sizes, clipped to the area; the last piece takes what is left.
+fn split<const N: usize>(
+    area: Rect,
+    sizes: [u16; N],
+    axis: impl Fn(Rect) -> (u16, u16),
+    with: impl Fn(Rect, u16, u16) -> Rect,
+) -> [Rect; N] {
+    let (start, len) = axis(area);
+    let end = start.saturating_add(len);
+    let mut at = start;
     let mut out = [Rect::default(); N];
-    for (i, (o, h)) in out.iter_mut().zip(heights).enumerate() {
-        let h = if i + 1 == N {
-            area.bottom().saturating_sub(y)
+    for (i, (o, size)) in out.iter_mut().zip(sizes).enumerate() {
+        let size = if i + 1 == N {
+            end.saturating_sub(at)
         } else {
-            h.min(area.bottom().saturating_sub(y))
+            size.min(end.saturating_sub(at))
         };
-        *o = Rect {
-            y,
-            height: h,
-            ..area
-        };
-        y += h;
+        *o = with(area, at, size);
+        at += size;
     }
     out
 }

@@ -904,17 +904,7 @@ fn hostile_text_never_reaches_a_cell_and_columns_stay_aligned() {
         ),
         note(20, "\u{202E}evil", "line\nbreak\r\ttab | pipe"),
     ];
-    let opts = AppOptions {
-        runbook_path: "runbooks/\u{1b}[2Jhostile.yaml".into(),
-        t0: t0(),
-        operator: "jane".into(),
-        mode: Mode::Simulated,
-        allow_writes: false,
-        speed: 1.0,
-        data_label: None,
-        seat: Default::default(),
-        room: None,
-    };
+    let opts = AppOptions::simulated("runbooks/\u{1b}[2Jhostile.yaml", t0(), "jane");
     let mut app = App::new(runbook, opts, now, Box::new(MemoryJournal::default()), past);
     for (w, h) in [(80, 30), (120, 40), (160, 48), (250, 70)] {
         let buf = render(&mut app, &Theme::dark(), w, h);
@@ -1319,24 +1309,7 @@ fn metrics_grow_into_charts_when_there_is_room() {
 /// metrics pane uses its rows for charts.
 #[test]
 fn the_wide_demo_cuts_no_checklist_title_and_charts_its_metrics() {
-    let rb = crate::runbook::parse("demo.yaml", crate::run::DEMO_RUNBOOK_TEXT).unwrap();
-    let now = rb.event.starts_at - Duration::minutes(3);
-    let opts = AppOptions {
-        runbook_path: "demo.yaml".into(),
-        t0: rb.event.starts_at,
-        operator: "jane".into(),
-        mode: Mode::Simulated,
-        allow_writes: false,
-        speed: 1.0,
-        data_label: None,
-        seat: Default::default(),
-        room: None,
-    };
-    let mut app = App::new(rb, opts, now, Box::new(MemoryJournal::default()), vec![]);
-    app.update(now, Msg::Tick);
-    for (i, _) in app.runbook.metrics.clone().iter().enumerate() {
-        feed(&mut app, i, now, |k| 100.0 + (k % 9) as f64);
-    }
+    let mut app = sweep::demo_app();
     let cut = |s: &str| {
         s.lines()
             .filter(|l| l.starts_with("┃["))

@@ -448,27 +448,19 @@ fn due_head(d: &Due) -> String {
     format!(" {:>9}  ", d.when)
 }
 
-fn owner_max(rows: &[Due]) -> usize {
-    rows.iter()
-        .filter_map(|r| r.owner.as_deref())
-        .map(text::width)
-        .max()
-        .unwrap_or(0)
+/// The widest due head, title and owner of `rows`.
+fn due_widths(rows: &[Due]) -> (usize, usize, usize) {
+    let max = |f: &dyn Fn(&Due) -> usize| rows.iter().map(f).max().unwrap_or(0);
+    (
+        max(&|r| text::width(&due_head(r))),
+        max(&|r| text::width(&r.title)),
+        max(&|r| r.owner.as_deref().map_or(0, text::width)),
+    )
 }
 
 /// Columns the next items want: every title whole with its owner.
 fn due_cols(rows: &[Due]) -> u16 {
-    let head = rows
-        .iter()
-        .map(|r| text::width(&due_head(r)))
-        .max()
-        .unwrap_or(0);
-    let title = rows
-        .iter()
-        .map(|r| text::width(&r.title))
-        .max()
-        .unwrap_or(0);
-    let owner = owner_max(rows);
+    let (head, title, owner) = due_widths(rows);
     let owner = if owner > 0 { owner + 2 } else { 0 };
     u16::try_from(head + title + 1 + owner).unwrap_or(u16::MAX)
 }
@@ -485,17 +477,8 @@ fn due_lines<'a>(rows: &[Due], theme: &Theme, width: u16) -> Vec<Line<'a>> {
     // Owners in a column of their own, as wide as the longest shown (at most a third), and
     // only when the titles keep room for themselves: from across the room the title is what
     // is read.
-    let head_w = rows
-        .iter()
-        .map(|r| text::width(&due_head(r)))
-        .max()
-        .unwrap_or(0);
-    let title_max = rows
-        .iter()
-        .map(|r| text::width(&r.title))
-        .max()
-        .unwrap_or(0);
-    let owner_w = owner_max(rows).min(w / 3);
+    let (head_w, title_max, owner_max) = due_widths(rows);
+    let owner_w = owner_max.min(w / 3);
     let owner_w = if head_w + title_max + 1 + owner_w + 2 <= w {
         owner_w
     } else {

@@ -9,9 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::runbook_files::bundled;
 use super::*;
+use crate::app::App;
 use crate::app::alerts::AlertKey;
 use crate::app::update::{AppOptions, Msg};
-use crate::app::{App, Mode};
 use crate::clock::ManualClock;
 use crate::journal::{Event, MemoryJournal, Record};
 
@@ -61,17 +61,7 @@ pub(super) fn unattended(
     }
     let mut app = App::new(
         rb.clone(),
-        AppOptions {
-            runbook_path: "t.yaml".into(),
-            t0,
-            operator: "nobody".into(),
-            mode: Mode::Simulated,
-            allow_writes: false,
-            speed: 1.0,
-            data_label: None,
-            seat: Default::default(),
-            room: None,
-        },
+        AppOptions::simulated("t.yaml", t0, "nobody"),
         start,
         Box::new(Shared(journal.clone())),
         Vec::new(),

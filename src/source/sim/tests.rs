@@ -654,22 +654,12 @@ async fn run_delivers_updates_and_stops_when_the_receiver_goes() {
 #[test]
 fn the_demo_tells_its_story_in_the_app() {
     use crate::app::alerts::{AlertKey, Severity};
-    use crate::app::state::{ItemStatus, Mode, Status};
+    use crate::app::state::{ItemStatus, Status};
     use crate::app::update::{AppOptions, Msg};
     use crate::journal::MemoryJournal;
 
     let rb = runbook("demo.yaml");
-    let opts = AppOptions {
-        runbook_path: "runbooks/demo.yaml".into(),
-        t0: t0(),
-        operator: "test".into(),
-        mode: Mode::Simulated,
-        allow_writes: false,
-        speed: 1.0,
-        data_label: None,
-        seat: Default::default(),
-        room: None,
-    };
+    let opts = AppOptions::simulated("runbooks/demo.yaml", t0(), "test");
     let mut app = crate::app::App::new(
         rb.clone(),
         opts,

@@ -112,17 +112,7 @@ fn foreign_runbook() -> String {
 pub(super) fn foreign_app(alarms: usize, notes: usize) -> App {
     let runbook: Runbook = serde_yaml::from_str(&foreign_runbook()).unwrap();
     let now = t0() - Duration::minutes(20);
-    let opts = AppOptions {
-        runbook_path: "elsewhere.yaml".into(),
-        t0: t0(),
-        operator: "sam".into(),
-        mode: Mode::Simulated,
-        allow_writes: false,
-        speed: 1.0,
-        data_label: None,
-        seat: Default::default(),
-        room: None,
-    };
+    let opts = AppOptions::simulated("elsewhere.yaml", t0(), "sam");
     let mut app = App::new(
         runbook,
         opts,
@@ -170,20 +160,10 @@ pub(super) fn foreign_app(alarms: usize, notes: usize) -> App {
     app
 }
 
-fn demo_app() -> App {
+pub(super) fn demo_app() -> App {
     let rb = crate::runbook::parse("demo.yaml", crate::run::DEMO_RUNBOOK_TEXT).unwrap();
     let now = rb.event.starts_at - Duration::minutes(3);
-    let opts = AppOptions {
-        runbook_path: "demo.yaml".into(),
-        t0: rb.event.starts_at,
-        operator: "jane".into(),
-        mode: Mode::Simulated,
-        allow_writes: false,
-        speed: 1.0,
-        data_label: None,
-        seat: Default::default(),
-        room: None,
-    };
+    let opts = AppOptions::simulated("demo.yaml", rb.event.starts_at, "jane");
     let mut app = App::new(rb, opts, now, Box::new(MemoryJournal::default()), vec![]);
     app.update(now, Msg::Tick);
     for i in 0..app.runbook.metrics.len() {
@@ -254,6 +234,35 @@ fn overlaps(a0: u16, a1: u16, b0: u16, b1: u16) -> bool {
     a0 < b1 && b0 < a1
 }
 
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Above,
+    Below,
+    Left,
+    Right,
+}
+
+/// The panes sharing `p`'s edge on `side`.
+fn touching<'a>(panes: &'a [Seen], p: &Seen, side: Side) -> Vec<&'a Seen> {
+    panes
+        .iter()
+        .filter(|n| match side {
+            Side::Above => n.rect.bottom() == p.rect.y,
+            Side::Below => n.rect.y == p.rect.bottom(),
+            Side::Left => n.rect.right() == p.rect.x,
+            Side::Right => n.rect.x == p.rect.right(),
+        })
+        .filter(|n| match side {
+            Side::Above | Side::Below => {
+                overlaps(n.rect.x, n.rect.right(), p.rect.x, p.rect.right())
+            }
+            Side::Left | Side::Right => {
+                overlaps(n.rect.y, n.rect.bottom(), p.rect.y, p.rect.bottom())
+            }
+        })
+        .collect()
+}
+
 /// "A few" empty rows: what is left when rows cannot be split any finer.
 const FEW: usize = 3;
 
@@ -269,29 +278,11 @@ fn broken_rules(app: &mut App, w: u16, h: u16) -> Vec<String> {
         // Rows: a pane that hides lines has, above and below it, a neighbour without
         // spare rows (the rows it could have had are in use).
         if p.hidden > 0 {
-            for (side, touching) in [
-                (
-                    "above",
-                    panes
-                        .iter()
-                        .filter(|n| n.rect.bottom() == p.rect.y)
-                        .collect::<Vec<_>>(),
-                ),
-                (
-                    "below",
-                    panes
-                        .iter()
-                        .filter(|n| n.rect.y == p.rect.bottom())
-                        .collect::<Vec<_>>(),
-                ),
-            ] {
-                let touching: Vec<&&Seen> = touching
-                    .iter()
-                    .filter(|n| overlaps(n.rect.x, n.rect.right(), p.rect.x, p.rect.right()))
-                    .collect();
+            for side in [Side::Above, Side::Below] {
+                let touching = touching(&panes, p, side);
                 if !touching.is_empty() && touching.iter().all(|n| n.empty > FEW) {
                     broken.push(format!(
-                        "{:?} hides {} lines while every pane {side} keeps rows empty: {:?}",
+                        "{:?} hides {} lines while every pane {side:?} keeps rows empty: {:?}",
                         p.pane,
                         p.hidden,
                         touching
@@ -305,25 +296,9 @@ fn broken_rules(app: &mut App, w: u16, h: u16) -> Vec<String> {
         // Columns: a pane that cuts text has, on each side, a neighbour no wider than it
         // needs (a column of stacked panes is as wide as the widest of them needs).
         if p.cut > 0 {
-            for (side, touching) in [
-                (
-                    "left",
-                    panes
-                        .iter()
-                        .filter(|n| n.rect.right() == p.rect.x)
-                        .collect::<Vec<_>>(),
-                ),
-                (
-                    "right",
-                    panes
-                        .iter()
-                        .filter(|n| n.rect.x == p.rect.right())
-                        .collect::<Vec<_>>(),
-                ),
-            ] {
-                let spare: Vec<(Pane, u16, u16)> = touching
+            for side in [Side::Left, Side::Right] {
+                let spare: Vec<(Pane, u16, u16)> = touching(&panes, p, side)
                     .iter()
-                    .filter(|n| overlaps(n.rect.y, n.rect.bottom(), p.rect.y, p.rect.bottom()))
                     .map(|n| {
                         (
                             n.pane,
@@ -334,8 +309,8 @@ fn broken_rules(app: &mut App, w: u16, h: u16) -> Vec<String> {
                     .collect();
                 if !spare.is_empty() && spare.iter().all(|(_, w, want)| w > want) {
                     broken.push(format!(
-                        "{:?} cuts {} rows while every pane to its {side} is wider than it \
-                         needs (pane, width, needs): {spare:?}",
+                        "{:?} cuts {} rows while every pane {side:?} is wider than it needs \
+                         (pane, width, needs): {spare:?}",
                         p.pane, p.cut
                     ));
                 }
