@@ -41,12 +41,13 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool
     if in_alarm > 0 {
         summary.push(Span::styled(format!("{in_alarm} IN ALARM"), theme.crit()));
     }
-    summary.push(super::updated_span(app, theme, newest));
+    // A failing source before the age: a narrow pane cuts its title from the right.
     summary.extend(super::footer::source_errors(
         app,
         theme,
         &[crate::source::aws::alarms::SOURCE],
     ));
+    summary.push(super::updated_span(app, theme, newest));
     let block = pane_block(Pane::Alarms, summary, focused, theme);
     let inner = block.inner(area);
     f.render_widget(block, area);

@@ -177,11 +177,29 @@ impl std::ops::Add for Fit {
     }
 }
 
-impl Fit {
-    /// What the layout minimises: text the reader cannot see, then blank space.
-    fn cost(self) -> (usize, usize) {
-        (self.cut + self.hidden, self.empty)
-    }
+/// Empty rows a pane may keep before they count against its arrangement: what is left over
+/// when rows cannot be split finer.
+const FEW_EMPTY: usize = 3;
+
+/// Live text unseen, timeline events unseen, spare rows: compared in that order.
+type Cost = (usize, usize, usize);
+
+/// What the layout minimises over an arrangement's panes, in order: the live panes' text the
+/// reader cannot see (lines cut short or hidden), then the timeline's hidden events (history
+/// scrolls, and only the newest third of the body is owed), then the rows panes keep empty
+/// beyond a few each (what is left when rows cannot be split finer). Blank rows never buy a
+/// hidden line: a pane beside a cut one may stay short when its rows could not have shown
+/// the text anyway.
+fn cost(fits: impl Iterator<Item = (Pane, Fit)>) -> Cost {
+    fits.fold((0, 0, 0), |(live, history, spare), (pane, f)| {
+        let unseen = f.cut + f.hidden;
+        let (live, history) = if pane == Pane::Timeline {
+            (live, history + unseen)
+        } else {
+            (live + unseen, history)
+        };
+        (live, history, spare + f.empty.saturating_sub(FEW_EMPTY))
+    })
 }
 
 /// What the panes hold, measured once per layout.
@@ -193,6 +211,9 @@ struct Demand {
     quota_cols: u16,
     alarm_names: Vec<usize>,
     events: u16,
+    /// Events the timeline should show before its older ones count as hidden: a third of
+    /// the body (history scrolls; the live panes come first).
+    events_owed: usize,
 }
 
 fn count(n: usize) -> u16 {
@@ -214,6 +235,7 @@ impl Demand {
                 .map(|a| crate::text::width(&a.name))
                 .collect(),
             events: count(app.timeline.len()),
+            events_owed: usize::MAX,
         }
     }
 
@@ -315,15 +337,21 @@ impl Demand {
                 over(&self.alarm_names, super::alarms::name_cols(w)),
             ),
             // Always as wide as the body: only its rows are the layout's to give.
-            Pane::Timeline => list(usize::from(self.events), 0),
+            Pane::Timeline => {
+                let mut fit = list(usize::from(self.events), 0);
+                fit.hidden = fit.hidden.min(
+                    usize::from(self.events)
+                        .min(self.events_owed)
+                        .saturating_sub(h),
+                );
+                fit
+            }
         }
     }
 
-    fn total_fit(&self, app: &App, panes: &[(Pane, Rect)]) -> Fit {
-        panes
-            .iter()
-            .map(|(p, r)| self.fit(app, *p, *r))
-            .fold(Fit::default(), |a, b| a + b)
+    /// What drawing `panes` would cost (`cost`).
+    fn cost(&self, app: &App, panes: &[(Pane, Rect)]) -> Cost {
+        cost(panes.iter().map(|(p, r)| (*p, self.fit(app, *p, *r))))
     }
 }
 
@@ -470,36 +498,74 @@ fn side_by_side<const N: usize>(area: Rect, claims: [Claim; N], rest: usize) -> 
 }
 
 /// The body's arrangements for a terminal of this width: each candidate places every pane,
-/// and the one that hides the least text (then leaves the fewest rows empty) is drawn.
+/// for each height of the band above the timeline worth trying, and the one that hides the
+/// least text and keeps the fewest rows empty (`cost`) is drawn.
 fn arrange(app: &App, arrangement: Arrangement, body: Rect) -> Vec<(Pane, Rect)> {
-    let d = Demand::of(app);
-    let candidates = match arrangement {
-        Arrangement::Wide => vec![
-            three_columns(&d, body),
-            left_stack(&d, body, METRICS_MIN_COLS),
-        ],
-        Arrangement::Medium => vec![
-            two_rows(&d, body),
-            left_stack(&d, body, METRICS_MEDIUM_COLS),
-        ],
-        Arrangement::Stacked => vec![stacked(&d, body)],
+    let d = Demand {
+        events_owed: usize::from(body.height / 3).saturating_sub(2),
+        ..Demand::of(app)
     };
-    candidates
-        .into_iter()
-        .min_by_key(|c| d.total_fit(app, c).cost())
-        .unwrap_or_default()
+    if arrangement == Arrangement::Stacked {
+        return stacked(&d, body);
+    }
+    let metrics_least = if arrangement == Arrangement::Wide {
+        METRICS_MIN_COLS
+    } else {
+        METRICS_MEDIUM_COLS
+    };
+    let mut best: Option<(Cost, Vec<(Pane, Rect)>)> = None;
+    for band in band_heights(&d, body) {
+        let candidates = [
+            if arrangement == Arrangement::Wide {
+                three_columns(&d, body, band)
+            } else {
+                two_rows(&d, body, band)
+            },
+            left_stack(&d, body, band, metrics_least),
+            right_stack(&d, body, band, metrics_least),
+        ];
+        for c in candidates {
+            let cost = d.cost(app, &c);
+            if best.as_ref().is_none_or(|(b, _)| cost < *b) {
+                best = Some((cost, c));
+            }
+        }
+    }
+    best.map(|(_, c)| c).unwrap_or_default()
 }
 
-/// The body's rows between the panes above and the timeline below: the live panes get the
-/// rows they want first, the timeline as many of its events as fit after them (five rows at
-/// least), and rows nobody wants go to the panes above (metrics charts grow into them).
-fn band_and_timeline(d: &Demand, body: Rect, above: u16) -> [Rect; 2] {
-    let heights = allot(
-        body.height,
-        [claim(PANE_MIN_ROWS * 2, above), d.claim(Pane::Timeline)],
-        0,
+/// Heights of the band above the timeline worth trying: where a pane or a stack of panes
+/// is whole, where metrics switch form or grow a row per chart, and where the timeline has
+/// all its events or its least; each leaving the timeline its least.
+fn band_heights(d: &Demand, body: Rect) -> Vec<u16> {
+    let n = d.metric_count().max(1);
+    let (checklist, quotas, alarms) = (
+        d.rows(Pane::Checklist),
+        d.rows(Pane::Quotas),
+        d.rows(Pane::Alarms),
     );
-    rows(body, heights)
+    // Quotas beside alarms (the medium layout's middle row) or over them.
+    let (beside, over) = (quotas.max(alarms), quotas + alarms);
+    let metrics = std::iter::once(n + 2).chain((3..=8).map(|h| n.saturating_mul(h) + 2));
+    let most = body.height.saturating_sub(TIMELINE_MIN_ROWS);
+    let least = (PANE_MIN_ROWS * 2).min(most);
+    let mut heights: Vec<u16> = metrics
+        .flat_map(|m| [m, m + over, m.max(over), m + beside])
+        .chain([
+            checklist,
+            checklist + over,
+            checklist + beside,
+            over,
+            body.height.saturating_sub(d.rows(Pane::Timeline)),
+            most,
+        ])
+        .map(|h| h.clamp(least, most))
+        .collect();
+    // Tallest first: where two heights cost the same, the band keeps the rows (metrics
+    // charts grow into them; the timeline fills only as events come).
+    heights.sort_unstable_by(|a, b| b.cmp(a));
+    heights.dedup();
+    heights
 }
 
 /// A checklist's claim on columns: its titles whole, a quarter of the width at least.
@@ -519,13 +585,9 @@ fn metrics_cols(d: &Demand, least: u16) -> Claim {
 }
 
 /// Wide: checklist | metrics | quotas over alarms, the timeline along the bottom.
-fn three_columns(d: &Demand, body: Rect) -> Vec<(Pane, Rect)> {
+fn three_columns(d: &Demand, body: Rect, band: u16) -> Vec<(Pane, Rect)> {
     let w = body.width;
-    let above = d
-        .rows(Pane::Checklist)
-        .max(d.rows(Pane::Metrics))
-        .max(d.rows(Pane::Quotas) + d.rows(Pane::Alarms));
-    let [band, timeline] = band_and_timeline(d, body, above);
+    let [band, timeline] = rows(body, [band, 0]);
     let right_want = d.cols(Pane::Quotas).max(d.cols(Pane::Alarms));
     let [checklist, metrics, right] = side_by_side(
         band,
@@ -541,22 +603,13 @@ fn three_columns(d: &Demand, body: Rect) -> Vec<(Pane, Rect)> {
 }
 
 /// Medium: checklist | metrics, then quotas | alarms, then the timeline.
-fn two_rows(d: &Demand, body: Rect) -> Vec<(Pane, Rect)> {
+fn two_rows(d: &Demand, body: Rect, band: u16) -> Vec<(Pane, Rect)> {
     let w = body.width;
-    let top_want = d.rows(Pane::Checklist).max(d.rows(Pane::Metrics));
+    // The band holds both rows: quotas and alarms as tall as they want (half the band at
+    // most), the checklist and metrics the rest.
     let middle_want = d.rows(Pane::Quotas).max(d.rows(Pane::Alarms));
-    let [top, middle, timeline] = rows(
-        body,
-        allot(
-            body.height,
-            [
-                claim(PANE_MIN_ROWS * 2, top_want),
-                claim(PANE_MIN_ROWS, middle_want),
-                d.claim(Pane::Timeline),
-            ],
-            0,
-        ),
-    );
+    let middle = middle_want.min(band / 2).max(PANE_MIN_ROWS.min(band));
+    let [top, middle, timeline] = rows(body, [band - middle, middle, 0]);
     let [checklist, metrics] = side_by_side(
         top,
         [checklist_cols(d, w), metrics_cols(d, METRICS_MEDIUM_COLS)],
@@ -575,11 +628,9 @@ fn quotas_beside_alarms(d: &Demand, row: Rect) -> [Rect; 2] {
 
 /// Wide and medium when the checklist, quotas and alarms are short: the three stacked in one
 /// column as wide as the widest of them, metrics beside them taking the rest of the width.
-fn left_stack(d: &Demand, body: Rect, metrics_least: u16) -> Vec<(Pane, Rect)> {
+fn left_stack(d: &Demand, body: Rect, band: u16, metrics_least: u16) -> Vec<(Pane, Rect)> {
     let w = body.width;
-    let above = (d.rows(Pane::Checklist) + d.rows(Pane::Quotas) + d.rows(Pane::Alarms))
-        .max(d.rows(Pane::Metrics));
-    let [band, timeline] = band_and_timeline(d, body, above);
+    let [band, timeline] = rows(body, [band, 0]);
     let want = d
         .cols(Pane::Checklist)
         .max(d.cols(Pane::Quotas))
@@ -590,6 +641,32 @@ fn left_stack(d: &Demand, body: Rect, metrics_least: u16) -> Vec<(Pane, Rect)> {
         1,
     );
     let [checklist, quotas, alarms] = stack(d, left, [Pane::Checklist, Pane::Quotas, Pane::Alarms]);
+    in_tab_order([checklist, metrics, quotas, alarms, timeline])
+}
+
+/// Wide and medium when the checklist is long and the rest short: the checklist down the
+/// left, metrics over quotas over alarms beside it (metrics keep only the rows they draw on,
+/// so quotas and alarms take the rest rather than leave it blank).
+fn right_stack(d: &Demand, body: Rect, band: u16, metrics_least: u16) -> Vec<(Pane, Rect)> {
+    let w = body.width;
+    let [band, timeline] = rows(body, [band, 0]);
+    let want = d
+        .cols(Pane::Metrics)
+        .max(d.cols(Pane::Quotas))
+        .max(d.cols(Pane::Alarms));
+    let [checklist, right] = side_by_side(
+        band,
+        [
+            checklist_cols(d, w),
+            Claim {
+                least: metrics_least,
+                want,
+                tier: 1,
+            },
+        ],
+        1,
+    );
+    let [metrics, quotas, alarms] = stack(d, right, [Pane::Metrics, Pane::Quotas, Pane::Alarms]);
     in_tab_order([checklist, metrics, quotas, alarms, timeline])
 }
 

@@ -107,12 +107,13 @@ pub fn polling_label(app: &App) -> String {
 pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     let metrics = app.visible_metrics();
     let newest = metrics.iter().filter_map(|(_, _, s)| s.received_at).max();
-    let mut summary = vec![super::updated_span(app, theme, newest)];
-    summary.extend(super::footer::source_errors(
+    // A failing source first: a narrow pane cuts its title from the right.
+    let mut summary = super::footer::source_errors(
         app,
         theme,
         &["simulator", crate::source::aws::metrics::SOURCE],
-    ));
+    );
+    summary.push(super::updated_span(app, theme, newest));
     let partial = metrics.iter().filter(|(_, _, s)| s.note.is_some()).count();
     if partial > 0 {
         summary.push(Span::styled(format!("{partial} PARTIAL (~)"), theme.warn()));

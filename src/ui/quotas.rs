@@ -60,15 +60,16 @@ pub fn status(app: &App, st: &QuotaState) -> Status {
 pub fn render(f: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     let rows_data = app.quota_rows();
     let newest = rows_data.iter().filter_map(|(_, s)| s.at).max();
-    let mut summary = vec![super::updated_span(app, theme, newest)];
-    summary.extend(super::footer::source_errors(
+    // A failing source first: a narrow pane cuts its title from the right.
+    let mut summary = super::footer::source_errors(
         app,
         theme,
         &[
             crate::source::aws::quotas::SOURCE,
             crate::source::aws::metrics::SOURCE,
         ],
-    ));
+    );
+    summary.push(super::updated_span(app, theme, newest));
     let block = pane_block(Pane::Quotas, summary, focused, theme);
     let inner = block.inner(area);
     f.render_widget(block, area);

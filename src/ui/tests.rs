@@ -283,7 +283,7 @@ fn the_250x70_screen_uses_full_size_digits_and_arranges_panes_by_what_they_hold(
     assert!(at(Pane::Metrics).width > 150, "{s}");
     // Too many alarms to stack under the checklist in 50 rows: quotas and alarms get a
     // column of their own.
-    for k in 0..25 {
+    for k in 0..30 {
         app.update(
             app.now,
             Msg::Source(Update::Alarm {
@@ -759,6 +759,19 @@ fn a_failing_source_says_so_where_its_data_is_shown() {
         "{metrics_title}"
     );
     assert!(s.contains("simulator ✗"), "{s}");
+    // However narrow the layout makes the pane, the failure comes first in its title (it
+    // once followed "updated …" and a 50-column pane cut it off).
+    for w in [36u16, 50, 70] {
+        let mut terminal = Terminal::new(TestBackend::new(w, 12)).unwrap();
+        terminal
+            .draw(|f| {
+                super::metrics::render(f, f.area(), &app, &Theme::dark(), false);
+            })
+            .unwrap();
+        let title = text(terminal.backend().buffer());
+        let title = title.lines().next().unwrap();
+        assert!(title.contains("simulator FAILING"), "{w}: {title}");
+    }
 }
 
 #[test]

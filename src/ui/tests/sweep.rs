@@ -242,23 +242,27 @@ enum Side {
     Right,
 }
 
-/// The panes sharing `p`'s edge on `side`.
+/// The panes sharing `p`'s left or right edge.
 fn touching<'a>(panes: &'a [Seen], p: &Seen, side: Side) -> Vec<&'a Seen> {
+    panes
+        .iter()
+        .filter(|n| match side {
+            Side::Left => n.rect.right() == p.rect.x,
+            Side::Right => n.rect.x == p.rect.right(),
+            Side::Above | Side::Below => false,
+        })
+        .filter(|n| overlaps(n.rect.y, n.rect.bottom(), p.rect.y, p.rect.bottom()))
+        .collect()
+}
+
+/// The panes across `p`'s top or bottom edge: every pane with an edge on that line.
+fn across<'a>(panes: &'a [Seen], p: &Seen, side: Side) -> Vec<&'a Seen> {
     panes
         .iter()
         .filter(|n| match side {
             Side::Above => n.rect.bottom() == p.rect.y,
             Side::Below => n.rect.y == p.rect.bottom(),
-            Side::Left => n.rect.right() == p.rect.x,
-            Side::Right => n.rect.x == p.rect.right(),
-        })
-        .filter(|n| match side {
-            Side::Above | Side::Below => {
-                overlaps(n.rect.x, n.rect.right(), p.rect.x, p.rect.right())
-            }
-            Side::Left | Side::Right => {
-                overlaps(n.rect.y, n.rect.bottom(), p.rect.y, p.rect.bottom())
-            }
+            Side::Left | Side::Right => false,
         })
         .collect()
 }
@@ -275,11 +279,12 @@ fn broken_rules(app: &mut App, w: u16, h: u16) -> Vec<String> {
     let panes = seen(app, &buf, &areas);
     let mut broken = Vec::new();
     for p in &panes {
-        // Rows: a pane that hides lines has, above and below it, a neighbour without
-        // spare rows (the rows it could have had are in use).
+        // Rows: a pane that hides lines has, across the edge above it and the one below it,
+        // a pane without spare rows: rows move by moving an edge, and every pane on the far
+        // side of it gives them up (quotas beside alarms give up rows together).
         if p.hidden > 0 {
             for side in [Side::Above, Side::Below] {
-                let touching = touching(&panes, p, side);
+                let touching = across(&panes, p, side);
                 if !touching.is_empty() && touching.iter().all(|n| n.empty > FEW) {
                     broken.push(format!(
                         "{:?} hides {} lines while every pane {side:?} keeps rows empty: {:?}",
